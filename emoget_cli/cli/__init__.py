@@ -1,0 +1,1 @@
+"""The Typer command-line interface: thin modules over the core, one per subcommand."""

@@ -1,0 +1,57 @@
+"""The `emoget` Typer application: the root options and the subcommand registry.
+
+Each module in `COMMAND_MODULES` defines `register(app)`, which adds its command(s). The
+modules import only Typer and light core modules, so `emoget --help` never loads torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from .. import __version__
+from .common import STATE
+
+app = typer.Typer(
+    name="emoget",
+    help="Turn one selfie into a short animated emoticon.\n\n"
+         "Quick start: [bold]emoget make --sample -o out.gif[/]",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+#: Subcommand modules, in the order their commands appear in `--help`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "doctor",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"emoget {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show full tracebacks instead of one-line errors.")] = False,
+) -> None:
+    """Turn one selfie into a short animated emoticon."""
+    if debug:
+        STATE["debug"] = True
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"{__package__}.{_name}").register(app)
+
+
+def main() -> None:
+    app(prog_name="emoget")

@@ -1,0 +1,193 @@
+"""What every subcommand shares: option definitions, error → exit-code mapping, output.
+
+Subcommand modules only parse options, build a config dataclass, call the core and print.
+Heavy libraries are never imported at module level here, so `emoget --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import typer
+from typing_extensions import Annotated, Literal
+
+try:  # typer >= 0.2x vendors click; older releases depend on it
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException
+
+from ..core.errors import EmogetError
+
+STATE: dict[str, Any] = {"debug": bool(os.environ.get("EMOGET_DEBUG"))}
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _stdout():
+    from rich.console import Console
+
+    return Console(soft_wrap=True, highlight=False)
+
+
+def print_error(message: str, *, prefix: str = "error") -> None:
+    """One line on stderr, whatever the message contains."""
+    from rich.markup import escape
+
+    line = " ".join(str(message).split())
+    _stderr().print(f"[bold red]{prefix}:[/] {escape(line)}")
+
+
+def print_warning(message: str) -> None:
+    from rich.markup import escape
+
+    _stderr().print(f"[yellow]warning:[/] {escape(' '.join(str(message).split()))}")
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn EmogetError into a one-line message + its exit code; bugs into exit 1 (no traceback
+    unless --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, ClickException):
+            raise
+        except EmogetError as exc:
+            if STATE["debug"]:
+                raise
+            print_error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print_error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: keep the user's terminal clean, point to --debug
+            if STATE["debug"]:
+                raise
+            print_error(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                        "traceback)")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _config_path_for(ctx: typer.Context) -> str:
+    parts = ctx.command_path.split()[1:]
+    return ".".join(parts) or "emoget"
+
+
+def _apply_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
+    """Eager callback: load YAML defaults before the other options are resolved."""
+    if value is None:
+        return value
+    from ..core.config import defaults_for, load_config
+
+    try:
+        config = load_config(value)
+    except EmogetError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    known = {p.name for p in ctx.command.params}
+    defaults = {k: v for k, v in defaults_for(config, _config_path_for(ctx)).items() if k in known}
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+# Shared options: the same names and help everywhere (STYLE.md: reuse flag names).
+DeviceOpt = Annotated[Literal["auto", "cpu", "cuda"], typer.Option(
+    "--device", help="Where to compute: auto (GPU when there is one), cpu or cuda.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(
+    "--config", help="YAML file of option defaults (sections per command, plus 'common').",
+    is_eager=True, callback=_apply_config, exists=False, dir_okay=False)]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed, for reproducible results.")]
+
+
+class Reporter:
+    """Prints results as rich text, as JSON (--json), or not at all (--quiet)."""
+
+    def __init__(self, json_mode: bool = False, quiet: bool = False):
+        self.json_mode = json_mode
+        self.quiet = quiet
+
+    def info(self, message: str) -> None:
+        if not (self.quiet or self.json_mode):
+            _stderr().print(message)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            print_warning(message)
+
+    def result(self, data: dict[str, Any], human: Optional[Callable[[Any], None]] = None) -> None:
+        """`data` goes to stdout as JSON in --json mode; otherwise `human(console)` prints it."""
+        if self.json_mode:
+            sys.stdout.write(json.dumps(data, default=_json_default) + "\n")
+            sys.stdout.flush()
+        elif not self.quiet:
+            if human is not None:
+                human(_stdout())
+            else:
+                for key, value in data.items():
+                    _stdout().print(f"{key}: {value}")
+
+    @contextlib.contextmanager
+    def progress(self, description: str, total: Optional[float] = None) -> Iterator[Callable[..., None]]:
+        """Yield `update(done, total=None, **fields)`; a rich bar on stderr unless quiet/json."""
+        if self.quiet or self.json_mode or not sys.stderr.isatty() and os.environ.get("EMOGET_NO_PROGRESS"):
+            yield lambda *a, **k: None
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                      console=_stderr(), transient=True) as bar:
+            task = bar.add_task(description, total=total, info="")
+
+            def update(done: float, total: Optional[float] = None, **fields: Any) -> None:
+                info = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                 for k, v in fields.items())
+                bar.update(task, completed=done, info=info, **({"total": total} if total else {}))
+
+            yield update
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    return str(obj)
+
+
+def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
+    """'256' → (256, 256); '320x270' → (320, 270)."""
+    if value is None:
+        return None
+    from ..core.errors import UsageError
+
+    text = str(value).lower().replace("×", "x")
+    try:
+        if "x" in text:
+            w, h = (int(v) for v in text.split("x", 1))
+        else:
+            w = h = int(text)
+    except ValueError:
+        raise UsageError(f"--size must be N or WxH, got {value!r}") from None
+    if not (8 <= w <= 4096 and 8 <= h <= 4096):
+        raise UsageError(f"--size {value} is out of range (8..4096 pixels)")
+    return w, h

@@ -1,0 +1,1 @@
+"""Shared foundation: errors, atomic writes, image I/O, artifact schemas, config, devices."""

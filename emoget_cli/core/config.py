@@ -1,0 +1,48 @@
+"""YAML defaults for the CLI (`--config FILE`), read with the safe loader only.
+
+A config file holds one mapping per subcommand, keyed by its name (sub-apps by "train.stylegan"
+style dotted names also accepted), plus an optional `common` section applied to every command:
+
+    common: {device: cpu}
+    make: {style: baby, expr: surprise, frames: 24}
+    animate: {fps: 12}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise UsageError(f"config file {path} is not valid YAML ({first})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise UsageError(f"config file {path} must map command names to option mappings, "
+                         "e.g. 'make: {style: baby}'")
+    return data
+
+
+def defaults_for(config: dict[str, Any], command_path: str) -> dict[str, Any]:
+    """Option defaults for `command_path` (e.g. "make" or "train.stylegan"), keys with - or _."""
+    merged: dict[str, Any] = {}
+    for section in ("common", command_path.split(".")[0], command_path):
+        for key, value in (config.get(section) or {}).items():
+            merged[str(key).replace("-", "_")] = value
+    return merged

@@ -1,0 +1,24 @@
+"""Device selection (`--device auto|cpu|cuda`), with torch imported only when needed."""
+
+from __future__ import annotations
+
+from .errors import DependencyError, UsageError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str = "auto"):
+    """Return a torch.device: `auto` picks CUDA when available, else CPU."""
+    import torch
+
+    name = (name or "auto").lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DependencyError("--device cuda was asked for, but no CUDA GPU is available "
+                                  "(use --device cpu or auto)")
+        return torch.device(name)
+    raise UsageError(f"unknown device {name!r} (choose from {', '.join(DEVICE_CHOICES)})")

@@ -1,0 +1,260 @@
+"""The landmark track artifact (`*.landmarks.json`): defined, written and validated here only.
+
+Schema (version 1)::
+
+    {
+      "format": "emoget.landmarks", "version": 1, "scheme": "ibug68",
+      "image_size": [width, height],          # pixels of the image the points refer to
+      "fps": 12.0 | null,                     # null for a still image
+      "source": "selfie.jpg" | null,
+      "label": "surprise" | null,             # expression of a motion track (train motion reads it)
+      "frames": [
+        {"index": 0, "faces": [{"box": [x0, y0, x1, y1], "score": 0.93,
+                                "points": [[x, y], ... 68 pairs]}]}
+      ],
+      "aligned": null | {"size": 256, "image": "face.png" | null,
+                         "quad": [[x, y] x 4],      # TL, BL, BR, TR corners in the input image
+                         "points": [[x, y] x 68]}   # the same face in aligned-image pixels
+      "meta": {...}                           # free-form, e.g. backend, motion parameters
+    }
+
+Points are in input-image pixel coordinates (x right, y down), iBUG 68 order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import write_text_atomic
+from .errors import TrackError
+
+TRACK_FORMAT = "emoget.landmarks"
+TRACK_VERSION = 1
+SCHEME = "ibug68"
+N_POINTS = 68
+TRACK_SUFFIX = ".landmarks.json"
+
+
+@dataclass
+class FaceLandmarks:
+    """One detected face: `points` is a float32 array [68, 2] of (x, y) pixels."""
+
+    points: np.ndarray
+    box: tuple[float, float, float, float] | None = None
+    score: float | None = None
+
+    def __post_init__(self) -> None:
+        self.points = np.asarray(self.points, dtype=np.float32).reshape(N_POINTS, 2)
+        if self.box is None:
+            x0, y0 = self.points.min(0)
+            x1, y1 = self.points.max(0)
+            self.box = (float(x0), float(y0), float(x1), float(y1))
+        self.box = tuple(float(v) for v in self.box)  # type: ignore[assignment]
+
+    @property
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.box  # type: ignore[misc]
+        return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+
+@dataclass
+class TrackFrame:
+    index: int
+    faces: list[FaceLandmarks] = field(default_factory=list)
+
+
+@dataclass
+class AlignedFace:
+    """The chosen face after FFHQ alignment: `points` [68, 2] in aligned pixels, `quad` [4, 2]."""
+
+    size: int
+    quad: np.ndarray
+    points: np.ndarray
+    image: str | None = None
+
+    def __post_init__(self) -> None:
+        self.quad = np.asarray(self.quad, dtype=np.float32).reshape(4, 2)
+        self.points = np.asarray(self.points, dtype=np.float32).reshape(N_POINTS, 2)
+
+
+@dataclass
+class LandmarkTrack:
+    """A sequence of frames (one for a still image) with 0..n faces each."""
+
+    image_size: tuple[int, int]
+    frames: list[TrackFrame]
+    fps: float | None = None
+    source: str | None = None
+    label: str | None = None
+    aligned: AlignedFace | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_points(cls, points: np.ndarray, image_size: tuple[int, int], *, fps: float | None = None,
+                    **kwargs: Any) -> "LandmarkTrack":
+        """Build a single-face track from points [T, 68, 2] (or [68, 2] for one frame)."""
+        pts = np.asarray(points, dtype=np.float32)
+        if pts.ndim == 2:
+            pts = pts[None]
+        frames = [TrackFrame(i, [FaceLandmarks(p)]) for i, p in enumerate(pts)]
+        return cls(image_size=(int(image_size[0]), int(image_size[1])), frames=frames, fps=fps, **kwargs)
+
+    def points_array(self, face: int = 0) -> np.ndarray:
+        """Points of face `face` in every frame: [T, 68, 2]. Frames without that face are an error."""
+        out = []
+        for frame in self.frames:
+            if len(frame.faces) <= face:
+                raise TrackError(f"frame {frame.index} of the track has no face #{face}")
+            out.append(frame.faces[face].points)
+        if not out:
+            raise TrackError("the track has no frames")
+        return np.stack(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": TRACK_FORMAT,
+            "version": TRACK_VERSION,
+            "scheme": SCHEME,
+            "image_size": [int(self.image_size[0]), int(self.image_size[1])],
+            "fps": None if self.fps is None else float(self.fps),
+            "source": self.source,
+            "label": self.label,
+            "frames": [
+                {"index": int(fr.index),
+                 "faces": [{"box": [round(float(v), 3) for v in f.box],  # type: ignore[union-attr]
+                            "score": None if f.score is None else round(float(f.score), 5),
+                            "points": np.round(f.points.astype(np.float64), 3).tolist()}
+                           for f in fr.faces]}
+                for fr in self.frames
+            ],
+            "aligned": None if self.aligned is None else {
+                "size": int(self.aligned.size),
+                "image": self.aligned.image,
+                "quad": np.round(self.aligned.quad.astype(np.float64), 3).tolist(),
+                "points": np.round(self.aligned.points.astype(np.float64), 3).tolist(),
+            },
+            "meta": self.meta,
+        }
+
+
+def save_track(track: LandmarkTrack, path: str | Path) -> Path:
+    """Write `track` as JSON, atomically."""
+    return write_text_atomic(path, json.dumps(track.to_dict(), separators=(",", ":")))
+
+
+def _points(value: Any, where: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TrackError(f"{where}: points must be numbers") from None
+    if arr.shape != (N_POINTS, 2):
+        raise TrackError(f"{where}: expected {N_POINTS} [x, y] points, got shape {list(arr.shape)}")
+    if not np.all(np.isfinite(arr)):
+        raise TrackError(f"{where}: points contain NaN or infinity")
+    return arr.astype(np.float32)
+
+
+def _number(value: Any, where: str, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TrackError(f"{where} must be a finite number")
+    if positive and value <= 0:
+        raise TrackError(f"{where} must be positive")
+    return float(value)
+
+
+def track_from_dict(data: Any, where: str = "track") -> LandmarkTrack:
+    """Validate a decoded JSON document and build the track; TrackError on any defect."""
+    if not isinstance(data, dict):
+        raise TrackError(f"{where}: not a landmark track (expected a JSON object)")
+    if data.get("format") != TRACK_FORMAT:
+        raise TrackError(f"{where}: not a landmark track (format is {data.get('format')!r}, "
+                         f"expected {TRACK_FORMAT!r})")
+    version = data.get("version")
+    if not isinstance(version, int) or version < 1 or version > TRACK_VERSION:
+        raise TrackError(f"{where}: unsupported track version {version!r} (this emoget reads "
+                         f"1..{TRACK_VERSION})")
+    if data.get("scheme") != SCHEME:
+        raise TrackError(f"{where}: unsupported landmark scheme {data.get('scheme')!r} (only {SCHEME})")
+    size = data.get("image_size")
+    if (not isinstance(size, list) or len(size) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
+        raise TrackError(f"{where}: image_size must be [width, height] in positive integers")
+    fps = data.get("fps")
+    if fps is not None:
+        fps = _number(fps, f"{where}: fps", positive=True)
+    frames_raw = data.get("frames")
+    if not isinstance(frames_raw, list) or not frames_raw:
+        raise TrackError(f"{where}: frames must be a non-empty list")
+    frames = []
+    for i, fr in enumerate(frames_raw):
+        if not isinstance(fr, dict) or not isinstance(fr.get("faces"), list):
+            raise TrackError(f"{where}: frame {i} must be an object with a 'faces' list")
+        faces = []
+        for j, face in enumerate(fr["faces"]):
+            loc = f"{where}: frame {i} face {j}"
+            if not isinstance(face, dict):
+                raise TrackError(f"{loc} must be an object")
+            pts = _points(face.get("points"), loc)
+            box = face.get("box")
+            if box is not None:
+                if not isinstance(box, list) or len(box) != 4:
+                    raise TrackError(f"{loc}: box must be [x0, y0, x1, y1]")
+                box = tuple(_number(v, f"{loc}: box") for v in box)
+            score = face.get("score")
+            if score is not None:
+                score = _number(score, f"{loc}: score")
+            faces.append(FaceLandmarks(pts, box, score))
+        index = fr.get("index", i)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TrackError(f"{where}: frame {i} index must be an integer")
+        frames.append(TrackFrame(index, faces))
+    aligned = None
+    if data.get("aligned") is not None:
+        al = data["aligned"]
+        if not isinstance(al, dict) or not isinstance(al.get("size"), int):
+            raise TrackError(f"{where}: aligned must be an object with an integer size")
+        quad = np.asarray(al.get("quad"), dtype=np.float64) if isinstance(al.get("quad"), list) else None
+        if quad is None or quad.shape != (4, 2):
+            raise TrackError(f"{where}: aligned.quad must be 4 [x, y] corners")
+        aligned = AlignedFace(al["size"], quad, _points(al.get("points"), f"{where}: aligned"),
+                              al.get("image") if isinstance(al.get("image"), str) else None)
+    label = data.get("label")
+    if label is not None and not isinstance(label, str):
+        raise TrackError(f"{where}: label must be a string")
+    meta = data.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise TrackError(f"{where}: meta must be an object")
+    source = data.get("source")
+    return LandmarkTrack(image_size=(size[0], size[1]), frames=frames, fps=fps,
+                         source=source if isinstance(source, str) else None, label=label,
+                         aligned=aligned, meta=meta)
+
+
+MAX_TRACK_BYTES = 256 * 1024 * 1024
+
+
+def load_track(path: str | Path) -> LandmarkTrack:
+    """Read and validate a track file; TrackError (one line) for anything malformed."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_TRACK_BYTES:
+            raise TrackError(f"{path}: track file is too large ({size} bytes)")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TrackError(f"{path}: no such track file") from None
+    except UnicodeDecodeError:
+        raise TrackError(f"{path}: not a landmark track (not UTF-8 JSON)") from None
+    except OSError as exc:
+        raise TrackError(f"{path}: cannot read track file ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TrackError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return track_from_dict(data, where=str(path))

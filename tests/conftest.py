@@ -1,0 +1,48 @@
+"""Shared fixtures: the real portrait from scikit-image, a CLI runner, a scratch folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("EMOGET_NO_PROGRESS", "1")
+
+SAMPLE = Path(__file__).resolve().parents[1] / "emoget_cli" / "assets" / "sample_face.jpg"
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb() -> np.ndarray:
+    """skimage.data.astronaut(): a real 512x512 RGB portrait (uint8 [512, 512, 3])."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def astronaut_path(tmp_path_factory, astronaut_rgb) -> Path:
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("img") / "astronaut.png"
+    Image.fromarray(astronaut_rgb).save(path)
+    return path
+
+
+@pytest.fixture()
+def runner():
+    from typer.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture()
+def cli(runner):
+    """Invoke the emoget app: cli("landmarks", "x.png", "-o", "y.json") -> Result."""
+    from emoget_cli.cli.app import app
+
+    def invoke(*args: str, **kwargs):
+        return runner.invoke(app, [str(a) for a in args], **kwargs)
+
+    return invoke
