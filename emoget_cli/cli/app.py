@@ -27,6 +27,7 @@ app = typer.Typer(
 
 #: Subcommand modules, in the order their commands appear in `--help`.
 COMMAND_MODULES: tuple[str, ...] = (
+    "train",
     "doctor",
 )
 
