@@ -1,0 +1,143 @@
+"""`emoget animate FACE --expr EXPR -o OUT`: one face → a looping animated emoticon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated, Literal
+
+from .common import (ConfigOpt, DeviceOpt, JsonOpt, QuietOpt, Reporter, SeedOpt, handle_errors,
+                     parse_size)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("animate")(animate)
+
+
+def _track_points(track_path: Path, image_size: tuple[int, int], face_path: Path):
+    """Points [68, 2] of the first face of the first frame of a track made for this image.
+
+    A track written by `emoget landmarks --align` also fits the aligned image it names.
+    """
+    from ..core.errors import TrackError
+    from ..core.track import load_track
+
+    track = load_track(track_path)
+    width, height = image_size
+    aligned = track.aligned
+    if tuple(track.image_size) != (width, height):
+        if aligned is not None and aligned.size == width == height:
+            return aligned.points
+        tw, th = track.image_size
+        raise TrackError(f"{track_path}: the track is for a {tw}x{th} image, but {face_path} is "
+                         f"{width}x{height}")
+    if not track.frames[0].faces:
+        raise TrackError(f"{track_path}: the first frame of the track has no face")
+    return track.frames[0].faces[0].points
+
+
+@handle_errors
+def animate(
+    face: Annotated[Path, typer.Argument(help="The face image (a selfie, or a stylized face).",
+                                         show_default=False)],
+    expr: Annotated[str, typer.Option(
+        "--expr", "-e", help="Expression: happiness, surprise, disgust, sadness, anger, fear, "
+        "contempt, wink, blink, idle, neutral; combine with '+', weight with ':' "
+        "(happiness:0.6+wink).", show_default=False)],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Animation file; its suffix picks the format (.gif .png/.apng "
+        ".webp .webm .mp4).", show_default=False)],
+    landmarks: Annotated[Optional[Path], typer.Option(
+        "--landmarks", help="Use this landmark track (from `emoget landmarks`) instead of "
+        "detecting: its first face of its first frame.", show_default=False)] = None,
+    fmt: Annotated[Optional[Literal["gif", "apng", "webp", "webm", "mp4"]], typer.Option(
+        "--format", help="Output format (default: from the suffix).", show_default=False)] = None,
+    frames: Annotated[int, typer.Option("--frames", help="Frames per loop.")] = 24,
+    fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 12.0,
+    duration: Annotated[Optional[float], typer.Option(
+        "--duration", help="Seconds per loop (overrides --frames: frames = duration x fps).",
+        show_default=False)] = None,
+    size: Annotated[Optional[str], typer.Option(
+        "--size", help="Output size N or WxH (the face is cropped to the aspect and resized); "
+        "default: the input's size.", show_default=False)] = None,
+    intensity: Annotated[float, typer.Option(
+        "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")] = 1.0,
+    head: Annotated[Literal["none", "nod", "tilt"], typer.Option(
+        "--head", help="Subtle head motion.")] = "none",
+    background: Annotated[Literal["keep", "transparent"], typer.Option(
+        "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")] = "keep",
+    preset: Annotated[Optional[str], typer.Option(
+        "--preset", help="Messenger limits, enforced: telegram, line, whatsapp, slack, discord, "
+        "kakao.", show_default=False)] = None,
+    motion: Annotated[Optional[Path], typer.Option(
+        "--motion", help="A learned motion model (from `emoget train motion`) instead of the "
+        "FACS library.", show_default=False)] = None,
+    save_track: Annotated[Optional[Path], typer.Option(
+        "--save-track", help="Also write the generated landmark motion (track JSON).",
+        show_default=False)] = None,
+    backend: Annotated[Literal["auto", "dlib", "fan"], typer.Option(
+        "--backend", help="Landmark backend when detecting (see `emoget landmarks`).")] = "auto",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Animate a face with an expression and write a looping GIF / APNG / WebP / WebM / MP4."""
+    import time
+
+    from ..core.errors import UsageError
+    from ..core.image_io import read_image
+    from ..core.track import save_track as write_track
+    from ..render.animate import AnimateConfig
+    from ..render.animate import animate as run_animate
+    from ..render.export import export_animation, resolve_format
+
+    started = time.perf_counter()
+    out_fmt, _ = resolve_format(output, fmt, preset)   # fail fast on a bad name / suffix
+    if background == "transparent" and out_fmt == "mp4":
+        raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif with "
+                         "--background transparent")
+    cfg = AnimateConfig(expr=expr, frames=frames, fps=fps, duration=duration,
+                        size=parse_size(size), intensity=intensity, head=head,
+                        background=background, seed=seed, device=device, landmarks=backend)
+    if motion is None:
+        from ..motion import parse_expression
+
+        parse_expression(cfg.expr)  # unknown expression: say so before any slow step
+    image = read_image(face)
+    points = None
+    if landmarks is not None:
+        points = _track_points(landmarks, image.size, face)
+    model = None
+    if motion is not None:
+        from ..motion import load_motion_model
+
+        model = load_motion_model(motion)
+    rep = Reporter(json_output, quiet)
+    with rep.progress("animate", total=cfg.n_frames) as update:
+        result = run_animate(image.rgb, cfg, points=points, motion_model=model, progress=update)
+    report = export_animation(result.rgba_frames(), output, fps=cfg.fps, fmt=fmt, preset=preset)
+    if save_track is not None:
+        result.track.source = str(face)
+        try:
+            write_track(result.track, save_track)
+        except Exception:
+            report.path.unlink(missing_ok=True)  # all or nothing
+            raise
+    data = {**report.to_dict(), "input": str(face), "expression": result.track.label,
+            "track": str(save_track) if save_track else None,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+    def human(console) -> None:
+        console.print(f"{face} → {report.path} ({report.format}, {report.n_frames} frames, "
+                      f"{report.size[0]}x{report.size[1]}, {report.fps:g} fps, "
+                      f"{report.bytes / 1000:.1f} KB)", markup=False)
+        for note in report.adjustments:
+            console.print(f"  {note}", markup=False)
+        if save_track:
+            console.print(f"  track → {save_track}", markup=False)
+
+    rep.result(data, human)

@@ -1,0 +1,238 @@
+"""From one face and an expression to a looping animation (the core of `emoget animate`).
+
+    result = animate(face_rgb, AnimateConfig(expr="surprise"))
+    result.frames  # list of uint8 [H, W, 3]; result.alpha: list of uint8 [H, W] or None
+    result.track   # LandmarkTrack [T, 68, 2] with label = the expression, fps
+
+Landmarks are detected when not given (emoget_cli.face), the motion comes from the FACS library
+(emoget_cli.motion.generate_motion) or a learned model (`motion_model.generate`), every frame is
+a foldover-free warp of the source face (render.warp) with mouth interior / eyelids synthesised
+(render.fill), and `background="transparent"` cuts the head out (render.matting) and warps that
+alpha along with the face.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ..core.errors import UsageError
+from ..core.track import LandmarkTrack
+
+BACKGROUNDS = ("keep", "transparent")
+WARP_BACKENDS = ("auto", "opencv", "torch")
+MAX_FRAMES = 2000
+MAX_SIZE = 4096
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(float(value)))
+
+
+@dataclass(frozen=True)
+class AnimateConfig:
+    """What to animate and how.
+
+    expr: expression, e.g. "surprise" or "happiness:0.5+wink"; frames per loop at fps, or
+    duration seconds (then frames = round(duration * fps)); size: output (width, height) or one
+    int for a square, None = the input's size; intensity in [0, 1]; head none|nod|tilt;
+    background keep|transparent; seed (varies idle timing); device auto|cpu|cuda; backend: the
+    warp (auto = torch on CUDA, else OpenCV); landmarks: detection backend when no points are
+    given; fill: synthesise the mouth interior and eyelids.
+    """
+
+    expr: str
+    frames: int = 24
+    fps: float = 12.0
+    duration: Optional[float] = None
+    size: Optional[Any] = None
+    intensity: float = 1.0
+    head: str = "none"
+    background: str = "keep"
+    seed: int = 0
+    device: str = "cpu"
+    backend: str = "auto"
+    landmarks: str = "auto"
+    fill: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.expr, str) or not self.expr.strip():
+            raise UsageError("no expression given (--expr, e.g. --expr surprise)")
+        if not _is_number(self.fps) or not 0 < float(self.fps) <= 100:
+            raise UsageError(f"--fps must be a number in (0, 100], got {self.fps!r}")
+        if self.duration is not None and (not _is_number(self.duration) or float(self.duration) <= 0):
+            raise UsageError(f"--duration must be a positive number of seconds, got {self.duration!r}")
+        if self.duration is None and not _is_int(self.frames):
+            raise UsageError(f"--frames must be an integer, got {self.frames!r}")
+        if not 2 <= self.n_frames <= MAX_FRAMES:
+            raise UsageError(f"an animation needs 2..{MAX_FRAMES} frames, got {self.n_frames} "
+                             "(check --frames / --duration / --fps)")
+        if not _is_number(self.intensity) or not 0.0 <= float(self.intensity) <= 1.0:
+            raise UsageError(f"--intensity must be in 0..1, got {self.intensity!r}")
+        if self.background not in BACKGROUNDS:
+            raise UsageError(f"unknown background {self.background!r} (choose from "
+                             f"{', '.join(BACKGROUNDS)})")
+        if self.backend not in WARP_BACKENDS:
+            raise UsageError(f"unknown warp backend {self.backend!r} (choose from "
+                             f"{', '.join(WARP_BACKENDS)})")
+        self.output_size  # validates size
+
+    @property
+    def n_frames(self) -> int:
+        if self.duration is not None:
+            return int(round(float(self.duration) * float(self.fps)))
+        return int(self.frames)
+
+    @property
+    def output_size(self) -> Optional[tuple[int, int]]:
+        """(width, height) or None."""
+        if self.size is None:
+            return None
+        size = self.size
+        if _is_int(size):
+            size = (size, size)
+        if (not isinstance(size, (tuple, list)) or len(size) != 2
+                or not all(_is_int(v) and 8 <= v <= MAX_SIZE for v in size)):
+            raise UsageError(f"--size must be N or WxH with 8..{MAX_SIZE} pixels, got {self.size!r}")
+        return int(size[0]), int(size[1])
+
+
+@dataclass
+class AnimationResult:
+    """frames: T uint8 [H, W, 3]; alpha: T uint8 [H, W] (background transparent) or None;
+    track: the landmark motion [T, 68, 2] that drove the frames (label = expression, fps)."""
+
+    frames: list[np.ndarray]
+    alpha: Optional[list[np.ndarray]]
+    track: LandmarkTrack
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def rgba_frames(self) -> list[np.ndarray]:
+        """Frames with their alpha as [H, W, 4] (or the RGB frames when there is no alpha)."""
+        if self.alpha is None:
+            return list(self.frames)
+        return [np.dstack([f, a]) for f, a in zip(self.frames, self.alpha)]
+
+
+def fit_to_size(rgb: np.ndarray, points: np.ndarray,
+                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Crop to the aspect ratio of `size` (centred on the face) and resize: (rgb, points)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    tw, th = size
+    if (w, h) == (tw, th):
+        return rgb, points
+    # the largest window with the target aspect, centred on the face, inside the image
+    cw, ch = (w, int(round(w * th / tw))) if w * th <= h * tw else (int(round(h * tw / th)), h)
+    cw, ch = max(1, min(cw, w)), max(1, min(ch, h))
+    cx, cy = points.mean(0)
+    x0 = int(np.clip(round(cx - cw / 2), 0, w - cw))
+    y0 = int(np.clip(round(cy - ch / 2), 0, h - ch))
+    crop = rgb[y0:y0 + ch, x0:x0 + cw]
+    interp = cv2.INTER_AREA if tw < cw else cv2.INTER_CUBIC
+    out = cv2.resize(crop, (tw, th), interpolation=interp)
+    scale = np.array([tw / cw, th / ch], np.float32)
+    # pixel centres: x_out + 0.5 = (x_in - x0 + 0.5) * scale
+    pts = (points - [x0, y0] + 0.5) * scale - 0.5
+    return np.ascontiguousarray(out), pts.astype(np.float32)
+
+
+def _check_motion(motion: Any, frames: int) -> np.ndarray:
+    arr = np.asarray(motion, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[1:] != (68, 2) or arr.shape[0] < 2:
+        raise UsageError(f"the motion model returned shape {list(arr.shape)}, expected "
+                         f"[{frames}, 68, 2]")
+    if not np.all(np.isfinite(arr)):
+        raise UsageError("the motion model returned NaN or infinite landmarks")
+    return arr
+
+
+def generate_track(points: np.ndarray, config: AnimateConfig,
+                   motion_model: Any = None) -> np.ndarray:
+    """Landmark motion [T, 68, 2] for `points` [68, 2] (FACS library or `motion_model`)."""
+    from ..motion import MotionConfig, generate_motion
+
+    mcfg = MotionConfig(frames=config.n_frames, fps=float(config.fps),
+                        intensity=float(config.intensity), head=config.head, seed=int(config.seed))
+    if motion_model is not None:
+        return _check_motion(motion_model.generate(points, config.expr, mcfg), config.n_frames)
+    return _check_motion(generate_motion(points, config.expr, mcfg), config.n_frames)
+
+
+def _warp_backend(config: AnimateConfig) -> tuple[str, str]:
+    """(backend, device) for the warper: torch on a GPU, OpenCV on the CPU unless asked."""
+    if config.backend == "opencv":
+        return "opencv", "cpu"
+    if config.backend == "torch":
+        return "torch", config.device
+    if config.device == "cpu":
+        return "opencv", "cpu"
+    from ..core.device import resolve_device
+
+    device = resolve_device(config.device)
+    return ("torch", str(device)) if device.type == "cuda" else ("opencv", "cpu")
+
+
+def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.ndarray] = None,
+            motion_model: Any = None,
+            progress: Optional[Callable[..., None]] = None) -> AnimationResult:
+    """Animate `face_rgb` (uint8 [H, W, 3]) with `config.expr`.
+
+    points: [68, 2] landmarks of the face in `face_rgb` pixels (detected when None; NoFaceError
+    when there is none). motion_model: an object with .generate(l0, expr, MotionConfig) ->
+    [T, 68, 2] (e.g. from emoget_cli.motion.load_motion_model); default the FACS library.
+    progress(done, total) is called once per rendered frame.
+    """
+    from ..motion import parse_expression
+    from .warp import FaceWarper
+
+    rgb = np.asarray(face_rgb)
+    if rgb.ndim != 3 or rgb.shape[2] not in (3, 4) or rgb.dtype != np.uint8:
+        raise UsageError(f"expected a uint8 RGB image [H, W, 3], got {rgb.dtype} {list(rgb.shape)}")
+    rgb = np.ascontiguousarray(rgb[..., :3])
+    if motion_model is None:
+        parse_expression(config.expr)  # fail fast, before the slow steps, listing valid names
+    if points is None:
+        from ..face import detect_faces
+
+        points = detect_faces(rgb, backend=config.landmarks, device=config.device)[0].points
+    points = np.asarray(points, dtype=np.float32)
+    if points.shape != (68, 2) or not np.all(np.isfinite(points)):
+        raise UsageError(f"landmarks must be 68 finite (x, y) points, got shape {list(points.shape)}")
+    if config.output_size is not None:
+        rgb, points = fit_to_size(rgb, points, config.output_size)
+    motion = generate_track(points, config, motion_model)
+    alpha = None
+    if config.background == "transparent":
+        from .matting import head_alpha
+
+        alpha = head_alpha(rgb, points)
+    backend, device = _warp_backend(config)
+    warper = FaceWarper(rgb, points, backend=backend, device=device, alpha=alpha, fill=config.fill)
+    frames, alphas, limited = [], [], 0.0
+    for i, dst in enumerate(motion):
+        out = warper.render_frame(dst)
+        frames.append(out.rgb)
+        if out.alpha is not None:
+            alphas.append(out.alpha)
+        limited = max(limited, float(np.abs(out.mesh[:68] - dst).max()))
+        if progress is not None:
+            progress(i + 1, len(motion))
+    height, width = rgb.shape[:2]
+    label = str(parse_expression(config.expr)) if motion_model is None else config.expr
+    meta = {"generator": "motion-model" if motion_model is not None else "facs",
+            "intensity": float(config.intensity), "head": config.head, "seed": int(config.seed),
+            "warp_backend": backend, "max_limited_px": round(limited, 3)}
+    track = LandmarkTrack.from_points(motion, (width, height), fps=float(config.fps),
+                                      label=label, meta=meta)
+    return AnimationResult(frames=frames, alpha=alphas if alpha is not None else None,
+                           track=track, meta=meta)

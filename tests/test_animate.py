@@ -1,0 +1,281 @@
+"""`animate`: expressions rendered on the aligned astronaut, re-measured with the landmark
+detector, and the `emoget animate` command (outputs, options, bad input)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emoget_cli.core.errors import UsageError
+from emoget_cli.motion import EXPRESSIONS, MotionConfig, generate_motion
+from emoget_cli.render.animate import AnimateConfig, animate
+from emoget_cli.render.fill import mouth_opening
+from emoget_cli.render.warp import MIN_AREA_RATIO, FaceWarper, check_foldover, min_area_ratio
+
+
+@pytest.fixture(scope="module")
+def face(astronaut_rgb):
+    """FFHQ-aligned astronaut (256 px) and its landmarks in aligned pixels."""
+    from emoget_cli.face import align_face, detect_faces
+
+    pts = detect_faces(astronaut_rgb, backend="dlib")[0].points
+    aligned, info = align_face(astronaut_rgb, pts, size=256)
+    return aligned, info.points.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def face_path(face, tmp_path_factory):
+    from emoget_cli.core.image_io import write_image
+
+    return write_image(tmp_path_factory.mktemp("animate") / "face.png", face[0])
+
+
+def redetect(rgb):
+    from emoget_cli.face import detect_faces
+
+    return detect_faces(rgb, backend="dlib")[0].points
+
+
+def apex(result) -> int:
+    """The frame whose landmarks are furthest from the neutral first frame."""
+    pts = result.track.points_array()
+    return int(np.argmax(np.abs(pts - pts[0]).sum(axis=(1, 2))))
+
+
+def iod(pts) -> float:
+    return float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+
+
+def visible_eyeball(rgb, pts, eye: int) -> int:
+    """Iris, pupil and sclera pixels in the box between the (re-detected) eye corners.
+
+    dlib's 68-point predictor cannot see closed eyes: it puts the lids of a fully skin-painted
+    eye ~9 px apart, as for an open one. So the aperture is measured in the picture, at the
+    place the detector found the eye: dark pixels (< 55 % of the cheek's brightness) and
+    white, unsaturated ones.
+    """
+    p = pts[36:42] if eye == 0 else pts[42:48]
+    width = float(np.linalg.norm(p[3] - p[0]))
+    c = 0.5 * (p[0] + p[3])
+    x0, x1 = int(p[0, 0]), int(p[3, 0]) + 1
+    y0, y1 = int(c[1] - 0.4 * width), int(c[1] + 0.4 * width) + 1
+    cheek = rgb[int(c[1] + 0.6 * width):int(c[1] + 0.8 * width), x0:x1].reshape(-1, 3)
+    skin = float(np.median(cheek.astype(float).mean(1)))
+    patch = rgb[y0:y1, x0:x1].astype(float)
+    lum = patch.mean(2)
+    sat = (patch.max(2) - patch.min(2)) / np.maximum(patch.max(2), 1)
+    return int(((lum < 0.55 * skin) | ((sat < 0.16) & (lum > 0.7 * skin))).sum())
+
+
+@pytest.fixture(scope="module")
+def results(face):
+    img, pts = face
+    out = {}
+    for expr in ("surprise", "happiness", "wink", "neutral"):
+        out[expr] = animate(img, AnimateConfig(expr=expr, frames=24), points=pts)
+    return out
+
+
+def test_every_expression_warps_without_foldover_and_keeps_the_border(face):
+    img, pts = face
+    warper = FaceWarper(img, pts)
+    border = lambda im: np.concatenate([im[0], im[-1], im[:, 0], im[:, -1]])  # noqa: E731
+    for name in EXPRESSIONS:
+        for head in ("none", "nod"):
+            motion = generate_motion(pts, name, MotionConfig(frames=12, head=head))
+            for dst in motion:
+                frame = warper.render_frame(dst)
+                assert not check_foldover(warper.triangles, frame.mesh), (name, head)
+                assert min_area_ratio(warper.triangles, warper.mesh.src, frame.mesh) \
+                    >= MIN_AREA_RATIO - 1e-6
+                assert np.array_equal(border(frame.rgb), border(img)), (name, head)
+
+
+@pytest.mark.parametrize("expr", ["surprise", "happiness", "wink"])
+def test_loops_close(results, expr):
+    frames = [f.astype(np.float64) for f in results[expr].frames]
+    steps = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
+    closing = np.abs(frames[0] - frames[-1]).mean()
+    assert max(steps) > 0.05                         # it does move
+    assert closing <= np.median(steps) + 1e-9
+
+
+def test_neutral_leaves_the_face_alone(results, face):
+    assert all(np.array_equal(f, face[0]) for f in results["neutral"].frames)
+
+
+def test_surprise_opens_the_mouth_as_the_detector_sees_it(results):
+    res = results["surprise"]
+    neutral = redetect(res.frames[0])
+    peak = redetect(res.frames[apex(res)])
+    assert mouth_opening(peak) >= 2.0 * mouth_opening(neutral)
+
+
+def test_happiness_lifts_the_mouth_corners(results):
+    res = results["happiness"]
+    neutral = redetect(res.frames[0])
+    peak = redetect(res.frames[apex(res)])
+    lift = neutral[[48, 54], 1].mean() - peak[[48, 54], 1].mean()   # y grows downwards
+    assert lift > 0.05 * iod(neutral)
+
+
+def test_wink_closes_one_eye_only(results):
+    res = results["wink"]
+    first, peak = res.frames[0], res.frames[apex(res)]
+    neutral, winked = redetect(first), redetect(peak)
+    open_before = [visible_eyeball(first, neutral, k) for k in (0, 1)]
+    open_after = [visible_eyeball(peak, winked, k) for k in (0, 1)]
+    assert min(open_before) > 60
+    # the subject's left eye (image right) closes, the other stays as it was
+    assert open_after[1] < 0.4 * open_before[1]
+    assert open_after[0] > 0.8 * open_before[0]
+
+
+def test_track_is_the_motion_with_label_and_fps(results, face):
+    track = results["surprise"].track
+    pts = track.points_array()
+    assert pts.shape == (24, 68, 2) and track.label == "surprise" and track.fps == 12.0
+    assert track.image_size == (256, 256)
+    assert np.allclose(pts[0], face[1], atol=1e-4)
+
+
+def test_torch_warp_matches_opencv(face):
+    img, pts = face
+    cfg = dict(expr="surprise", frames=6)
+    a = animate(img, AnimateConfig(**cfg, backend="opencv"), points=pts)
+    b = animate(img, AnimateConfig(**cfg, backend="torch"), points=pts)
+    for fa, fb in zip(a.frames, b.frames):
+        assert np.abs(fa.astype(int) - fb.astype(int)).mean() < 0.1
+
+
+def test_size_and_duration(face):
+    img, pts = face
+    res = animate(img, AnimateConfig(expr="happiness", fps=10, duration=0.8, size=(96, 128)),
+                  points=pts)
+    assert len(res.frames) == 8
+    assert res.frames[0].shape == (128, 96, 3)
+    assert res.track.image_size == (96, 128)
+
+
+def test_transparent_background_warps_the_alpha(face):
+    img, pts = face
+    res = animate(img, AnimateConfig(expr="surprise", frames=4, background="transparent"),
+                  points=pts)
+    assert res.alpha is not None and len(res.alpha) == 4
+    a0 = res.alpha[0]
+    assert a0.shape == img.shape[:2]
+    assert a0[int(pts[30, 1]), int(pts[30, 0])] == 255 and a0[2, 2] == 0    # nose in, corner out
+    rgba = res.rgba_frames()
+    assert rgba[0].shape == (256, 256, 4)
+
+
+@pytest.mark.parametrize("kwargs", [dict(frames=1), dict(fps=0), dict(intensity=1.5),
+                                    dict(background="green"), dict(size=4), dict(duration=-1)])
+def test_bad_config_values(kwargs):
+    with pytest.raises(UsageError):
+        AnimateConfig(expr="surprise", **kwargs)
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+def test_cli_writes_animation_and_track(cli, face_path, tmp_path):
+    out, track = tmp_path / "s.gif", tmp_path / "s.landmarks.json"
+    res = cli("animate", face_path, "--expr", "surprise", "-o", out, "--frames", "8",
+              "--save-track", track, "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["format"] == "gif" and report["n_frames"] == 8 and out.stat().st_size > 0
+    from emoget_cli.core.track import load_track
+
+    saved = load_track(track)
+    assert saved.label == "surprise" and len(saved.frames) == 8
+
+
+def test_cli_uses_a_landmark_track(cli, face_path, face, tmp_path):
+    from emoget_cli.core.track import LandmarkTrack, save_track
+
+    # the track replaces detection (its image_size matches the face image)
+    track = save_track(LandmarkTrack.from_points(face[1], (256, 256)), tmp_path / "f.json")
+    out = tmp_path / "w.webp"
+    res = cli("animate", face_path, "--expr", "wink", "-o", out, "--landmarks", track,
+              "--frames", "6", "--size", "128", "-q")
+    assert res.exit_code == 0, res.output
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size == (128, 128) and getattr(im, "n_frames", 1) >= 2
+
+
+def _no_outputs(tmp_path):
+    return [p.name for p in tmp_path.iterdir() if p.name != "face.png"]
+
+
+def test_cli_bad_track_files(cli, face_path, tmp_path):
+    from emoget_cli.core.track import LandmarkTrack, save_track
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "emoget.landmarks", "version": 1, "frames": 3}')
+    res = cli("animate", face_path, "--expr", "surprise", "-o", tmp_path / "a.gif",
+              "--landmarks", bad)
+    assert res.exit_code == 6
+    assert "bad.json" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    other = save_track(LandmarkTrack.from_points(np.full((68, 2), 50.0) + np.arange(68)[:, None],
+                                                 (640, 480)), tmp_path / "other.json")
+    res = cli("animate", face_path, "--expr", "surprise", "-o", tmp_path / "b.gif",
+              "--landmarks", other)
+    assert res.exit_code == 6 and "640x480" in res.stderr and "256x256" in res.stderr
+    assert not (tmp_path / "a.gif").exists() and not (tmp_path / "b.gif").exists()
+
+
+def test_cli_unknown_expression_lists_the_valid_ones(cli, face_path, tmp_path):
+    res = cli("animate", face_path, "--expr", "smug", "-o", tmp_path / "x.gif")
+    assert res.exit_code == 2
+    assert "surprise" in res.stderr and "happiness" in res.stderr and "wink" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.gif").exists()
+
+
+def test_cli_no_face(cli, tmp_path):
+    from emoget_cli.core.image_io import write_image
+
+    blank = write_image(tmp_path / "wall.png", np.full((128, 128, 3), 120, np.uint8))
+    res = cli("animate", blank, "--expr", "surprise", "-o", tmp_path / "x.gif")
+    assert res.exit_code == 4 and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.gif").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wall.png"]
+
+
+def test_cli_transparent_mp4_is_refused(cli, face_path, tmp_path):
+    res = cli("animate", face_path, "--expr", "surprise", "-o", tmp_path / "x.mp4",
+              "--background", "transparent")
+    assert res.exit_code == 2 and "alpha" in res.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_cli_learned_motion_model(cli, face_path, tmp_path):
+    from emoget_cli.motion import TrainMotionConfig, dataset_from_tracks, train_motion
+    from emoget_cli.motion.synth import synthesize_tracks
+
+    tracks = synthesize_tracks(["surprise", "happiness"], 3, frames=12, seed=1)
+    data = dataset_from_tracks([(t.label, t.points_array()) for t in tracks], 12)
+    model = train_motion(data, TrainMotionConfig(frames=12, steps=3, arch="seed")).model
+    path = model.save(tmp_path / "motion.pt")
+    out, track = tmp_path / "m.gif", tmp_path / "m.json"
+    res = cli("animate", face_path, "--expr", "surprise", "-o", out, "--motion", path,
+              "--frames", "6", "--save-track", track, "-q")
+    assert res.exit_code == 0, res.output
+    from emoget_cli.core.track import load_track
+
+    pts = load_track(track).points_array()
+    assert pts.shape == (6, 68, 2) and np.abs(pts - pts[0]).max() > 0.5
+    # a class the model does not know, and a file that is not a model
+    res = cli("animate", face_path, "--expr", "wink", "-o", tmp_path / "n.gif", "--motion", path)
+    assert res.exit_code == 2 and "surprise" in res.stderr
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model")
+    res = cli("animate", face_path, "--expr", "surprise", "-o", tmp_path / "j.gif", "--motion", junk)
+    assert res.exit_code == 5
+    assert not (tmp_path / "n.gif").exists() and not (tmp_path / "j.gif").exists()

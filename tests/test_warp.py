@@ -1,0 +1,178 @@
+"""Foldover-free piecewise-affine warping and mouth/eyelid synthesis (render.warp, render.fill)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emoget_cli.core.errors import UsageError
+from emoget_cli.render.fill import eye_aperture, mouth_opening
+from emoget_cli.render.warp import (MIN_AREA_RATIO, FaceWarper, check_foldover, limit_mesh,
+                                    min_area_ratio, signed_areas, warp_image)
+
+
+@pytest.fixture(scope="module")
+def face(astronaut_rgb):
+    """The astronaut, FFHQ-aligned to 256 px, with its 68 landmarks in aligned pixels."""
+    from emoget_cli.face import align_face, detect_faces
+
+    pts = detect_faces(astronaut_rgb, backend="dlib")[0].points
+    aligned, info = align_face(astronaut_rgb, pts, size=256)
+    return aligned, info.points.astype(np.float32)
+
+
+def _iod(pts):
+    return float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+
+
+def _border(img):
+    return np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+
+
+def _wild_targets(pts, seed):
+    """Large random displacements (a few IOD/3) that would fold a naive mesh."""
+    rng = np.random.default_rng(seed)
+    return pts + rng.normal(0, 0.35 * _iod(pts), size=pts.shape).astype(np.float32)
+
+
+def test_identity_warp_is_exact(face):
+    img, pts = face
+    out = warp_image(img, pts, pts)
+    assert np.array_equal(out, img)
+
+
+def test_random_displacements_never_fold_and_keep_border(face):
+    img, pts = face
+    warper = FaceWarper(img, pts)
+    tris, src = warper.triangles, warper.mesh.src
+    assert (signed_areas(tris, src) > 0).all()
+    for seed in range(6):
+        frame = warper.render_frame(_wild_targets(pts, seed))
+        assert not check_foldover(tris, frame.mesh)
+        assert min_area_ratio(tris, src, frame.mesh) >= MIN_AREA_RATIO - 1e-6
+        assert np.array_equal(_border(frame.rgb), _border(img))
+        assert not np.array_equal(frame.rgb, img)
+
+
+def test_limit_mesh_only_touches_the_fold():
+    # a square split into two triangles; pushing the shared corner across the diagonal folds it
+    src = np.array([[0, 0], [10, 0], [10, 10], [0, 10], [20, 0], [20, 10]], np.float64)
+    tris = np.array([[0, 1, 2], [0, 2, 3], [1, 4, 5], [1, 5, 2]])
+    tris = np.where((signed_areas(tris, src) < 0)[:, None], tris[:, [0, 2, 1]], tris)
+    dst = src.copy()
+    dst[2] = [-5, -5]         # folds both triangles around point 2
+    assert check_foldover(tris, dst)
+    out = limit_mesh(tris, src, dst)
+    assert not check_foldover(tris, out)
+    assert min_area_ratio(tris, src, out) >= MIN_AREA_RATIO - 1e-6
+    assert np.allclose(out[[0, 1, 3, 4, 5]], src[[0, 1, 3, 4, 5]])
+    assert np.linalg.norm(out[2] - src[2]) > 1.0   # moved part of the way, not frozen
+
+
+def test_landmarks_reach_their_targets_and_pixels_follow(face):
+    img, pts = face
+    dst = pts + np.array([4.0, 0.0], np.float32)     # the whole face slides 4 px right
+    warper = FaceWarper(img, pts, fill=False)
+    frame = warper.render_frame(dst)
+    assert np.allclose(frame.mesh[:68], dst, atol=1e-3)
+    x0, y0 = pts[30].astype(int) - 10                 # around the nose tip
+    region_src = img[y0:y0 + 20, x0:x0 + 20].astype(float)
+    moved = frame.rgb[y0:y0 + 20, x0 + 4:x0 + 24].astype(float)
+    still = frame.rgb[y0:y0 + 20, x0:x0 + 20].astype(float)
+    assert np.abs(moved - region_src).mean() < 0.25 * np.abs(still - region_src).mean()
+
+
+def test_extra_control_points_move(face):
+    img, pts = face
+    extra = np.array([[128.0, 40.0]], np.float32)    # a point in the hair
+    out_pinned = warp_image(img, pts, pts, extra_src=extra)
+    out_moved = warp_image(img, pts, pts, extra_src=extra, extra_dst=extra + [0, 8])
+    assert np.array_equal(out_pinned, img)
+    # the caller's points define the field: no automatic forehead points / zero-motion ring
+    with_extra = FaceWarper(img, pts, extra_src=extra).mesh
+    auto = FaceWarper(img, pts).mesh
+    assert with_extra.n_extra == 1 and with_extra.n_forehead == 0 and auto.n_forehead == 6
+    assert len(with_extra.src) < len(auto.src)
+    assert np.abs(out_moved[30:60, 110:146].astype(int) - img[30:60, 110:146]).mean() > 1.0
+    assert np.array_equal(_border(out_moved), _border(img))
+
+
+def test_torch_backend_matches_opencv(face):
+    img, pts = face
+    dst = _wild_targets(pts, 7)
+    a = FaceWarper(img, pts, backend="opencv", fill=False).render(dst)
+    b = FaceWarper(img, pts, backend="torch", device="cpu", fill=False).render(dst)
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.mean() < 0.05 and diff.max() <= 2
+    assert np.array_equal(_border(b), _border(img))
+
+
+def _open_mouth(pts, amount):
+    dst = pts.copy()
+    drop = np.array([0.0, amount * _iod(pts)], np.float32)
+    dst[[6, 7, 8, 9, 10]] += drop * 0.8
+    dst[55:60] += drop
+    dst[65:68] += drop
+    return dst
+
+
+def test_opening_mouth_shows_a_dark_cavity_not_stretched_lips(face):
+    import cv2
+
+    img, pts = face
+    dst = _open_mouth(pts, 0.5)
+    plain = FaceWarper(img, pts, fill=False).render_frame(dst)
+    filled = FaceWarper(img, pts, fill=True).render_frame(dst)
+    assert mouth_opening(filled.mesh[:68]) > mouth_opening(pts) + 0.3 * _iod(pts)
+    inner = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(filled.mesh[60:68]).astype(np.int32)], 1)
+    lum_plain = plain.rgb.mean(2)[inner > 0]
+    lum_fill = filled.rgb.mean(2)[inner > 0]
+    assert lum_fill.mean() < lum_plain.mean() - 30          # a dark cavity …
+    lower_half = inner.copy()
+    lower_half[: int(filled.mesh[[61, 62, 63], 1].mean() + 0.4 * (
+        filled.mesh[[65, 66, 67], 1].mean() - filled.mesh[[61, 62, 63], 1].mean()))] = 0
+    assert filled.rgb.mean(2)[lower_half > 0].mean() < 70    # … dark at the bottom
+    assert np.percentile(lum_fill, 97) > 170                 # … with a light band of teeth
+    lips = np.zeros_like(inner)
+    cv2.fillPoly(lips, [np.round(filled.mesh[48:60]).astype(np.int32)], 1)
+    outside = 1 - cv2.dilate(lips, np.ones((5, 5), np.uint8))   # beyond the feathered edge
+    assert np.array_equal(filled.rgb[outside > 0], plain.rgb[outside > 0])
+
+
+def test_closing_an_eye_paints_a_lid(face):
+    img, pts = face
+    dst = pts.copy()
+    dst[[37, 38]] = pts[[41, 40]] - [0, 0.3]                # upper lid down onto the lower lid
+    frame = FaceWarper(img, pts).render_frame(dst)
+    plain = FaceWarper(img, pts, fill=False).render_frame(dst)
+    assert eye_aperture(frame.mesh[:68], 0) < 0.2 * eye_aperture(pts, 0)
+    x0, y0 = pts[36:42].min(0).astype(int) - 2
+    x1, y1 = pts[36:42].max(0).astype(int) + 3
+
+    def dark_pixels(rgb):  # iris, pupil and lashes squeezed into the slit
+        return int((rgb[y0:y1, x0:x1].astype(float).mean(2) < 90).sum())
+
+    assert dark_pixels(plain.rgb) > 20
+    assert dark_pixels(frame.rgb) < 0.3 * dark_pixels(plain.rgb)
+    # what replaced them is skin-toned: red > green > blue, as on the cheek
+    slit = frame.rgb[y0:y1, x0:x1].reshape(-1, 3).astype(float).mean(0)
+    assert slit[0] > slit[1] > slit[2]
+    # the other eye is untouched
+    other = slice(int(pts[42:48, 1].min()) - 3, int(pts[42:48, 1].max()) + 4)
+    cols = slice(int(pts[42:48, 0].min()) - 3, int(pts[42:48, 0].max()) + 4)
+    assert np.array_equal(frame.rgb[other, cols], img[other, cols])
+
+
+def test_bad_inputs_are_usage_errors(face):
+    img, pts = face
+    with pytest.raises(UsageError):
+        warp_image(img, pts[:60], pts)
+    with pytest.raises(UsageError):
+        warp_image(img.astype(np.float32), pts, pts)
+    bad = pts.copy()
+    bad[3] = np.nan
+    with pytest.raises(UsageError):
+        warp_image(img, pts, bad)
+    with pytest.raises(UsageError):
+        FaceWarper(img, pts, backend="vulkan")
