@@ -1,0 +1,81 @@
+"""`generate_motion`: neutral landmarks + expression → a looping landmark track (FACS library)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import UsageError
+from .expressions import ExpressionSpec, expression_activity, parse_expression
+from .facs import deform
+from .geometry import FaceFrame, check_points
+from .head import HEAD_CHOICES, head_motion
+
+MAX_FRAMES = 10_000
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """frames T ≥ 2 per loop at `fps`; intensity in [0, 1] scales every expression; head motion
+    none|nod|tilt; seed varies the timing of idle blinks."""
+
+    frames: int = 24
+    fps: float = 12.0
+    intensity: float = 1.0
+    head: str = "none"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("frames", "seed"):  # accept numpy integers, store plain ints
+            value = getattr(self, name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                object.__setattr__(self, name, int(value))
+        if isinstance(self.frames, bool) or not isinstance(self.frames, int) or not 2 <= self.frames <= MAX_FRAMES:
+            raise UsageError(f"frames must be an integer in 2..{MAX_FRAMES}, got {self.frames!r}")
+        if isinstance(self.fps, bool) or not isinstance(self.fps, (int, float)) \
+                or not math.isfinite(self.fps) or self.fps <= 0:
+            raise UsageError(f"fps must be a positive number, got {self.fps!r}")
+        if isinstance(self.intensity, bool) or not isinstance(self.intensity, (int, float)) \
+                or not 0.0 <= self.intensity <= 1.0:
+            raise UsageError(f"intensity must be in 0..1, got {self.intensity!r}")
+        if self.head not in HEAD_CHOICES:
+            raise UsageError(f"unknown head motion {self.head!r} (choose from {', '.join(HEAD_CHOICES)})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise UsageError(f"seed must be an integer, got {self.seed!r}")
+
+    @property
+    def duration(self) -> float:
+        """Seconds per loop."""
+        return self.frames / self.fps
+
+
+def displacements_to_track(l0: np.ndarray, frame: FaceFrame, face_disp: np.ndarray) -> np.ndarray:
+    """l0 [68, 2] pixels + face-unit displacements [T, 68, 2] → float32 [T, 68, 2] pixels.
+
+    Adding displacement vectors (not re-projecting points) keeps frame 0 bit-exact when its
+    displacement is zero.
+    """
+    out = l0[None] + frame.vectors_to_pixels(face_disp)
+    out[np.all(face_disp == 0, axis=(1, 2))] = l0
+    return out.astype(np.float32)
+
+
+def generate_motion(l0: np.ndarray, expr: "str | ExpressionSpec",
+                    config: MotionConfig = MotionConfig()) -> np.ndarray:
+    """FACS-driven landmark motion.
+
+    l0: [68, 2] neutral landmarks (pixels, any roll and scale). expr: e.g. 'happiness+wink:0.5'.
+    Returns float32 [T, 68, 2] in l0's pixel frame, T = config.frames; frame 0 == l0, the motion
+    is smooth and loops (frame T-1 flows into frame 0).
+    """
+    points = check_points(l0)
+    spec = parse_expression(expr)
+    frame = FaceFrame.of(points)
+    n0 = frame.to_face(points)
+    activity = expression_activity(spec, config.frames, intensity=float(config.intensity), seed=config.seed)
+    shapes = deform(n0, activity) if activity else np.repeat(n0[None], config.frames, axis=0)
+    shapes = head_motion(shapes, n0, config.head)
+    return displacements_to_track(points, frame, shapes - n0)
