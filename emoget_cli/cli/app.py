@@ -28,6 +28,16 @@ app = typer.Typer(
 #: Subcommand modules, in the order their commands appear in `--help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "train",
+    "train_stylegan",
+    "train_motion",
+    "landmarks",
+    "blend",
+    "sample",
+    "invert",
+    "render",
+    "animate",
+    "make",
+    "weights",
     "doctor",
 )
 
@@ -46,8 +56,7 @@ def root(
         "--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
     """Turn one selfie into a short animated emoticon."""
-    if debug:
-        STATE["debug"] = True
+    STATE["debug"] = debug or STATE["debug_env"]
 
 
 for _name in COMMAND_MODULES:

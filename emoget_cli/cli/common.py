@@ -24,7 +24,8 @@ except ImportError:  # pragma: no cover
 
 from ..core.errors import EmogetError
 
-STATE: dict[str, Any] = {"debug": bool(os.environ.get("EMOGET_DEBUG"))}
+STATE: dict[str, Any] = {"debug": bool(os.environ.get("EMOGET_DEBUG")),
+                         "debug_env": bool(os.environ.get("EMOGET_DEBUG"))}
 
 
 def _stderr():
@@ -143,7 +144,8 @@ class Reporter:
     @contextlib.contextmanager
     def progress(self, description: str, total: Optional[float] = None) -> Iterator[Callable[..., None]]:
         """Yield `update(done, total=None, **fields)`; a rich bar on stderr unless quiet/json."""
-        if self.quiet or self.json_mode or not sys.stderr.isatty() and os.environ.get("EMOGET_NO_PROGRESS"):
+        # no bar when stderr is not a terminal: rich would leave blank lines in logs and pipes
+        if self.quiet or self.json_mode or os.environ.get("EMOGET_NO_PROGRESS") or not sys.stderr.isatty():
             yield lambda *a, **k: None
             return
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
