@@ -1,0 +1,163 @@
+"""`emoget make INPUT... --style S --expr E -o OUT`: selfie(s) → styled, animated emoticon(s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated, Literal
+
+from .common import ConfigOpt, DeviceOpt, JsonOpt, QuietOpt, Reporter, SeedOpt, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("make")(make)
+
+
+def _split_exprs(values: Optional[List[str]]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return tuple(out)
+
+
+@handle_errors
+def make(
+    inputs: Annotated[Optional[List[Path]], typer.Argument(
+        help="Selfies (images) or folders of them.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Animation file (one input, one expression) or folder (several "
+        "inputs, several --expr, --pack).", show_default=False)] = None,
+    style: Annotated[str, typer.Option(
+        "--style", "-s", help="Style: baby, cartoon, painting, none (classic engine) or a gan "
+        "style from `emoget weights list`.")] = "cartoon",
+    expr: Annotated[Optional[List[str]], typer.Option(
+        "--expr", "-e", help="Expression (repeat or comma-separate for several): happiness, "
+        "surprise, disgust, sadness, anger, fear, contempt, wink, blink, idle; combine with '+'. "
+        "Default: happiness.", show_default=False)] = None,
+    engine: Annotated[Literal["auto", "classic", "gan"], typer.Option(
+        "--engine", help="auto: gan when the style resolves to a checkpoint, else classic.")] = "auto",
+    generator: Annotated[Optional[Path], typer.Option(
+        "--generator", help="Style generator checkpoint (overrides the registry; gan engine).",
+        show_default=False)] = None,
+    class_name: Annotated[Optional[str], typer.Option(
+        "--class", help="Class of a conditional generator (gan engine).", show_default=False)] = None,
+    invert_steps: Annotated[Optional[int], typer.Option(
+        "--invert-steps", min=1, help="Inversion steps (gan engine; default from the registry, "
+        "else 300).", show_default=False)] = None,
+    strength: Annotated[float, typer.Option(
+        "--strength", min=0.0, max=1.0, help="Style strength, 0..1 (classic engine).")] = 1.0,
+    fmt: Annotated[Optional[Literal["gif", "apng", "webp", "webm", "mp4"]], typer.Option(
+        "--format", help="Output format (default: from the suffix, the preset, else gif).",
+        show_default=False)] = None,
+    frames: Annotated[int, typer.Option("--frames", help="Frames per loop.")] = 24,
+    fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 12.0,
+    duration: Annotated[Optional[float], typer.Option(
+        "--duration", help="Seconds per loop (overrides --frames).", show_default=False)] = None,
+    size: Annotated[Optional[int], typer.Option(
+        "--size", help="Output side in pixels (square); default 256, or the preset's side.",
+        show_default=False)] = None,
+    intensity: Annotated[float, typer.Option(
+        "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")] = 1.0,
+    head: Annotated[Literal["none", "nod", "tilt"], typer.Option(
+        "--head", help="Subtle head motion.")] = "none",
+    background: Annotated[Literal["keep", "transparent"], typer.Option(
+        "--background", help="keep the picture, or cut the head out (alpha; not MP4).")] = "keep",
+    preset: Annotated[Optional[str], typer.Option(
+        "--preset", help="Messenger limits, enforced: telegram, line, whatsapp, slack, discord, "
+        "kakao.", show_default=False)] = None,
+    motion: Annotated[Optional[Path], typer.Option(
+        "--motion", help="Learned motion model (from `emoget train motion`).",
+        show_default=False)] = None,
+    backend: Annotated[Literal["auto", "dlib", "fan"], typer.Option(
+        "--backend", help="Landmark detector for the input photo.")] = "auto",
+    pack: Annotated[bool, typer.Option(
+        "--pack", help="One emoticon per expression (all of them unless several --expr are "
+        "given), a contact sheet PNG and a zip ready for upload.")] = False,
+    keep_intermediate: Annotated[Optional[Path], typer.Option(
+        "--keep-intermediate", help="Write every stage's artifact (aligned.png, landmarks, "
+        "styled.png, motion tracks, latent.pt) to this folder.", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
+                                      help="Inputs processed in parallel (worker processes).")] = 1,
+    sample: Annotated[bool, typer.Option(
+        "--sample", help="Use the bundled sample portrait (public-domain astronaut photo).")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Validate and print the resolved configuration; process nothing.")] = False,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Turn selfies into looping animated emoticons: align → style → motion → warp → export.
+
+    [bold]emoget make --sample -o out.gif[/] · [bold]emoget make me.jpg --style baby --expr
+    surprise -o me.gif[/] · [bold]emoget make photos/ --pack --preset telegram -o stickers/[/]
+    """
+    from ..core.errors import EmogetError, PartialFailure, UsageError
+    from ..pipeline import MakeConfig, expand_inputs, make as run_make, sample_input
+
+    rep = Reporter(json_output, quiet)
+    paths = list(inputs or [])
+    if sample:
+        paths.append(sample_input())
+    if not paths:
+        raise UsageError("give INPUT images or folders (or --sample)")
+    if output is None:
+        raise UsageError("give -o/--output (a file, or a folder for several inputs or --pack)")
+    exprs = _split_exprs(expr) or ("happiness",)
+    cfg = MakeConfig(output=output, style=style, engine=engine, expressions=exprs, frames=frames,
+                     fps=fps, duration=duration, size=size, intensity=intensity, head=head,
+                     background=background, preset=preset, fmt=fmt, strength=strength,
+                     generator=generator, class_name=class_name, invert_steps=invert_steps,
+                     motion_model=motion, landmark_backend=backend, device=device, seed=seed,
+                     keep_intermediate=keep_intermediate, pack=pack, jobs=jobs)
+    if dry_run:
+        files = expand_inputs(paths)
+        cfg.validate(len(files))
+        rep.result({"inputs": [str(f) for f in files], "config": cfg})
+        return
+    with rep.progress("make", total=None) as update:
+        results = run_make(paths, cfg, progress=lambda done, total, name: update(done, total, file=name),
+                           warn=rep.warn)
+    failed = [r for r in results if not r.ok]
+    data = {"ok": not failed, "n_inputs": len(results), "n_failed": len(failed),
+            "results": [r.to_dict() for r in results]}
+
+    def human(console) -> None:
+        if len(results) == 1 and results[0].ok:
+            r = results[0]
+            for out in r.outputs:
+                console.print(f"[green]wrote[/] {out}  ({r.style}/{r.engine}, {r.n_frames} frames, "
+                              f"{r.seconds:.1f} s)")
+            for extra in (r.sheet, r.zip, r.intermediate):
+                if extra:
+                    console.print(f"[green]wrote[/] {extra}")
+            for adj in r.adjustments:
+                console.print(f"[yellow]adjusted[/] {adj}")
+            return
+        from rich.table import Table
+
+        table = Table("input", "status", "outputs", "frames", "KiB", "seconds")
+        for r in results:
+            status = "[green]ok[/]" if r.ok else f"[red]failed[/] {r.error}"
+            table.add_row(Path(r.input).name, status, ", ".join(Path(o).name for o in r.outputs),
+                          str(r.n_frames or ""), f"{r.bytes / 1024:.0f}" if r.ok else "",
+                          f"{r.seconds:.1f}")
+        console.print(table)
+
+    if len(results) == 1 and failed:
+        r = failed[0]
+        err = EmogetError(r.error or "failed")
+        err.exit_code = r.exit_code or 1
+        if json_output:
+            rep.result(data)
+        raise err
+    if failed:
+        for r in failed:
+            rep.warn(f"{r.input}: {r.error}")
+    rep.result(data, human)
+    if failed:
+        raise PartialFailure(f"{len(failed)} of {len(results)} inputs failed (the others were "
+                             "written)")

@@ -1,0 +1,521 @@
+"""`emoget make`: align → style → landmarks → motion → warp → export, in memory.
+
+    from emoget_cli.pipeline import MakeConfig, make
+    results = make([Path("selfie.jpg")], MakeConfig(style="baby", expressions=("surprise",),
+                                                     output=Path("out.gif")))
+
+`MakeConfig` is validated (`validate`) before anything heavy loads. `make` never raises for a
+per-input failure: each input gets a `MakeResult` (ok or its one-line error and exit code), and
+nothing is left half-written for a failed input. Configuration errors raise before any work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .core.errors import EmogetError, InputError, OutputError, UsageError
+
+SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
+DEFAULT_STYLE = "cartoon"
+DEFAULT_EXPRESSION = "happiness"
+#: the expressions of a `--pack` when only one (or none) is named
+PACK_EXPRESSIONS = ("happiness", "surprise", "disgust", "sadness", "anger", "fear", "wink")
+FORMAT_SUFFIX = {"gif": ".gif", "apng": ".png", "webp": ".webp", "webm": ".webm", "mp4": ".mp4"}
+SUFFIX_FORMAT = {".gif": "gif", ".png": "apng", ".apng": "apng", ".webp": "webp", ".webm": "webm",
+                 ".mp4": "mp4"}
+BACKGROUNDS = ("keep", "transparent")
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class MakeConfig:
+    """Everything `make` needs; paths are resolved by the caller.
+
+    output: a file (one input, one expression) or a folder (batch, --pack; created).
+    frames/fps/duration: two of them fix the third (duration wins over frames when given).
+    size: output pixels (square), also the alignment size; None = the preset's side (so a
+    512-pixel sticker is rendered at 512, not upscaled), else 256. strength: classic style, 0..1.
+    """
+
+    output: Path
+    style: str = DEFAULT_STYLE
+    engine: str = "auto"
+    expressions: tuple[str, ...] = (DEFAULT_EXPRESSION,)
+    frames: int = 24
+    fps: float = 12.0
+    duration: Optional[float] = None
+    size: Optional[int] = None
+    intensity: float = 1.0
+    head: str = "none"
+    background: str = "keep"
+    preset: Optional[str] = None
+    fmt: Optional[str] = None
+    strength: float = 1.0
+    generator: Optional[Path] = None
+    class_name: Optional[str] = None
+    invert_steps: Optional[int] = None
+    motion_model: Optional[Path] = None
+    landmark_backend: str = "auto"
+    device: str = "auto"
+    seed: int = 0
+    keep_intermediate: Optional[Path] = None
+    pack: bool = False
+    jobs: int = 1
+
+    def __post_init__(self) -> None:
+        # accept plain strings / lists (JSON, YAML) for the path and tuple fields
+        for name in ("output", "generator", "motion_model", "keep_intermediate"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+        if isinstance(self.expressions, str):
+            object.__setattr__(self, "expressions", (self.expressions,))
+        elif not isinstance(self.expressions, tuple):
+            object.__setattr__(self, "expressions", tuple(self.expressions))
+
+    @property
+    def out_size(self) -> int:
+        if self.size is not None:
+            return int(self.size)
+        if self.preset is not None:
+            from .render.export import get_preset
+
+            pre = get_preset(self.preset)
+            return int(min(512, pre.width, pre.height))
+        return 256
+
+    @property
+    def n_frames(self) -> int:
+        if self.duration is not None:
+            return max(2, int(round(self.duration * self.fps)))
+        return self.frames
+
+    def validate(self, n_inputs: int = 1) -> None:
+        """UsageError for any bad option; cheap (no model loads)."""
+        from .motion.expressions import parse_expression
+        from .style import resolve_style
+
+        if not self.expressions:
+            raise UsageError("give at least one --expr")
+        for expr in self.expressions:
+            parse_expression(expr)
+        if not 2 <= self.n_frames <= 1000:
+            raise UsageError(f"--frames must be in 2..1000, got {self.n_frames}")
+        if not (math.isfinite(self.fps) and 0 < self.fps <= 100):
+            raise UsageError(f"--fps must be in (0, 100], got {self.fps}")
+        if self.duration is not None and not (math.isfinite(self.duration) and 0 < self.duration <= 60):
+            raise UsageError(f"--duration must be in (0, 60] seconds, got {self.duration}")
+        if self.size is not None and not 32 <= self.size <= 1024:
+            raise UsageError(f"--size must be in 32..1024, got {self.size}")
+        if not 0 <= self.intensity <= 1:
+            raise UsageError(f"--intensity must be in 0..1, got {self.intensity}")
+        if not 0 <= self.strength <= 1:
+            raise UsageError(f"--strength must be in 0..1, got {self.strength}")
+        if self.background not in BACKGROUNDS:
+            raise UsageError(f"--background must be keep or transparent, got {self.background!r}")
+        if not 1 <= self.jobs <= 64:
+            raise UsageError(f"--jobs must be in 1..64, got {self.jobs}")
+        if self.fmt is not None and self.fmt not in FORMAT_SUFFIX:
+            raise UsageError(f"--format must be one of {', '.join(FORMAT_SUFFIX)}, got {self.fmt!r}")
+        if self.preset is not None:
+            from .render.export import get_preset
+
+            get_preset(self.preset)
+        if self.motion_model is not None and not Path(self.motion_model).is_file():
+            raise UsageError(f"--motion {self.motion_model}: no such file")
+        resolve_style(self.style, self.engine, generator=self.generator, class_name=self.class_name,
+                      invert_steps=self.invert_steps)
+        if self.writes_folder(n_inputs):
+            if self.output.exists() and not self.output.is_dir():
+                raise UsageError(f"-o {self.output} must be a folder for "
+                                 f"{'--pack' if self.pack else 'several inputs'}")
+        else:
+            if self.output.is_dir():
+                return
+            if self.output.suffix.lower() not in SUFFIX_FORMAT and self.fmt is None and self.preset is None:
+                raise UsageError(f"-o {self.output}: unknown animation format "
+                                 f"{self.output.suffix or '(no suffix)'!r} (use .gif, .png (APNG), "
+                                 ".webp, .webm or .mp4, or --format)")
+
+    def writes_folder(self, n_inputs: int) -> bool:
+        return self.pack or n_inputs > 1 or len(self.expressions) > 1 or self.output.is_dir() \
+            or str(self.output).endswith(os.sep)
+
+    def pack_expressions(self) -> tuple[str, ...]:
+        if self.pack and len(self.expressions) == 1:
+            return PACK_EXPRESSIONS
+        return self.expressions
+
+
+@dataclass
+class MakeResult:
+    """One input's outcome. outputs: animation files written; error/exit_code when it failed."""
+
+    input: str
+    ok: bool
+    outputs: list[str] = field(default_factory=list)
+    error: Optional[str] = None
+    exit_code: int = 0
+    style: str = ""
+    engine: str = ""
+    landmarks: str = ""
+    expressions: list[str] = field(default_factory=list)
+    n_frames: int = 0
+    bytes: int = 0
+    sheet: Optional[str] = None
+    zip: Optional[str] = None
+    intermediate: Optional[str] = None
+    adjustments: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# ------------------------------------------------------------------------------- inputs/names --
+
+def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
+    """Files as given; folders → their image files (sorted, not recursive)."""
+    from .core.image_io import IMAGE_SUFFIXES
+
+    out: list[Path] = []
+    for p in inputs:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
+                           and not q.name.startswith("."))
+            if not found:
+                raise UsageError(f"{p}: folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            out.extend(found)
+        else:
+            out.append(p)  # missing files fail per input, with the others still processed
+    if not out:
+        raise UsageError("no input images given (or use --sample)")
+    return out
+
+
+def _out_format(config: MakeConfig) -> str:
+    if config.fmt:
+        return config.fmt
+    if config.preset:
+        from .render.export import get_preset
+
+        return get_preset(config.preset).format
+    if not config.output.is_dir() and config.output.suffix.lower() in SUFFIX_FORMAT:
+        return SUFFIX_FORMAT[config.output.suffix.lower()]
+    return "gif"
+
+
+def output_paths(src: Path, config: MakeConfig, n_inputs: int) -> dict[str, Path]:
+    """Animation path per expression for one input."""
+    exprs = config.pack_expressions()
+    if not config.writes_folder(n_inputs):
+        return {exprs[0]: config.output}
+    suffix = FORMAT_SUFFIX[_out_format(config)]
+    stem = src.stem
+    if len(exprs) == 1 and not config.pack:
+        return {exprs[0]: config.output / f"{stem}{suffix}"}
+    return {e: config.output / f"{stem}-{_slug(e)}{suffix}" for e in exprs}
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+# ----------------------------------------------------------------------------------- stages --
+
+def cheap_device(name: str) -> str:
+    """`auto` → "cpu" when this Linux machine has no NVIDIA driver at all, without importing
+    torch (about a second of a classic-engine run); otherwise the name unchanged."""
+    import sys
+
+    if name != "auto" or "torch" in sys.modules or not sys.platform.startswith("linux"):
+        return name
+    if Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists():
+        return name
+    return "cpu"
+
+
+@dataclass
+class FaceStage:
+    """The aligned input face. rgb uint8 [S, S, 3]; points [68, 2] aligned pixels."""
+
+    rgb: np.ndarray
+    points: np.ndarray
+    aligned: Any
+    source_points: np.ndarray
+    image_size: tuple[int, int]
+
+
+def stage_face(path: Path, config: MakeConfig, timer: dict[str, float]) -> FaceStage:
+    from .core.image_io import read_image
+    from .face import align_face, detect_faces
+
+    t = time.perf_counter()
+    loaded = read_image(path)
+    timer["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    face = detect_faces(loaded.rgb, backend=config.landmark_backend,
+                        device=cheap_device(config.device))[0]
+    timer["detect"] = time.perf_counter() - t
+    t = time.perf_counter()
+    aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.out_size)
+    timer["align"] = time.perf_counter() - t
+    return FaceStage(aligned_rgb, aligned.points, aligned, face.points, loaded.size)
+
+
+def stage_style(face: FaceStage, config: MakeConfig, timer: dict[str, float], warn=None):
+    from .style import resolve_style, stylize
+
+    t = time.perf_counter()
+    resolved = resolve_style(config.style, config.engine, generator=config.generator,
+                             class_name=config.class_name, invert_steps=config.invert_steps)
+    result = stylize(face.rgb, face.points, config.style, resolved=resolved,
+                     strength=config.strength, device=cheap_device(config.device), seed=config.seed,
+                     warn=warn)
+    timer["style"] = time.perf_counter() - t
+    return result
+
+
+def stage_animate(styled, expr: str, config: MakeConfig, timer: dict[str, float], motion_model=None):
+    """C1's animation core on the styled face and its known landmarks (no detection)."""
+    from .render.animate import AnimateConfig, animate
+
+    t = time.perf_counter()
+    acfg = AnimateConfig(expr=expr, frames=config.n_frames, fps=config.fps,
+                         intensity=config.intensity, head=config.head,
+                         background=config.background, seed=config.seed,
+                         device=cheap_device(config.device))
+    anim = animate(styled.image, acfg, points=styled.points, motion_model=motion_model)
+    timer["animate"] = timer.get("animate", 0.0) + time.perf_counter() - t
+    return anim
+
+
+def stage_export(anim, path: Path, config: MakeConfig, timer: dict[str, float]):
+    from .render.export import export_animation
+
+    t = time.perf_counter()
+    frames = anim.frames
+    if config.background == "transparent" and anim.alpha is not None:
+        frames = [np.dstack([f, a]) for f, a in zip(anim.frames, anim.alpha)]
+    report = export_animation(frames, path, fps=config.fps, fmt=config.fmt, preset=config.preset,
+                              loop=True)
+    timer["export"] = timer.get("export", 0.0) + time.perf_counter() - t
+    return report
+
+
+# -------------------------------------------------------------------------------- artifacts --
+
+def write_intermediate(folder: Path, src: Path, face: FaceStage, styled,
+                       tracks: dict[str, Any], config: MakeConfig) -> Path:
+    """aligned.png + aligned.landmarks.json, styled.png + styled.landmarks.json,
+    motion-<expr>.landmarks.json, latent.pt (gan engine), make.json (the resolved config)."""
+    from .core.atomic import write_text_atomic
+    from .core.image_io import write_image
+    from .core.track import FaceLandmarks, LandmarkTrack, TrackFrame, save_track
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_image(folder / "aligned.png", face.rgb)
+    aligned = dataclasses.replace(face.aligned, image="aligned.png")
+    save_track(LandmarkTrack(image_size=face.image_size, frames=[TrackFrame(0, [FaceLandmarks(
+        face.source_points)])], source=str(src), aligned=aligned, meta={"stage": "align"}),
+        folder / "aligned.landmarks.json")
+    write_image(folder / "styled.png", styled.image)
+    h, w = styled.image.shape[:2]
+    save_track(LandmarkTrack.from_points(styled.points, (w, h), source="styled.png",
+                                         meta={"stage": "style", "style": styled.style,
+                                               "engine": styled.engine,
+                                               "landmarks": styled.landmarks}),
+               folder / "styled.landmarks.json")
+    for expr, track in tracks.items():
+        save_track(track, folder / f"motion-{_slug(expr)}.landmarks.json")
+    if styled.latent is not None:
+        from .core.latent import save_latent
+
+        save_latent(styled.latent, folder / "latent.pt")
+    info = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()}
+    info.update(input=str(src), style_meta=styled.meta)
+    write_text_atomic(folder / "make.json", json.dumps(info, indent=2, default=str))
+    return folder
+
+
+def contact_sheet(tiles: list[tuple[str, np.ndarray]], *, cols: int = 4) -> np.ndarray:
+    """Grid of labelled frames (uint8 [H, W, 3] each, same size) → uint8 RGB sheet."""
+    import cv2
+
+    h, w = tiles[0][1].shape[:2]
+    label_h = max(18, h // 9)
+    cols = min(cols, len(tiles))
+    rows = math.ceil(len(tiles) / cols)
+    sheet = np.full((rows * (h + label_h), cols * w, 3), 255, np.uint8)
+    for i, (label, img) in enumerate(tiles):
+        r, c = divmod(i, cols)
+        y, x = r * (h + label_h), c * w
+        sheet[y:y + h, x:x + w] = img[..., :3]
+        scale = label_h / 36
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        cv2.putText(sheet, label, (x + max(2, (w - tw) // 2), y + h + (label_h + th) // 2),
+                    cv2.FONT_HERSHEY_SIMPLEX, scale, (40, 40, 40), 1, cv2.LINE_AA)
+    return sheet
+
+
+def apex_frame(anim) -> np.ndarray:
+    """The frame farthest (in landmarks) from the neutral frame 0."""
+    pts = anim.track.points_array()
+    return anim.frames[int(np.linalg.norm(pts - pts[0], axis=2).mean(1).argmax())]
+
+
+def write_zip(path: Path, files: list[Path]) -> Path:
+    from .core.atomic import write_bytes_atomic
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for f in files:
+            zf.write(f, arcname=f.name)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+# ------------------------------------------------------------------------------------- make --
+
+def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None) -> MakeResult:
+    """The whole chain for one input; never raises for a user-facing error."""
+    start = time.perf_counter()
+    timer: dict[str, float] = {}
+    written: list[Path] = []
+    result = MakeResult(input=str(src), ok=False, style=config.style)
+    try:
+        targets = output_paths(src, config, n_inputs)
+        face = stage_face(src, config, timer)
+        styled = stage_style(face, config, timer, warn=warn)
+        result.style, result.engine, result.landmarks = styled.style, styled.engine, styled.landmarks
+        motion_model = None
+        if config.motion_model is not None:
+            from .motion import load_motion_model
+
+            motion_model = load_motion_model(config.motion_model)
+        tracks, tiles = {}, []
+        for expr, path in targets.items():
+            anim = stage_animate(styled, expr, config, timer, motion_model)
+            report = stage_export(anim, path, config, timer)
+            written.append(Path(report.path))
+            tracks[expr] = anim.track
+            tiles.append((expr, apex_frame(anim)))
+            result.bytes += int(report.bytes)
+            result.n_frames = int(report.n_frames)
+            result.adjustments.extend(f"{expr}: {a}" for a in report.adjustments)
+        result.expressions = list(targets)
+        if config.pack:
+            from .core.image_io import write_image
+
+            sheet = config.output / f"{src.stem}-sheet.png"
+            write_image(sheet, contact_sheet(tiles))
+            written.append(sheet)
+            zpath = config.output / f"{src.stem}-{config.preset or 'pack'}.zip"
+            write_zip(zpath, [p for p in written if p != sheet])
+            written.append(zpath)
+            result.sheet, result.zip = str(sheet), str(zpath)
+        if config.keep_intermediate is not None:
+            folder = config.keep_intermediate / src.stem if n_inputs > 1 else config.keep_intermediate
+            t = time.perf_counter()
+            result.intermediate = str(write_intermediate(folder, src, face, styled, tracks, config))
+            timer["intermediate"] = time.perf_counter() - t
+        result.outputs = [str(p) for p in written if p.suffix != ".zip" and p.name != f"{src.stem}-sheet.png"]
+        result.ok = True
+    except EmogetError as exc:
+        _remove(written)
+        result.error, result.exit_code = str(exc), exc.exit_code
+    except MemoryError:
+        _remove(written)
+        result.error, result.exit_code = f"{src}: out of memory", 1
+    except Exception as exc:  # a bug: report it for this input and go on with the others
+        if os.environ.get("EMOGET_DEBUG"):
+            raise
+        _remove(written)
+        result.error, result.exit_code = f"internal error: {type(exc).__name__}: {exc}", 1
+    result.stages = {k: round(v, 4) for k, v in timer.items()}
+    result.seconds = round(time.perf_counter() - start, 4)
+    return result
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def _worker(args: tuple[str, MakeConfig, int]) -> MakeResult:
+    src, config, n = args
+    return process_one(Path(src), config, n)
+
+
+def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[ProgressFn] = None,
+         warn: Optional[Callable[[str], None]] = None) -> list[MakeResult]:
+    """Run the chain on every input (folders expanded); results in input order.
+
+    config is validated first (UsageError). With jobs > 1 each input runs in its own worker
+    process (spawned: safe with torch/dlib state), so one crashing input cannot take others down.
+    """
+    files = expand_inputs(inputs)
+    config.validate(len(files))
+    if config.writes_folder(len(files)):
+        try:
+            config.output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create folder {config.output}: {exc.strerror or exc}") from None
+    _check_unique_names(files, config)
+    results: list[Optional[MakeResult]] = [None] * len(files)
+    if config.jobs == 1 or len(files) == 1:
+        for i, f in enumerate(files):
+            results[i] = process_one(f, config, len(files), warn=warn)
+            if progress:
+                progress(i + 1, len(files), f.name)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(config.jobs, len(files)), mp_context=ctx) as pool:
+            futures = {pool.submit(_worker, (str(f), config, len(files))): i for i, f in enumerate(files)}
+            for done, fut in enumerate(as_completed(futures), 1):
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except Exception as exc:  # the worker process died (e.g. killed for memory)
+                    results[i] = MakeResult(input=str(files[i]), ok=False, exit_code=1,
+                                            error=f"worker failed: {type(exc).__name__}: {exc}")
+                if progress:
+                    progress(done, len(files), files[i].name)
+    return [r for r in results if r is not None]
+
+
+def _check_unique_names(files: list[Path], config: MakeConfig) -> None:
+    """Two inputs with the same stem would overwrite each other's outputs in one folder."""
+    if not config.writes_folder(len(files)):
+        return
+    seen: dict[str, Path] = {}
+    for f in files:
+        if f.stem in seen and seen[f.stem] != f:
+            raise UsageError(f"inputs {seen[f.stem]} and {f} have the same name: their outputs "
+                             "would collide in the output folder")
+        seen[f.stem] = f
+
+
+def sample_input() -> Path:
+    if not SAMPLE_FACE.is_file():
+        raise InputError(f"the bundled sample portrait {SAMPLE_FACE} is missing from this install")
+    return SAMPLE_FACE

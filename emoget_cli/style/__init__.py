@@ -1,0 +1,149 @@
+"""Face styles: the embedded `classic` engine and the `gan` engine, behind one call.
+
+    from emoget_cli.style import stylize, resolve_style, list_styles
+    result = stylize(aligned_rgb, points, "baby")            # StyleResult(image, points, ...)
+
+Engine choice (`engine="auto"`): an explicit `generator` checkpoint → gan; a style whose registry
+entry is a gan checkpoint → gan; a built-in classic style → classic. Importing this package is
+cheap (numpy only); OpenCV, dlib and torch load inside the engines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ..core.errors import DependencyError, UsageError
+from .classic import CLASSIC_STYLES, ClassicStyle, stylize_classic
+
+ENGINE_CHOICES = ("auto", "classic", "gan")
+DEFAULT_STYLE = "cartoon"
+
+
+@dataclass(frozen=True)
+class GanStyleSpec:
+    """What the gan engine needs: the style generator, the base generator to invert into
+    (None = the style generator itself), a class of a conditional generator, inversion steps."""
+
+    checkpoint: Path
+    sha256: Optional[str] = None
+    base: Optional[Path] = None
+    base_sha256: Optional[str] = None
+    class_name: Optional[str] = None
+    invert_steps: int = 300
+    perceptual: str = "auto"
+
+
+@dataclass(frozen=True)
+class ResolvedStyle:
+    """A style name bound to an engine; exactly one of `classic` / `gan` is set."""
+
+    name: str
+    engine: str
+    classic: Optional[ClassicStyle] = None
+    gan: Optional[GanStyleSpec] = None
+
+
+@dataclass
+class StyleResult:
+    """image: uint8 [H, W, 3] styled face; points: float32 [68, 2] its landmarks.
+
+    landmarks: where the points come from — "moved" (classic: the engine moved them),
+    "detected" (gan: found on the styled face) or "photo" (gan: the aligned photo's, fallback).
+    latent: the gan engine's inversion (core.latent.LatentFile), else None.
+    """
+
+    image: np.ndarray
+    points: np.ndarray
+    style: str
+    engine: str
+    landmarks: str = "moved"
+    latent: Any = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def list_styles(registry=None) -> list[dict[str, Any]]:
+    """Every known style: name, engine, description, available."""
+    from ..weights import load_registry
+
+    reg = registry or load_registry()
+    return [{"name": e.name, "engine": e.engine, "description": e.description,
+             "available": e.available} for e in (reg.get(n) for n in reg.names())]
+
+
+def resolve_style(style: str, engine: str = "auto", *, generator: Optional[Path] = None,
+                  class_name: Optional[str] = None, invert_steps: Optional[int] = None,
+                  registry=None) -> ResolvedStyle:
+    """Bind `style` to an engine without loading anything heavy (UsageError/DependencyError).
+
+    generator: a checkpoint that overrides the registry (forces the gan engine).
+    """
+    if engine not in ENGINE_CHOICES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, got {engine!r}")
+    if generator is not None:
+        if engine == "classic":
+            raise UsageError("--generator needs the gan engine (drop --engine classic)")
+        path = Path(generator).expanduser()
+        if not path.is_file():
+            raise DependencyError(f"generator checkpoint {path} not found")
+        # the generator *is* the style: name it after its file in reports
+        return ResolvedStyle(path.stem, "gan", gan=GanStyleSpec(
+            checkpoint=path, class_name=class_name, invert_steps=invert_steps or 300))
+    if engine == "classic" or (engine == "auto" and registry is None and style in CLASSIC_STYLES
+                               and not _user_may_override(style)):
+        if style not in CLASSIC_STYLES:
+            raise UsageError(f"unknown classic style {style!r} (choose from "
+                             f"{', '.join(sorted(CLASSIC_STYLES))})")
+        return ResolvedStyle(style, "classic", classic=CLASSIC_STYLES[style])
+    from ..weights import load_registry
+
+    entry = (registry or load_registry()).get(style)
+    if entry.engine == "classic":
+        if engine == "gan":
+            raise DependencyError(f"style {style!r} has no generator checkpoint for the gan engine "
+                                  "(give --generator PATH or register one: `emoget weights add`)")
+        return ResolvedStyle(style, "classic", classic=CLASSIC_STYLES[style])
+    return ResolvedStyle(style, "gan", gan=GanStyleSpec(
+        checkpoint=entry.checkpoint, sha256=entry.sha256, base=entry.base,
+        base_sha256=entry.base_sha256, class_name=class_name or entry.class_name,
+        invert_steps=invert_steps or entry.invert_steps or 300, perceptual=entry.perceptual))
+
+
+def _user_may_override(style: str) -> bool:
+    """A user registry may map a classic name to a gan checkpoint: only then read the YAML."""
+    from ..weights import user_registry_path
+
+    return user_registry_path().is_file()
+
+
+def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_STYLE,
+            engine: str = "auto", *, strength: float = 1.0, generator: Optional[Path] = None,
+            class_name: Optional[str] = None, invert_steps: Optional[int] = None,
+            device: str = "cpu", seed: int = 0, resolved: Optional[ResolvedStyle] = None,
+            progress: Optional[Callable[..., None]] = None,
+            warn: Optional[Callable[[str], None]] = None) -> StyleResult:
+    """Stylise an aligned face.
+
+    aligned_rgb: uint8 [H, W, 3] (FFHQ-aligned); points: [68, 2] its landmarks in pixels;
+    strength in [0, 1] (classic engine). Returns a StyleResult of the same size as the input.
+    """
+    if not 0.0 <= float(strength) <= 1.0:
+        raise UsageError(f"--strength must be in 0..1, got {strength}")
+    res = resolved or resolve_style(style, engine, generator=generator, class_name=class_name,
+                                    invert_steps=invert_steps)
+    pts = np.asarray(points, np.float32).reshape(68, 2)
+    if res.engine == "classic":
+        image, moved = stylize_classic(aligned_rgb, pts, res.classic, strength=strength, seed=seed)
+        return StyleResult(image, moved, res.name, "classic", "moved",
+                           meta={"strength": float(strength)})
+    from .gan_engine import stylize_gan
+
+    return stylize_gan(aligned_rgb, pts, res.gan, style=res.name, device=device, seed=seed,
+                       progress=progress, warn=warn)
+
+
+__all__ = ["CLASSIC_STYLES", "DEFAULT_STYLE", "ENGINE_CHOICES", "GanStyleSpec", "ResolvedStyle",
+           "StyleResult", "list_styles", "resolve_style", "stylize"]

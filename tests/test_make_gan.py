@@ -1,0 +1,67 @@
+"""The gan engine through `make --generator`: a tiny random generator (its output has no face)
+exercises inversion, rendering and the fallback to the photo's landmarks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def tiny_generator(tmp_path_factory):
+    import torch
+
+    from emoget_cli.gan import Generator, save_checkpoint
+    from emoget_cli.gan.checkpoint import Checkpoint
+
+    torch.manual_seed(0)
+    G = Generator(32, style_dim=32, n_mlp=2, channel_multiplier=1, channel_max=16).eval()
+    return save_checkpoint(Checkpoint.from_modules(G), tmp_path_factory.mktemp("g") / "tinytoon.pt")
+
+
+def test_make_with_generator_falls_back_to_photo_landmarks(cli, astronaut_path, tiny_generator, tmp_path):
+    from emoget_cli.core.latent import load_latent
+    from emoget_cli.core.track import load_track
+    from emoget_cli.weights import sha256_file
+
+    inter = tmp_path / "inter"
+    out = tmp_path / "toon.gif"
+    res = cli("make", astronaut_path, "--generator", tiny_generator, "--invert-steps", 3,
+              "--size", 64, "--frames", 4, "--expr", "surprise", "--device", "cpu",
+              "--keep-intermediate", inter, "-o", out, "--json")
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.stdout)["results"][0]
+    assert r["engine"] == "gan" and r["style"] == "tinytoon"
+    assert r["landmarks"] == "photo"  # a random generator draws no face
+    assert out.stat().st_size > 0
+    latent = load_latent(inter / "latent.pt")
+    assert latent.generator_sha256 == sha256_file(tiny_generator)
+    assert tuple(latent.w_plus.shape)[-1] == 32
+    aligned = load_track(inter / "aligned.landmarks.json").aligned.points
+    styled = load_track(inter / "styled.landmarks.json")
+    assert styled.meta["landmarks"] == "photo"
+    np.testing.assert_allclose(styled.points_array()[0], aligned, atol=1e-2)
+    from emoget_cli.core.image_io import read_image
+
+    assert read_image(inter / "styled.png").rgb.shape == (64, 64, 3)
+
+
+def test_registered_gan_style_with_bad_hash_is_one_line(cli, astronaut_path, tiny_generator, tmp_path,
+                                                        monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("EMOGET_WEIGHTS_DIR", str(tmp_path / "w"))
+    ck = tmp_path / "t.pt"
+    shutil.copy(tiny_generator, ck)
+    assert cli("weights", "add", "tt", ck).exit_code == 0
+    ck.write_bytes(ck.read_bytes()[:-10])
+    res = cli("make", astronaut_path, "--style", "tt", "--size", 64, "--frames", 4,
+              "-o", tmp_path / "o.gif")
+    assert res.exit_code == 5, res.output
+    assert "sha256" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o.gif").exists()
+    ck.unlink()
+    res = cli("make", astronaut_path, "--style", "tt", "-o", tmp_path / "o.gif")
+    assert res.exit_code == 8 and "not found" in res.stderr

@@ -1,0 +1,80 @@
+"""pipeline: MakeConfig validation (before any heavy work), output naming, sheet and zip helpers,
+the in-process API with a progress callback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoget_cli.core.errors import UsageError
+from emoget_cli.pipeline import (PACK_EXPRESSIONS, MakeConfig, contact_sheet, expand_inputs, make,
+                                 output_paths)
+
+
+def test_config_is_frozen_and_validated(tmp_path):
+    cfg = MakeConfig(output=tmp_path / "o.gif")
+    with pytest.raises(Exception):
+        cfg.style = "baby"  # type: ignore[misc]
+    cfg.validate()
+    bad = [dict(expressions=("happy+nope",)), dict(frames=1), dict(fps=0.0), dict(size=2000),
+           dict(intensity=2.0), dict(strength=-0.1), dict(jobs=0), dict(fmt="bmp"),
+           dict(preset="icq"), dict(style="vangogh"), dict(expressions=()),
+           dict(output=tmp_path / "o.txt"), dict(duration=-1.0)]
+    for kw in bad:
+        with pytest.raises(UsageError):
+            MakeConfig(**{"output": tmp_path / "o.gif", **kw}).validate()
+    assert MakeConfig(output=tmp_path / "o.gif", duration=2.0, fps=10).n_frames == 20
+
+
+def test_output_naming(tmp_path):
+    src = Path("me.jpg")
+    assert output_paths(src, MakeConfig(output=tmp_path / "a.webp"), 1) == {"happiness": tmp_path / "a.webp"}
+    many = output_paths(src, MakeConfig(output=tmp_path, expressions=("surprise", "happiness+wink")), 1)
+    assert many == {"surprise": tmp_path / "me-surprise.gif",
+                    "happiness+wink": tmp_path / "me-happiness_wink.gif"}
+    batch = output_paths(src, MakeConfig(output=tmp_path / "out", preset="telegram"), 3)
+    assert batch == {"happiness": tmp_path / "out" / "me.webm"}
+    pack = output_paths(src, MakeConfig(output=tmp_path / "p", pack=True), 1)
+    assert tuple(pack) == PACK_EXPRESSIONS
+
+
+def test_expand_inputs(tmp_path):
+    (tmp_path / "b.png").write_bytes(b"x")
+    (tmp_path / "a.jpg").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    assert [p.name for p in expand_inputs([tmp_path])] == ["a.jpg", "b.png"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError):
+        expand_inputs([empty])
+
+
+def test_contact_sheet_layout():
+    tiles = [(f"e{i}", np.full((40, 50, 3), 30 * i, np.uint8)) for i in range(5)]
+    sheet = contact_sheet(tiles, cols=4)
+    assert sheet.shape[1] == 4 * 50 and sheet.shape[0] > 2 * 40
+    assert (sheet[:40, 50:100] == 30).all()
+
+
+def test_make_api_with_progress(astronaut_path, tmp_path):
+    calls = []
+    cfg = MakeConfig(output=tmp_path / "o.webp", style="cartoon", expressions=("disgust",),
+                     frames=4, size=96, strength=0.5)
+    results = make([astronaut_path], cfg, progress=lambda d, t, n: calls.append((d, t, n)))
+    (r,) = results
+    assert r.ok and r.outputs == [str(tmp_path / "o.webp")] and r.n_frames == 4
+    assert set(r.stages) >= {"read", "detect", "align", "style", "animate", "export"}
+    assert calls == [(1, 1, astronaut_path.name)]
+    from PIL import Image
+
+    with Image.open(tmp_path / "o.webp") as im:
+        assert im.format == "WEBP" and im.n_frames == 4 and im.size == (96, 96)
+
+
+def test_cheap_device_never_changes_an_explicit_choice():
+    from emoget_cli.pipeline import cheap_device
+
+    assert cheap_device("cpu") == "cpu" and cheap_device("cuda") == "cuda"
+    assert cheap_device("auto") in ("auto", "cpu")
