@@ -252,7 +252,9 @@ class ModulatedConv2d(nn.Module):
         if self.demodulate:
             w = self.scale * self.weight  # [1, out, in, k, k]
             w2 = w.pow(2).sum([3, 4])[0]  # [out, in]
-            demod = torch.rsqrt(s.float().pow(2) @ w2.float().t() + self.eps)  # [N, out]
+            # at least float32 (half-precision sums overflow), but never down from float64
+            acc = torch.promote_types(s.dtype, torch.float32)
+            demod = torch.rsqrt(s.to(acc).pow(2) @ w2.to(acc).t() + self.eps)  # [N, out]
             out = out * demod.to(out.dtype).view(batch, self.out_channel, 1, 1)
         if self.upsample:
             out = self.blur(out)
@@ -603,7 +605,8 @@ class Discriminator(nn.Module):
             group -= 1
         f = self.stddev_feat
         y = out.reshape(group, -1, f, channel // f, height, width)
-        y = torch.sqrt(y.float().var(0, unbiased=False) + 1e-8)
+        y = y.to(torch.promote_types(y.dtype, torch.float32))  # fp32+ statistics under autocast
+        y = torch.sqrt(y.var(0, unbiased=False) + 1e-8)
         y = y.mean([2, 3, 4], keepdim=True).squeeze(2).to(out.dtype)  # [batch/group, f, 1, 1]
         y = y.repeat(group, 1, height, width)
         return torch.cat([out, y], 1)
