@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
 
 SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
@@ -237,18 +238,6 @@ def _slug(text: str) -> str:
 
 # ----------------------------------------------------------------------------------- stages --
 
-def cheap_device(name: str) -> str:
-    """`auto` → "cpu" when this Linux machine has no NVIDIA driver at all, without importing
-    torch (about a second of a classic-engine run); otherwise the name unchanged."""
-    import sys
-
-    if name != "auto" or "torch" in sys.modules or not sys.platform.startswith("linux"):
-        return name
-    if Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists():
-        return name
-    return "cpu"
-
-
 @dataclass
 class FaceStage:
     """The aligned input face. rgb uint8 [S, S, 3]; points [68, 2] aligned pixels."""
@@ -269,7 +258,7 @@ def stage_face(path: Path, config: MakeConfig, timer: dict[str, float]) -> FaceS
     timer["read"] = time.perf_counter() - t
     t = time.perf_counter()
     face = detect_faces(loaded.rgb, backend=config.landmark_backend,
-                        device=cheap_device(config.device))[0]
+                        device=resolve_device_name(config.device))[0]
     timer["detect"] = time.perf_counter() - t
     t = time.perf_counter()
     aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.out_size)
@@ -284,7 +273,7 @@ def stage_style(face: FaceStage, config: MakeConfig, timer: dict[str, float], wa
     resolved = resolve_style(config.style, config.engine, generator=config.generator,
                              class_name=config.class_name, invert_steps=config.invert_steps)
     result = stylize(face.rgb, face.points, config.style, resolved=resolved,
-                     strength=config.strength, device=cheap_device(config.device), seed=config.seed,
+                     strength=config.strength, device=resolve_device_name(config.device), seed=config.seed,
                      warn=warn)
     timer["style"] = time.perf_counter() - t
     return result
@@ -298,7 +287,7 @@ def stage_animate(styled, expr: str, config: MakeConfig, timer: dict[str, float]
     acfg = AnimateConfig(expr=expr, frames=config.n_frames, fps=config.fps,
                          intensity=config.intensity, head=config.head,
                          background=config.background, seed=config.seed,
-                         device=cheap_device(config.device))
+                         device=resolve_device_name(config.device))
     anim = animate(styled.image, acfg, points=styled.points, motion_model=motion_model)
     timer["animate"] = timer.get("animate", 0.0) + time.perf_counter() - t
     return anim

@@ -73,8 +73,8 @@ def test_make_api_with_progress(astronaut_path, tmp_path):
         assert im.format == "WEBP" and im.n_frames == 4 and im.size == (96, 96)
 
 
-def test_cheap_device_never_changes_an_explicit_choice():
-    from emoget_cli.pipeline import cheap_device
+def test_resolve_device_name_never_changes_an_explicit_choice():
+    from emoget_cli.core.device import resolve_device_name
 
-    assert cheap_device("cpu") == "cpu" and cheap_device("cuda") == "cuda"
-    assert cheap_device("auto") in ("auto", "cpu")
+    assert resolve_device_name("cpu") == "cpu" and resolve_device_name("cuda") == "cuda"
+    assert resolve_device_name("auto") in ("auto", "cpu")

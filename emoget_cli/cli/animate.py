@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from typing_extensions import Annotated, Literal
+from typing_extensions import Annotated
 
-from .common import (ConfigOpt, DeviceOpt, JsonOpt, QuietOpt, Reporter, SeedOpt, handle_errors,
-                     parse_size)
+from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, FormatOpt, FpsOpt, FramesOpt,
+                     HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt, PresetOpt,
+                     QuietOpt, Reporter, SeedOpt, handle_errors, parse_size)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,35 +53,24 @@ def animate(
     landmarks: Annotated[Optional[Path], typer.Option(
         "--landmarks", help="Use this landmark track (from `emoget landmarks`) instead of "
         "detecting: its first face of its first frame.", show_default=False)] = None,
-    fmt: Annotated[Optional[Literal["gif", "apng", "webp", "webm", "mp4"]], typer.Option(
-        "--format", help="Output format (default: from the suffix).", show_default=False)] = None,
-    frames: Annotated[int, typer.Option("--frames", help="Frames per loop.")] = 24,
-    fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 12.0,
-    duration: Annotated[Optional[float], typer.Option(
-        "--duration", help="Seconds per loop (overrides --frames: frames = duration x fps).",
-        show_default=False)] = None,
+    fmt: FormatOpt = None,
+    frames: FramesOpt = 24,
+    fps: FpsOpt = 12.0,
+    duration: DurationOpt = None,
     size: Annotated[Optional[str], typer.Option(
         "--size", help="Output size N or WxH (the face is cropped to the aspect and resized); "
         "default: the input's size.", show_default=False)] = None,
-    intensity: Annotated[float, typer.Option(
-        "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")] = 1.0,
-    head: Annotated[Literal["none", "nod", "tilt"], typer.Option(
-        "--head", help="Subtle head motion.")] = "none",
-    background: Annotated[Literal["keep", "transparent"], typer.Option(
-        "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")] = "keep",
-    preset: Annotated[Optional[str], typer.Option(
-        "--preset", help="Messenger limits, enforced: telegram, line, whatsapp, slack, discord, "
-        "kakao.", show_default=False)] = None,
-    motion: Annotated[Optional[Path], typer.Option(
-        "--motion", help="A learned motion model (from `emoget train motion`) instead of the "
-        "FACS library.", show_default=False)] = None,
+    intensity: IntensityOpt = 1.0,
+    head: HeadOpt = "none",
+    background: BackgroundOpt = "keep",
+    preset: PresetOpt = None,
+    motion: MotionOpt = None,
     save_track: Annotated[Optional[Path], typer.Option(
         "--save-track", help="Also write the generated landmark motion (track JSON).",
         show_default=False)] = None,
-    backend: Annotated[Literal["auto", "dlib", "fan"], typer.Option(
-        "--backend", help="Landmark backend when detecting (see `emoget landmarks`).")] = "auto",
+    backend: LandmarkBackendOpt = "auto",
     seed: SeedOpt = 0,
-    device: DeviceOpt = "cpu",
+    device: DeviceOpt = "auto",
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     config: ConfigOpt = None,

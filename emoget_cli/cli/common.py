@@ -113,6 +113,29 @@ ConfigOpt = Annotated[Optional[Path], typer.Option(
     is_eager=True, callback=_apply_config, exists=False, dir_okay=False)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed, for reproducible results.")]
 
+# Animation options shared by `animate` and `make` (the same flags, help and defaults in both).
+FormatOpt = Annotated[Optional[Literal["gif", "apng", "webp", "webm", "mp4"]], typer.Option(
+    "--format", help="Output format (default: from the suffix, the preset, else gif).",
+    show_default=False)]
+FramesOpt = Annotated[int, typer.Option("--frames", help="Frames per loop.")]
+FpsOpt = Annotated[float, typer.Option("--fps", help="Frames per second.")]
+DurationOpt = Annotated[Optional[float], typer.Option(
+    "--duration", help="Seconds per loop (overrides --frames: frames = duration x fps).",
+    show_default=False)]
+IntensityOpt = Annotated[float, typer.Option(
+    "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")]
+HeadOpt = Annotated[Literal["none", "nod", "tilt"], typer.Option("--head", help="Subtle head motion.")]
+BackgroundOpt = Annotated[Literal["keep", "transparent"], typer.Option(
+    "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")]
+PresetOpt = Annotated[Optional[str], typer.Option(
+    "--preset", help="Messenger limits, enforced: telegram, line, whatsapp, slack, discord, kakao.",
+    show_default=False)]
+MotionOpt = Annotated[Optional[Path], typer.Option(
+    "--motion", help="A learned motion model (from `emoget train motion`) instead of the FACS "
+    "library.", show_default=False)]
+LandmarkBackendOpt = Annotated[Literal["auto", "dlib", "fan"], typer.Option(
+    "--backend", help="Landmark detector (see `emoget landmarks`).")]
+
 
 class Reporter:
     """Prints results as rich text, as JSON (--json), or not at all (--quiet)."""

@@ -8,7 +8,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated, Literal
 
-from .common import ConfigOpt, DeviceOpt, JsonOpt, QuietOpt, Reporter, SeedOpt, handle_errors
+from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, FormatOpt, FpsOpt, FramesOpt,
+                     HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt, PresetOpt,
+                     QuietOpt, Reporter, SeedOpt, handle_errors)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,30 +50,19 @@ def make(
         "else 300).", show_default=False)] = None,
     strength: Annotated[float, typer.Option(
         "--strength", min=0.0, max=1.0, help="Style strength, 0..1 (classic engine).")] = 1.0,
-    fmt: Annotated[Optional[Literal["gif", "apng", "webp", "webm", "mp4"]], typer.Option(
-        "--format", help="Output format (default: from the suffix, the preset, else gif).",
-        show_default=False)] = None,
-    frames: Annotated[int, typer.Option("--frames", help="Frames per loop.")] = 24,
-    fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 12.0,
-    duration: Annotated[Optional[float], typer.Option(
-        "--duration", help="Seconds per loop (overrides --frames).", show_default=False)] = None,
+    fmt: FormatOpt = None,
+    frames: FramesOpt = 24,
+    fps: FpsOpt = 12.0,
+    duration: DurationOpt = None,
     size: Annotated[Optional[int], typer.Option(
         "--size", help="Output side in pixels (square); default 256, or the preset's side.",
         show_default=False)] = None,
-    intensity: Annotated[float, typer.Option(
-        "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")] = 1.0,
-    head: Annotated[Literal["none", "nod", "tilt"], typer.Option(
-        "--head", help="Subtle head motion.")] = "none",
-    background: Annotated[Literal["keep", "transparent"], typer.Option(
-        "--background", help="keep the picture, or cut the head out (alpha; not MP4).")] = "keep",
-    preset: Annotated[Optional[str], typer.Option(
-        "--preset", help="Messenger limits, enforced: telegram, line, whatsapp, slack, discord, "
-        "kakao.", show_default=False)] = None,
-    motion: Annotated[Optional[Path], typer.Option(
-        "--motion", help="Learned motion model (from `emoget train motion`).",
-        show_default=False)] = None,
-    backend: Annotated[Literal["auto", "dlib", "fan"], typer.Option(
-        "--backend", help="Landmark detector for the input photo.")] = "auto",
+    intensity: IntensityOpt = 1.0,
+    head: HeadOpt = "none",
+    background: BackgroundOpt = "keep",
+    preset: PresetOpt = None,
+    motion: MotionOpt = None,
+    backend: LandmarkBackendOpt = "auto",
     pack: Annotated[bool, typer.Option(
         "--pack", help="One emoticon per expression (all of them unless several --expr are "
         "given), a contact sheet PNG and a zip ready for upload.")] = False,

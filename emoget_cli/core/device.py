@@ -7,6 +7,19 @@ from .errors import DependencyError, UsageError
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
+def resolve_device_name(name: str) -> str:
+    """`auto` → "cpu" when this Linux machine has no NVIDIA driver at all, without importing
+    torch (about a second of a CPU-only run); otherwise the name unchanged."""
+    import sys
+    from pathlib import Path
+
+    if name != "auto" or "torch" in sys.modules or not sys.platform.startswith("linux"):
+        return name
+    if Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists():
+        return name
+    return "cpu"
+
+
 def resolve_device(name: str = "auto"):
     """Return a torch.device: `auto` picks CUDA when available, else CPU."""
     import torch

@@ -137,7 +137,7 @@ class DlibBackend(LandmarkBackend):
         if importlib.util.find_spec("dlib") is None:
             return False, "dlib is not installed (pip install dlib-bin)"
         try:
-            path = dlib_model_path(DLIB_SHAPE_68)
+            dlib_model_path(DLIB_SHAPE_68)  # raises when the model file is missing
         except DependencyError as exc:
             return False, str(exc)
         return True, "HOG detector + 68-point predictor"

@@ -174,10 +174,10 @@ def _warp_backend(config: AnimateConfig) -> tuple[str, str]:
         return "opencv", "cpu"
     if config.backend == "torch":
         return "torch", config.device
-    if config.device == "cpu":
-        return "opencv", "cpu"
-    from ..core.device import resolve_device
+    from ..core.device import resolve_device, resolve_device_name
 
+    if resolve_device_name(config.device) == "cpu":
+        return "opencv", "cpu"
     device = resolve_device(config.device)
     return ("torch", str(device)) if device.type == "cuda" else ("opencv", "cpu")
 
