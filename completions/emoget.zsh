@@ -46,13 +46,13 @@ _emoget() {
 
 _emoget_animate() {
     _arguments \
-        '--backend[Landmark backend when detecting (see emoget landmarks).]:backend:(auto dlib fan)' \
+        '--backend[Landmark detector (see emoget landmarks).]:backend:(auto dlib fan)' \
         '--background[keep the picture, or cut the head out (alpha; not for MP4).]:background:(keep transparent)' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
         '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr: ' \
-        '--format[Output format (default from the suffix).]:format:(gif apng webp webm mp4)' \
+        '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
         '--fps[Frames per second.]:fps: ' \
         '--frames[Frames per loop.]:frames: ' \
         '--head[Subtle head motion.]:head:(none nod tilt)' \
@@ -106,7 +106,7 @@ _emoget_invert() {
         '--noise[Optimise per-face noise maps (projector default) or keep the generators cons...]:noise:(optimize fixed)' \
         '(--output -o)'{--output,-o}'[Latent file (one face, FILE.latent.pt) or folder (several faces); default ne...]:output:_files' \
         '--perceptual[Perceptual loss LPIPS-VGG (needs its weights), the structural fallback, none...]:perceptual:(auto lpips fallback none)' \
-        '--pti[Pivotal tuning also fine-tune the generator around the latent and save it ne...]' \
+        '--pti[Pivotal tuning also fine-tune the generator around the latent(s) and save it...]' \
         '--pti-steps[PTI steps (with --pti).]:pti-steps: ' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
@@ -135,13 +135,13 @@ _emoget_landmarks() {
 
 _emoget_make() {
     _arguments \
-        '--backend[Landmark detector for the input photo.]:backend:(auto dlib fan)' \
-        '--background[keep the picture, or cut the head out (alpha; not MP4).]:background:(keep transparent)' \
+        '--backend[Landmark detector (see emoget landmarks).]:backend:(auto dlib fan)' \
+        '--background[keep the picture, or cut the head out (alpha; not for MP4).]:background:(keep transparent)' \
         '--class[Class of a conditional generator (gan engine).]:class: ' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--dry-run[Validate and print the resolved configuration; process nothing.]' \
-        '--duration[Seconds per loop (overrides --frames).]:duration: ' \
+        '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
         '--engine[auto gan when the style resolves to a checkpoint, else classic.]:engine:(auto classic gan)' \
         '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr: ' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
@@ -154,7 +154,7 @@ _emoget_make() {
         '(--jobs -j)'{--jobs,-j}'[Inputs processed in parallel (worker processes).]:jobs: ' \
         '--json[Print a machine-readable JSON report on stdout.]' \
         '--keep-intermediate[Write every stages artifact (aligned.png, landmarks, styled.png, motion trac...]:keep-intermediate:_files' \
-        '--motion[Learned motion model (from emoget train motion).]:motion:_files' \
+        '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
         '(--output -o)'{--output,-o}'[Animation file (one input, one expression) or folder (several inputs, several...]:output:_files' \
         '--pack[One emoticon per expression (all of them unless several --expr are given), a ...]' \
         '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset: ' \

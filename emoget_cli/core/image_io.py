@@ -81,34 +81,20 @@ def decode_pil(img, *, where: str = "image") -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(rgb), alpha)
 
 
-def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
-    """Decode an image file into 8-bit RGB (+ alpha).
-
-    Raises InputError for missing, empty, truncated, non-image or oversized files.
-    """
+def _decode_guarded(source, where: str, max_pixels: int) -> LoadedImage:
+    """Open `source` (a path or a binary file object) with every refusal emoget applies."""
     from PIL import Image, UnidentifiedImageError
 
-    path = Path(path)
-    where = str(path)
-    if not path.exists():
-        raise InputError(f"{where}: no such file")
-    if path.is_dir():
-        raise InputError(f"{where}: is a folder, not an image")
-    try:
-        if path.stat().st_size == 0:
-            raise InputError(f"{where}: file is empty (0 bytes)")
-    except OSError as exc:
-        raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 w, h = img.size
                 if w * h > max_pixels:
                     raise InputError(f"{where}: image is too large ({w}x{h} = {w * h} pixels; "
                                      f"the limit is {max_pixels})")
                 img.load()  # forces full decoding: truncated files fail here
-                loaded = decode_pil(img, where=where)
+                return decode_pil(img, where=where)
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -120,8 +106,36 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
         raise InputError(f"{where}: cannot decode image ({msg})") from None
     except MemoryError:
         raise InputError(f"{where}: image is too large to decode") from None
+
+
+def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+    """Decode an image file into 8-bit RGB (+ alpha).
+
+    Raises InputError for missing, empty, truncated, non-image or oversized files.
+    """
+    path = Path(path)
+    where = str(path)
+    if not path.exists():
+        raise InputError(f"{where}: no such file")
+    if path.is_dir():
+        raise InputError(f"{where}: is a folder, not an image")
+    try:
+        if path.stat().st_size == 0:
+            raise InputError(f"{where}: file is empty (0 bytes)")
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    loaded = _decode_guarded(path, where, max_pixels)
     loaded.path = path
     return loaded
+
+
+def decode_image_bytes(data: bytes, where: str, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+    """Decode an in-memory image (e.g. a zip member) with the same refusals as `read_image`."""
+    import io
+
+    if not data:
+        raise InputError(f"{where}: file is empty (0 bytes)")
+    return _decode_guarded(io.BytesIO(data), where, max_pixels)
 
 
 def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None) -> Path:

@@ -19,12 +19,10 @@ loader workers and a bad file stops training with a one-line error naming it.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import re
-import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
@@ -32,7 +30,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from ..core.errors import InputError, UsageError
-from ..core.image_io import IMAGE_SUFFIXES, MAX_PIXELS, LoadedImage, decode_pil, read_image
+from ..core.image_io import IMAGE_SUFFIXES, LoadedImage, decode_image_bytes, read_image
 
 #: Largest zip member read (bytes): a guard against zip bombs.
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
@@ -45,34 +43,6 @@ _CHUNK_DIR = re.compile(r"^\d{5}$")
 
 def _is_hidden(rel: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in PurePosixPath(rel).parts)
-
-
-def _decode_bytes(data: bytes, where: str) -> LoadedImage:
-    """Decode image bytes with the same refusals as `image_io.read_image`."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise InputError(f"{where}: file is empty (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                w, h = img.size
-                if w * h > MAX_PIXELS:
-                    raise InputError(f"{where}: image is too large ({w}x{h} pixels)")
-                img.load()
-                return decode_pil(img, where=where)
-    except InputError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{where}: image is too large (decompression bomb refused)") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{where}: not an image file (unknown or corrupt format)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{where}: cannot decode image ({msg})") from None
-    except MemoryError:
-        raise InputError(f"{where}: image is too large to decode") from None
 
 
 def square_resize(loaded: LoadedImage, size: int) -> np.ndarray:
@@ -156,7 +126,7 @@ class _Source:
 
     def decode(self, rel: str) -> LoadedImage:
         if self.is_zip:
-            return _decode_bytes(self.read(rel), f"{self.path}:{self.prefix + rel}")
+            return decode_image_bytes(self.read(rel), f"{self.path}:{self.prefix + rel}")
         return read_image(self.path / (self.prefix + rel))
 
 

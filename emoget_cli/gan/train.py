@@ -39,7 +39,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
 import random
 import re
 import signal
