@@ -66,8 +66,19 @@ def vgg16_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
 
 
+#: LPIPS v0.1 VGG calibration weights shipped with emoget (BSD-2, see assets/LICENSE-LPIPS).
+BUNDLED_LPIPS_LINEAR = Path(__file__).resolve().parents[1] / "assets" / "lpips_vgg_v0.1.safetensors"
+
+
 def lpips_linear_weights_path() -> Optional[Path]:
-    """`lpips/weights/v0.1/vgg.pth` of the installed lpips wheel, located without importing it."""
+    """The LPIPS v0.1 VGG calibration weights: the copy bundled with emoget, else
+    `lpips/weights/v0.1/vgg.pth` of an installed lpips wheel (located without importing it)."""
+    if BUNDLED_LPIPS_LINEAR.is_file():
+        return BUNDLED_LPIPS_LINEAR
+    return _lpips_package_linear_weights()
+
+
+def _lpips_package_linear_weights() -> Optional[Path]:
     try:
         spec = importlib.util.find_spec("lpips")
     except (ImportError, ValueError):
@@ -79,6 +90,17 @@ def lpips_linear_weights_path() -> Optional[Path]:
         if path.is_file():
             return path
     return None
+
+
+def load_linear_weights(path: Path) -> dict:
+    """{"lin{i}.model.1.weight": [1, C, 1, 1]} from the bundled safetensors or lpips' .pth."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def lpips_available() -> tuple[bool, str]:
@@ -135,7 +157,7 @@ def _build_classes():
             vgg = torch.load(vgg_path, map_location="cpu", weights_only=True)
             feats = {k[len("features."):]: v for k, v in vgg.items() if k.startswith("features.")}
             self.features.load_state_dict(feats, strict=True)
-            lin = torch.load(lin_path, map_location="cpu", weights_only=True)
+            lin = load_linear_weights(lin_path)
             for i, conv in enumerate(self.lins):
                 conv.weight.data.copy_(lin[f"lin{i}.model.1.weight"])
             return self
