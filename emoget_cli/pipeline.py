@@ -258,7 +258,7 @@ def stage_face(path: Path, config: MakeConfig, timer: dict[str, float]) -> FaceS
     timer["read"] = time.perf_counter() - t
     t = time.perf_counter()
     face = detect_faces(loaded.rgb, backend=config.landmark_backend,
-                        device=resolve_device_name(config.device))[0]
+                        device=resolve_device_name(config.device), where=str(path))[0]
     timer["detect"] = time.perf_counter() - t
     t = time.perf_counter()
     aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.out_size)

@@ -108,7 +108,8 @@ def animate(
         model = load_motion_model(motion)
     rep = Reporter(json_output, quiet)
     with rep.progress("animate", total=cfg.n_frames) as update:
-        result = run_animate(image.rgb, cfg, points=points, motion_model=model, progress=update)
+        result = run_animate(image.rgb, cfg, points=points, motion_model=model, progress=update,
+                             where=str(face))
     report = export_animation(result.rgba_frames(), output, fps=cfg.fps, fmt=fmt, preset=preset)
     if save_track is not None:
         result.track.source = str(face)

@@ -73,7 +73,7 @@ def _load_faces(config: InvertCliConfig, size: int) -> list:
             from ..face import detect_faces
             from ..face.align import align_face
 
-            face = detect_faces(rgb)[0]
+            face = detect_faces(rgb, where=str(path))[0]
             rgb, _ = align_face(rgb, face.points, size=size)
         images.append(rgb)
     return images

@@ -30,6 +30,7 @@ from typing import Any
 
 from .atomic import write_bytes_atomic
 from .errors import CheckpointError
+from .safe_load import load_torch_file
 
 LATENT_FORMAT = "emoget-latent"
 LATENT_VERSION = 1
@@ -103,20 +104,11 @@ def save_latent(latent: LatentFile, path: str | Path) -> Path:
 
 def load_latent(path: str | Path) -> LatentFile:
     """Read and validate a latent file; CheckpointError (one line) if it is not one."""
-    import pickle
-
-    import torch
-
     path = Path(path)
     where = str(path)
     if not path.is_file():
         raise CheckpointError(f"{where}: no such latent file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError,
-            AttributeError, ImportError, KeyError, IndexError) as exc:
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise CheckpointError(f"{where}: not a readable latent file ({first})") from None
+    payload = load_torch_file(path, "latent file")
     _validate(payload, where)
     return LatentFile(
         w_plus=payload["w_plus"], noise=list(payload["noise"]), space=payload["space"],

@@ -29,11 +29,12 @@ __all__ = [
 
 
 def detect_faces(rgb: np.ndarray, *, backend: str = "auto", all_faces: bool = False,
-                 device: str = "cpu", allow_empty: bool = False) -> list[FaceLandmarks]:
+                 device: str = "cpu", allow_empty: bool = False,
+                 where: str = "the image") -> list[FaceLandmarks]:
     """rgb: uint8 [H, W, 3] (grey [H, W] and RGBA accepted) → faces, largest first.
 
     Only the largest face unless `all_faces`. Raises NoFaceError when none is found (or returns
-    [] with `allow_empty`, as video frames do).
+    [] with `allow_empty`, as video frames do); `where` names the picture in that message.
     """
     arr = np.asarray(rgb)
     if arr.ndim == 2:
@@ -43,5 +44,5 @@ def detect_faces(rgb: np.ndarray, *, backend: str = "auto", all_faces: bool = Fa
     faces = get_backend(backend, device).detect(np.ascontiguousarray(arr[..., :3]))
     faces.sort(key=lambda f: f.area, reverse=True)
     if not faces and not allow_empty:
-        raise NoFaceError("no face found in the image")
+        raise NoFaceError(f"{where}: no face found")
     return faces if all_faces else faces[:1]

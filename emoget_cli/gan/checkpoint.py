@@ -36,6 +36,7 @@ import torch
 
 from ..core.atomic import atomic_path, write_bytes_atomic
 from ..core.errors import CheckpointError, OutputError
+from ..core.safe_load import load_torch_file
 from .networks import Discriminator, Generator, channel_table
 
 CHECKPOINT_FORMAT_VERSION = 1
@@ -240,15 +241,8 @@ def _sniff(path: Path, head: bytes) -> str:
 
 
 def _read_torch(path: Path) -> Any:
-    try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # UnpicklingError for refused globals, RuntimeError for bad zips, ...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc) or "Weights only" in str(exc):
-            raise CheckpointError(f"refused {path.name}: it contains objects other than tensors "
-                                  "and plain values (the file may try to run code)") from exc
-        raise CheckpointError(f"cannot read {path.name}: {first[:200]}") from exc
+    # rosinality's training checkpoints pickle their `args` as an argparse.Namespace
+    return load_torch_file(path, "checkpoint", allowed_globals=[argparse.Namespace])
 
 
 def _read_safetensors(path: Path) -> dict:

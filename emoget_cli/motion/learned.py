@@ -390,10 +390,6 @@ def _require(cond: bool, path: Path, what: str) -> None:
 def load_motion_model(path: str | Path, device: str = "cpu") -> MotionModel:
     """Read a model written by `train motion`. Anything but that plain dict — other pickles,
     tensors of the wrong shape, unknown versions — raises CheckpointError; nothing is executed."""
-    import pickle
-
-    import torch
-
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -403,12 +399,9 @@ def load_motion_model(path: str | Path, device: str = "cpu") -> MotionModel:
         raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if not path.is_file() or size > MAX_MODEL_BYTES:
         raise CheckpointError(f"{path}: not a motion model file (a folder, or over {MAX_MODEL_BYTES} bytes)")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, OSError,
-            AttributeError, ImportError, KeyError, IndexError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a loadable motion model, refused or corrupt ({first})") from None
+    from ..core.safe_load import load_torch_file
+
+    data = load_torch_file(path, "motion model")
     return model_from_dict(data, path, device)
 
 

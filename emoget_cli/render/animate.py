@@ -183,8 +183,8 @@ def _warp_backend(config: AnimateConfig) -> tuple[str, str]:
 
 
 def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.ndarray] = None,
-            motion_model: Any = None,
-            progress: Optional[Callable[..., None]] = None) -> AnimationResult:
+            motion_model: Any = None, progress: Optional[Callable[..., None]] = None,
+            where: str = "the image") -> AnimationResult:
     """Animate `face_rgb` (uint8 [H, W, 3]) with `config.expr`.
 
     points: [68, 2] landmarks of the face in `face_rgb` pixels (detected when None; NoFaceError
@@ -204,7 +204,7 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     if points is None:
         from ..face import detect_faces
 
-        points = detect_faces(rgb, backend=config.landmarks, device=config.device)[0].points
+        points = detect_faces(rgb, backend=config.landmarks, device=config.device, where=where)[0].points
     points = np.asarray(points, dtype=np.float32)
     if points.shape != (68, 2) or not np.all(np.isfinite(points)):
         raise UsageError(f"landmarks must be 68 finite (x, y) points, got shape {list(points.shape)}")

@@ -1,0 +1,51 @@
+"""The one door for untrusted torch files (checkpoints, latents, motion models).
+
+`torch.load(weights_only=True)` never runs code from the file: only tensors, plain containers
+and the explicitly allowed globals come back. Every failure becomes a one-line CheckpointError
+that says whether the file is not a torch file, was refused for safety, or is damaged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import CheckpointError
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a"  # pickle protocol 2 + torch's legacy magic number
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Weights only" in text or "weights_only" in text or "Unsupported global" in text
+
+
+def load_torch_file(path: str | Path, what: str, *, allowed_globals: Iterable[type] = ()) -> Any:
+    """torch.load(path, weights_only=True) on CPU; `what` names the artifact in messages
+    ("latent file", "motion model", ...). CheckpointError for anything but a clean load."""
+    import torch
+
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, not a {what}") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not head:
+        raise CheckpointError(f"{path}: the {what} is empty (0 bytes)")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_LEGACY_MAGIC) or head[:1] == b"\x80"):
+        raise CheckpointError(f"{path}: not a {what} (not a torch-saved file)")
+    try:
+        with torch.serialization.safe_globals(list(allowed_globals)):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError (bad zip), EOFError, ...
+        if _is_refusal(exc):
+            raise CheckpointError(f"{path}: refused: the {what} contains objects other than tensors "
+                                  "and plain values (loading it could run code)") from None
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: damaged or unreadable {what} ({first})") from None
