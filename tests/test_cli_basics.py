@@ -101,6 +101,7 @@ def test_doctor_table_and_json(cli):
     assert "FAN 2D weights" in checks and "LPIPS VGG16 weights" in checks
     if not checks["landmarks fan"]["ok"]:
         assert "2DFAN4" in checks["landmarks fan"]["details"]
+    assert json.loads(res.stdout)["ok"] is True     # dlib alone is enough to run `landmarks`
     human = cli("doctor")
     assert human.exit_code == 0 and "landmarks dlib" in human.stdout
 
@@ -122,3 +123,39 @@ def test_doctor_tolerates_missing_weights_module_and_reports_fan_files(monkeypat
                                         "checkpoint": str(tmp_path / "toon.pt")})
     assert entry == {"name": "style toon", "ok": False,
                      "details": f"gan: {tmp_path / 'toon.pt'} (missing)"}
+
+
+def test_config_keys_are_option_names_and_typos_are_refused(cli, astronaut_path, tmp_path):
+    import json
+
+    cfg = tmp_path / "emoget.yaml"
+    cfg.write_text("common: {device: cpu, style: baby}\nlandmarks: {json: true, backend: dlib}\n")
+    res = cli("landmarks", astronaut_path, "-o", tmp_path / "t.json", "--config", cfg)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["backend"] == "dlib"                 # --json came from the file
+    cfg.write_text("landmarks: {all_face: true}\n")                      # typo of all-faces
+    res = cli("landmarks", astronaut_path, "-o", tmp_path / "u.json", "--config", cfg)
+    assert res.exit_code == 2 and "all_face" in res.stderr
+    assert not (tmp_path / "u.json").exists()
+
+
+def test_doctor_lpips_needs_vgg16_but_not_the_lpips_package(monkeypatch, tmp_path):
+    import importlib.util
+
+    from emoget_cli.core import doctor
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "lpips" else real_find_spec(name, *a))
+
+    def lpips_check():
+        return next(c for c in doctor.collect_report()["checks"] if c["name"] == "LPIPS VGG16 weights")
+
+    missing = lpips_check()
+    assert not missing["ok"] and "vgg16-397923af.pth" in missing["details"]
+    hub = tmp_path / "th" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / "vgg16-397923af.pth").write_bytes(b"x")
+    present = lpips_check()
+    assert present["ok"] and str(hub) in present["details"]

@@ -73,3 +73,11 @@ def test_cli_unreadable_video(cli, tmp_path):
     assert res.exit_code == 3
     assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_oversized_video_frames_are_refused(clip_path, monkeypatch):
+    from emoget_cli.face import video
+
+    monkeypatch.setattr(video, "MAX_PIXELS", 512 * 512 - 1)
+    with pytest.raises(InputError, match="too large"):
+        read_video_frames(clip_path)

@@ -125,3 +125,34 @@ def test_write_image_atomic_and_formats(tmp_path, astronaut_rgb):
     blocker.write_text("I am a file")
     with pytest.raises(OutputError):
         write_image(blocker / "inside.png", astronaut_rgb)
+
+
+def test_broken_exif_block_is_ignored_quietly(tmp_path, astronaut_path, recwarn):
+    """A JPEG whose EXIF block is cut short still decodes, without Pillow's warning on stderr."""
+    full = tmp_path / "full.jpg"
+    Image.open(astronaut_path).save(full, quality=95)
+    data = full.read_bytes()
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\xff\xff" + b"\x00" * 10  # 65535 entries, 10 bytes
+    app1 = b"\xff\xe1" + struct.pack(">H", 2 + len(exif)) + exif
+    path = tmp_path / "badexif.jpg"
+    path.write_bytes(data[:2] + app1 + data[2:])
+    img = read_image(path)
+    assert img.rgb.shape == (512, 512, 3)
+    assert not [w for w in recwarn if "EXIF" in str(w.message)]
+
+
+def test_symlink_loop_and_special_targets(tmp_path, astronaut_rgb):
+    loop = tmp_path / "a.png"
+    loop.symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(loop)
+    with pytest.raises(InputError, match="looping symbolic link"):
+        read_image(loop)
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(OutputError, match="folder"):
+        write_image(tmp_path / "dir.png", astronaut_rgb)
+    from emoget_cli.core.atomic import write_bytes_atomic
+
+    with pytest.raises(OutputError, match="not a regular file"):  # a rename would replace it
+        write_bytes_atomic("/dev/null", b"data")
+    assert Path("/dev/null").is_char_device()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "dir.png"]

@@ -119,6 +119,8 @@ def test_folder_run_reports_bad_files_and_writes_the_rest(cli, astronaut_path, a
     noface = src / "sub" / "flat.png"
     Image.new("RGB", (64, 64), (120, 120, 120)).save(noface)
     (src / "readme.txt").write_text("not an image, and not picked up")
+    (src / ".thumbs").mkdir()
+    (src / ".thumbs" / "a.png").write_bytes(b"hidden folder: not picked up")
     out, al = tmp_path / "out", tmp_path / "aligned"
     res = cli("landmarks", src, "-o", out, "--align", al, "--json")
     assert res.exit_code == 9, res.output
@@ -158,10 +160,13 @@ def test_fan_without_weights_says_what_is_missing(cli, astronaut_path, tmp_path,
     assert cli("landmarks", astronaut_path, "-o", tmp_path / "t.json", "--json").exit_code == 0
 
 
-def test_invalid_option_values(cli, astronaut_path, tmp_path):
-    assert cli("landmarks", astronaut_path, "--size", "300").exit_code == 2
-    assert cli("landmarks", astronaut_path, "--every", "0").exit_code == 2
-    assert cli("landmarks", astronaut_path, "--backend", "opencv").exit_code == 2
+@pytest.mark.parametrize("option,value", [("--size", "300"), ("--every", "0"),
+                                          ("--backend", "opencv")])
+def test_invalid_option_values(option, value, cli, astronaut_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = cli("landmarks", astronaut_path, option, value)
+    assert res.exit_code == 2 and f"Invalid value for '{option}'" in res.stderr, res.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_all_faces_option(cli, astronaut_rgb, tmp_path):
@@ -176,3 +181,60 @@ def test_all_faces_option(cli, astronaut_rgb, tmp_path):
     assert len(faces) == 2 and faces[0].area >= faces[1].area
     assert cli("landmarks", tmp_path / "two.png", "-o", out).exit_code == 0
     assert len(load_track(out).frames[0].faces) == 1
+
+
+def test_empty_folder_among_inputs_is_reported_and_skipped(cli, astronaut_path, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no pictures here")
+    out = tmp_path / "out"
+    res = cli("landmarks", empty, astronaut_path, "-o", out)
+    assert res.exit_code == 9, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in res.output
+    assert str(empty) in lines[0] and "no images or videos" in lines[0]
+    assert "1 of 2 inputs failed (1 written)" in lines[1]
+    assert [p.name for p in out.iterdir()] == ["astronaut.landmarks.json"]
+    # alone, an empty folder is a plain bad input
+    res = cli("landmarks", empty, "-o", out)
+    assert res.exit_code == 3 and "no images or videos" in one_error_line(res)
+
+
+def test_dangling_and_looping_symlinks_are_reported(cli, astronaut_path, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.png").symlink_to(astronaut_path)
+    (src / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(tmp_path / "loop2.jpg")
+    (tmp_path / "loop2.jpg").symlink_to(loop)
+    res = cli("landmarks", src, "-o", tmp_path / "out")
+    assert res.exit_code == 9, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 2 and "gone.jpg: broken or looping symbolic link" in lines[0]
+    assert (tmp_path / "out" / "a.landmarks.json").is_file()
+    res = cli("landmarks", loop, "-o", tmp_path / "t.json")
+    assert res.exit_code == 3 and "symbolic link" in one_error_line(res)
+
+
+def test_output_names_checked_before_any_work(cli, astronaut_path, tmp_path):
+    src = tmp_path / "face.png"
+    src.write_bytes(astronaut_path.read_bytes())
+    before = src.read_bytes()
+    for args in (["--align", tmp_path / "face.xyz"], ["--preview", tmp_path / "noext"],
+                 ["--align", src], ["-o", src],
+                 ["--align", tmp_path / "same.png", "--preview", tmp_path / "same.png"]):
+        res = cli("landmarks", src, "-o", tmp_path / "t.json", *args)
+        assert res.exit_code == 2, (args, res.output)
+        one_error_line(res)
+    # a folder run whose --align folder is the input folder would replace the photos
+    res = cli("landmarks", tmp_path, "--align", tmp_path, "-o", tmp_path / "tracks")
+    assert res.exit_code == 2 and "one of the inputs" in one_error_line(res)
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.png"]
+
+
+def test_device_file_is_never_replaced(cli, astronaut_path):
+    res = cli("landmarks", astronaut_path, "-o", "/dev/null")
+    assert res.exit_code == 7 and "not a regular file" in one_error_line(res)
+    assert Path("/dev/null").is_char_device()

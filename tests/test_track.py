@@ -93,6 +93,22 @@ MALFORMED = {
     "aligned without quad": _set("aligned.quad", KeyError),
     "label number": _set("label", 5),
     "meta list": _set("meta", [1]),
+    "bool version": _set("version", True),
+    "huge image size": _set("image_size", [10**30, 480]),
+    "huge fps": _set("fps", 1e308),
+    "NaN fps": _set("fps", float("nan")),
+    "point beyond float32": _set("frames.0.faces.0.points.5", [1e308, 1.0]),
+    "point with 400 digits": _set("frames.0.faces.0.points.5", [10**400, 1]),
+    "bool in point": _set("frames.0.faces.0.points.5", [True, 1]),
+    "numbers as text": _set("frames.0.faces.0.points.5", ["1", "2"]),
+    "points as object": _set("frames.0.faces.0.points", {"x": 1}),
+    "huge box": _set("frames.0.faces.0.box", [0, 0, 1e300, 1e300]),
+    "negative index": _set("frames.0.index", -1),
+    "indices not increasing": _set("frames.2.index", 2),
+    "NaN quad": _set("aligned.quad.0", [float("nan"), 0.0]),
+    "degenerate quad": _set("aligned.quad", [[5, 5]] * 4),
+    "aligned size zero": _set("aligned.size", 0),
+    "aligned size bool": _set("aligned.size", True),
 }
 
 
@@ -106,15 +122,29 @@ def test_malformed_documents_rejected(name, tmp_path):
     assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
-@pytest.mark.parametrize("content", [b"", b"{not json", b"\xff\xfe\x00binary", b"null"])
+@pytest.mark.parametrize("content", [b"", b"{not json", b"\xff\xfe\x00binary", b"null",
+                                     b"[" * 100_000 + b"]" * 100_000])
 def test_unreadable_files_rejected(content, tmp_path):
     path = tmp_path / "bad.json"
     path.write_bytes(content)
-    with pytest.raises(TrackError):
+    with pytest.raises(TrackError) as err:
         load_track(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_file_and_dict_api(tmp_path):
     with pytest.raises(TrackError, match="no such"):
         load_track(tmp_path / "none.json")
     assert track_from_dict(_doc()).to_dict() == _doc()
+
+
+def test_nan_is_never_written(tmp_path):
+    track = sample_track()
+    track.frames[0].faces[0].points[3, 0] = np.nan
+    with pytest.raises(TrackError, match="NaN"):
+        save_track(track, tmp_path / "t.landmarks.json")
+    track = sample_track()
+    track.meta["scale"] = float("inf")
+    with pytest.raises(TrackError):
+        save_track(track, tmp_path / "t.landmarks.json")
+    assert list(tmp_path.iterdir()) == []

@@ -97,8 +97,22 @@ def _apply_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
         config = load_config(value)
     except EmogetError as exc:
         raise typer.BadParameter(str(exc)) from None
-    known = {p.name for p in ctx.command.params}
-    defaults = {k: v for k, v in defaults_for(config, _config_path_for(ctx)).items() if k in known}
+    # A key is a parameter name (json_output) or a long option name (json, all-faces).
+    names: dict[str, str] = {}
+    for param in ctx.command.params:
+        names[param.name] = param.name
+        for opt in getattr(param, "opts", ()):
+            if opt.startswith("--"):
+                names[opt[2:].replace("-", "_")] = param.name
+    command = _config_path_for(ctx)
+    # Keys of this command's own section must exist: a typo must not be silently ignored.
+    # ('common' and a parent group's section hold keys meant for other commands too.)
+    own = config.get(command) or {}
+    unknown = sorted(str(k) for k in own if str(k).replace("-", "_") not in names)
+    if unknown:
+        raise typer.BadParameter(f"config file {value}: unknown option(s) for {command}: "
+                                 f"{', '.join(unknown)}")
+    defaults = {names[k]: v for k, v in defaults_for(config, command).items() if k in names}
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
 

@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def landmarks(
     inputs: Annotated[List[Path], typer.Argument(
-        help="Images, videos or folders (searched recursively).", show_default=False)],
+        help="Images, videos or folders (searched recursively).", show_default=False,
+        metavar="INPUT")],
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Track file for one input (default <stem>.landmarks.json here); "
         "a folder when there are several inputs or a folder.", show_default=False)] = None,

@@ -31,6 +31,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     suffix (OpenCV, imageio, Pillow) still work. On any exception it is removed.
     """
     target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a folder")
+    if target.exists() and not target.is_file():  # a device or FIFO: a rename would replace it
+        raise OutputError(f"cannot write {target}: not a regular file")
     ensure_parent(target)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}",

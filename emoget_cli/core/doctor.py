@@ -7,13 +7,9 @@ report is quick (torch is imported once for the device and hub-cache facts).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
-
-#: torchvision's VGG16 weights, which lpips loads from the torch hub cache.
-VGG16_FILE = "vgg16-397923af.pth"
 
 
 def _check(name: str, ok: bool, details: str) -> dict[str, Any]:
@@ -72,22 +68,28 @@ def _file_checks() -> list[dict[str, Any]]:
             checks.append(_check(label, ok, name if ok else f"missing {name}"))
     except Exception as exc:
         checks.append(_check("dlib model folder", False, str(exc)))
-    try:
-        hub = hub_checkpoints_dir()
-    except ImportError:
-        return checks
+    hub = hub_checkpoints_dir()
     checks.append(_check("torch hub cache", True, str(hub) + ("" if hub.is_dir() else " (not created yet)")))
     fan = fan_weight_files()
     for label, name in zip(("FAN 2D weights", "FAN detector (SFD)"), fan):
         ok = (hub / name).is_file()
         checks.append(_check(label, ok, name if ok else f"missing {name} (put it in the torch hub cache)"))
-    vgg = (hub / VGG16_FILE).is_file()
-    lpips = importlib.util.find_spec("lpips") is not None
-    detail = VGG16_FILE if vgg else f"missing {VGG16_FILE} (put it in the torch hub cache)"
-    if not lpips:
-        detail += "; lpips not installed: perceptual loss uses its fallback"
-    checks.append(_check("LPIPS VGG16 weights", vgg and lpips, detail))
+    checks.append(_lpips_check())
     return checks
+
+
+def _lpips_check() -> dict[str, Any]:
+    """LPIPS needs the VGG16 file in the hub cache plus calibration weights, which emoget
+    bundles (the `lpips` package is optional): ask the perceptual module, not a guess."""
+    try:
+        from ..gan.perceptual import lpips_available, vgg16_weights_path
+
+        ok, why = lpips_available()
+    except Exception as exc:  # a broken install must not break the doctor
+        return _check("LPIPS VGG16 weights", False, f"{type(exc).__name__}: {exc}")
+    if ok:
+        return _check("LPIPS VGG16 weights", True, str(vgg16_weights_path()))
+    return _check("LPIPS VGG16 weights", False, f"{why}; inversion uses the fallback loss")
 
 
 def _tool_checks() -> list[dict[str, Any]]:
@@ -144,6 +146,8 @@ def _weight_entry_check(entry: Any) -> dict[str, Any]:
 
 
 def collect_report() -> dict[str, Any]:
+    """{"checks": [{"name", "ok", "details"}, ...], "ok": bool}; "ok" says whether
+    `emoget landmarks` can run here (at least one landmark backend is usable)."""
     checks: list[dict[str, Any]] = []
     for group in (_torch_checks, _backend_checks, _file_checks, _tool_checks, _style_weight_checks):
         try:
@@ -151,4 +155,5 @@ def collect_report() -> dict[str, Any]:
         except Exception as exc:  # report, never crash
             checks.append(_check(group.__name__.strip("_").replace("_checks", ""), False,
                                  f"{type(exc).__name__}: {exc}"))
-    return {"checks": checks, "ok": all(c["ok"] for c in checks if c["name"].startswith("landmarks"))}
+    backends = [c for c in checks if c["name"].startswith("landmarks ") and c["name"] != "landmarks auto"]
+    return {"checks": checks, "ok": any(c["ok"] for c in backends)}

@@ -87,6 +87,9 @@ def _decode_guarded(source, where: str, max_pixels: int) -> LoadedImage:
 
     try:
         with warnings.catch_warnings():
+            # Pillow warns on stderr about damaged metadata ("Corrupt EXIF data"); the picture
+            # is still decoded, and the user gets one line per file, so keep them quiet.
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as img:
                 w, h = img.size
@@ -98,7 +101,8 @@ def _decode_guarded(source, where: str, max_pixels: int) -> LoadedImage:
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"{where}: image is too large (decompression bomb refused)") from None
+        raise InputError(f"{where}: image is too large (its header claims more than {max_pixels} "
+                         "pixels; decompression bomb refused)") from None
     except UnidentifiedImageError:
         raise InputError(f"{where}: not an image file (unknown or corrupt format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -116,7 +120,8 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
     path = Path(path)
     where = str(path)
     if not path.exists():
-        raise InputError(f"{where}: no such file")
+        what = "broken or looping symbolic link" if path.is_symlink() else "no such file"
+        raise InputError(f"{where}: {what}")
     if path.is_dir():
         raise InputError(f"{where}: is a folder, not an image")
     try:

@@ -18,7 +18,10 @@ Schema (version 1)::
       "meta": {...}                           # free-form, e.g. backend, motion parameters
     }
 
-Points are in input-image pixel coordinates (x right, y down), iBUG 68 order.
+Points are in input-image pixel coordinates (x right, y down), iBUG 68 order. `load_track`
+also refuses what no emoget writes: NaN/infinite or absurd numbers (|coordinate| > MAX_COORD,
+sides > MAX_IMAGE_SIDE, fps > MAX_FPS), booleans or strings where numbers belong, frame indices
+that are negative or not increasing, and a degenerate aligned quad.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ TRACK_SUFFIX = ".landmarks.json"
 
 @dataclass
 class FaceLandmarks:
-    """One detected face: `points` is a float32 array [68, 2] of (x, y) pixels."""
+    """One detected face: `points` float32 [68, 2] of (x, y) pixels; `box` (x0, y0, x1, y1)
+    pixels (default: the points' bounding box); `score` the detector's confidence or None."""
 
     points: np.ndarray
     box: tuple[float, float, float, float] | None = None
@@ -65,6 +69,9 @@ class FaceLandmarks:
 
 @dataclass
 class TrackFrame:
+    """One frame: `index` is the frame number in the source video (0 for a still image);
+    `faces` are sorted largest first."""
+
     index: int
     faces: list[FaceLandmarks] = field(default_factory=list)
 
@@ -144,28 +151,58 @@ class LandmarkTrack:
 
 
 def save_track(track: LandmarkTrack, path: str | Path) -> Path:
-    """Write `track` as JSON, atomically."""
-    return write_text_atomic(path, json.dumps(track.to_dict(), separators=(",", ":")))
+    """Write `track` as JSON, atomically. TrackError (nothing written) when a number is NaN or
+    infinite: strict JSON has no such values and `load_track` would refuse the file."""
+    try:
+        text = json.dumps(track.to_dict(), separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise TrackError(f"{path}: the track holds NaN or infinite numbers; not written") from None
+    return write_text_atomic(path, text)
 
 
-def _points(value: Any, where: str) -> np.ndarray:
+#: Bounds of a sane track: image sides in pixels, and |coordinate| of any point, box or quad
+#: corner (points may lie outside the picture, but not a million pixels away).
+MAX_IMAGE_SIDE = 100_000
+MAX_COORD = 1_000_000.0
+MAX_FPS = 1000.0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _coords(value: Any, shape: tuple[int, int], where: str, what: str) -> np.ndarray:
+    """A JSON list of [x, y] pairs → float32 array of `shape`, finite and within MAX_COORD."""
+    if (not isinstance(value, list)
+            or not all(isinstance(p, list) and len(p) == 2 and all(map(_is_number, p)) for p in value)):
+        raise TrackError(f"{where}: {what} must be a list of [x, y] number pairs")
+    if len(value) != shape[0]:
+        raise TrackError(f"{where}: expected {shape[0]} [x, y] {what}, got {len(value)}")
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TrackError(f"{where}: points must be numbers") from None
-    if arr.shape != (N_POINTS, 2):
-        raise TrackError(f"{where}: expected {N_POINTS} [x, y] points, got shape {list(arr.shape)}")
+    except OverflowError:  # an integer with hundreds of digits
+        raise TrackError(f"{where}: {what} are out of range") from None
     if not np.all(np.isfinite(arr)):
-        raise TrackError(f"{where}: points contain NaN or infinity")
+        raise TrackError(f"{where}: {what} contain NaN or infinity")
+    if np.abs(arr).max(initial=0.0) > MAX_COORD:
+        raise TrackError(f"{where}: {what} are out of range (beyond {MAX_COORD:.0f} pixels)")
     return arr.astype(np.float32)
 
 
-def _number(value: Any, where: str, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TrackError(f"{where} must be a finite number")
+def _points(value: Any, where: str) -> np.ndarray:
+    return _coords(value, (N_POINTS, 2), where, "points")
+
+
+def _number(value: Any, where: str, *, positive: bool = False, limit: float = MAX_COORD) -> float:
+    if not _is_number(value) or not math.isfinite(value) or abs(value) > limit:
+        raise TrackError(f"{where} must be a finite number (at most {limit:g} in size)")
     if positive and value <= 0:
         raise TrackError(f"{where} must be positive")
     return float(value)
+
+
+def _int(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
 
 
 def track_from_dict(data: Any, where: str = "track") -> LandmarkTrack:
@@ -176,18 +213,19 @@ def track_from_dict(data: Any, where: str = "track") -> LandmarkTrack:
         raise TrackError(f"{where}: not a landmark track (format is {data.get('format')!r}, "
                          f"expected {TRACK_FORMAT!r})")
     version = data.get("version")
-    if not isinstance(version, int) or version < 1 or version > TRACK_VERSION:
+    if not _int(version, 1, TRACK_VERSION):
         raise TrackError(f"{where}: unsupported track version {version!r} (this emoget reads "
                          f"1..{TRACK_VERSION})")
     if data.get("scheme") != SCHEME:
         raise TrackError(f"{where}: unsupported landmark scheme {data.get('scheme')!r} (only {SCHEME})")
     size = data.get("image_size")
     if (not isinstance(size, list) or len(size) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)):
-        raise TrackError(f"{where}: image_size must be [width, height] in positive integers")
+            or not all(_int(v, 1, MAX_IMAGE_SIDE) for v in size)):
+        raise TrackError(f"{where}: image_size must be [width, height] in integers from 1 to "
+                         f"{MAX_IMAGE_SIDE}")
     fps = data.get("fps")
     if fps is not None:
-        fps = _number(fps, f"{where}: fps", positive=True)
+        fps = _number(fps, f"{where}: fps", positive=True, limit=MAX_FPS)
     frames_raw = data.get("frames")
     if not isinstance(frames_raw, list) or not frames_raw:
         raise TrackError(f"{where}: frames must be a non-empty list")
@@ -208,20 +246,24 @@ def track_from_dict(data: Any, where: str = "track") -> LandmarkTrack:
                 box = tuple(_number(v, f"{loc}: box") for v in box)
             score = face.get("score")
             if score is not None:
-                score = _number(score, f"{loc}: score")
+                score = _number(score, f"{loc}: score", limit=1e6)
             faces.append(FaceLandmarks(pts, box, score))
         index = fr.get("index", i)
-        if not isinstance(index, int) or isinstance(index, bool):
-            raise TrackError(f"{where}: frame {i} index must be an integer")
+        if not _int(index, 0, 2**53):
+            raise TrackError(f"{where}: frame {i} index must be a non-negative integer")
+        if frames and index <= frames[-1].index:
+            raise TrackError(f"{where}: frame {i} index {index} does not follow "
+                             f"{frames[-1].index} (indices must increase)")
         frames.append(TrackFrame(index, faces))
     aligned = None
     if data.get("aligned") is not None:
         al = data["aligned"]
-        if not isinstance(al, dict) or not isinstance(al.get("size"), int):
-            raise TrackError(f"{where}: aligned must be an object with an integer size")
-        quad = np.asarray(al.get("quad"), dtype=np.float64) if isinstance(al.get("quad"), list) else None
-        if quad is None or quad.shape != (4, 2):
-            raise TrackError(f"{where}: aligned.quad must be 4 [x, y] corners")
+        if not isinstance(al, dict) or not _int(al.get("size"), 1, MAX_IMAGE_SIDE):
+            raise TrackError(f"{where}: aligned must be an object with a positive integer size")
+        quad = _coords(al.get("quad"), (4, 2), f"{where}: aligned.quad", "corners")
+        (ux, uy), (vx, vy) = quad[3] - quad[0], quad[1] - quad[0]  # the square's two sides
+        if abs(float(ux * vy - uy * vx)) < 1e-6:
+            raise TrackError(f"{where}: aligned.quad is degenerate (its corners enclose no area)")
         aligned = AlignedFace(al["size"], quad, _points(al.get("points"), f"{where}: aligned"),
                               al.get("image") if isinstance(al.get("image"), str) else None)
     label = data.get("label")
@@ -257,4 +299,6 @@ def load_track(path: str | Path) -> LandmarkTrack:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TrackError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:  # thousands of nested brackets
+        raise TrackError(f"{path}: not a landmark track (JSON nested too deeply)") from None
     return track_from_dict(data, where=str(path))

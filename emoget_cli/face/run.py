@@ -6,7 +6,9 @@ Output naming (documented in the CLI help and README):
   `align` / `preview` are image files.
 - several inputs or a folder: `output`, `align` and `preview` are folders, receiving
   `<stem>.landmarks.json`, `<stem>.png` and `<stem>.png` per image, keeping sub-folders of a
-  folder input. Bad inputs are reported and skipped; the rest are written.
+  folder input. Bad inputs (an empty folder among them) are reported and skipped; the rest are
+  written. Every output path is checked before any work: no output may replace an input, and
+  no two outputs may share a file.
 """
 
 from __future__ import annotations
@@ -68,33 +70,80 @@ class LandmarksReport:
 
 
 # --------------------------------------------------------------------------- planning
-def _expand(inputs: list[Path]) -> tuple[list[tuple[Path, Path]], bool]:
-    """[(file, relative name for outputs)], and whether this is a multi-output run."""
+def _expand(inputs: list[Path]) -> tuple[list[tuple[Path, Path]], list[tuple[Path, InputError]], bool]:
+    """Files to process as [(file, relative name for outputs)], inputs refused up front as
+    [(input, error)] (an empty folder), and whether this is a multi-output run.
+
+    Files with an image or video suffix are collected from folders (hidden files and folders
+    skipped); a dangling or looping symlink among them is kept so that it is reported, not
+    silently dropped.
+    """
     items: list[tuple[Path, Path]] = []
+    refused: list[tuple[Path, InputError]] = []
     multi = len(inputs) > 1
     for inp in inputs:
         if inp.is_dir():
             multi = True
-            found = sorted(p for p in inp.rglob("*") if p.is_file() and not p.name.startswith(".")
-                           and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+            found = sorted(p for p in inp.rglob("*")
+                           if not any(part.startswith(".") for part in p.relative_to(inp).parts)
+                           and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+                           and (p.is_file() or (p.is_symlink() and not p.exists())))
             if not found:
-                raise InputError(f"{inp}: the folder holds no images or videos")
+                refused.append((inp, InputError(f"{inp}: the folder holds no images or videos")))
             items += [(p, p.relative_to(inp)) for p in found]
         else:
             items.append((inp, Path(inp.name)))
-    return items, multi
+    return items, refused, multi
 
 
 def _strip(rel: Path) -> Path:
     return rel.with_name(rel.name[: -len(rel.suffix)] if rel.suffix else rel.name)
 
 
+def _check_image_suffix(path: Optional[Path], option: str) -> None:
+    """UsageError before any detection when `path` has no suffix Pillow can write."""
+    if path is None:
+        return
+    from PIL import Image
+
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise UsageError(f"{option} {path}: give an image file name ending in .png, .jpg or .webp "
+                         "(or an existing folder)")
+
+
+def _check_targets(jobs: list[LandmarksJob]) -> None:
+    """Refuse a plan that would overwrite one of its own inputs (e.g. --align photos/ when the
+    input is photos/) or write two outputs to one file (--align and --preview the same folder)."""
+    sources = {os.path.abspath(j.source) for j in jobs}
+    written: set[str] = set()
+    for job in jobs:
+        for target in (job.track, job.align, job.preview):
+            if target is None:
+                continue
+            key = os.path.abspath(target)
+            if key in sources:
+                raise UsageError(f"{target} is one of the inputs; writing there would replace it")
+            if key in written:
+                raise UsageError(f"{target} would be written twice (give --align and --preview "
+                                 "different names or folders)")
+            written.add(key)
+
+
 def plan_jobs(inputs: list[Path], output: Optional[Path], align: Optional[Path] = None,
-              preview: Optional[Path] = None) -> tuple[list[LandmarksJob], bool]:
-    """Decide every output path before any work starts (UsageError on name collisions)."""
+              preview: Optional[Path] = None
+              ) -> tuple[list[LandmarksJob], list[tuple[Path, InputError]], bool]:
+    """Decide every output path before any work starts.
+
+    Returns (jobs, refused inputs [(input, error)], multi). UsageError on name collisions, on
+    outputs that would overwrite an input, and on --align/--preview names that are not images.
+    A single input that is refused (an empty folder) raises its InputError.
+    """
     if not inputs:
         raise UsageError("give at least one image, video or folder")
-    items, multi = _expand([Path(p) for p in inputs])
+    items, refused, multi = _expand([Path(p) for p in inputs])
+    if not items and len(inputs) == 1:
+        raise refused[0][1]
     jobs = []
     if not multi:
         src, rel = items[0]
@@ -104,10 +153,17 @@ def plan_jobs(inputs: list[Path], output: Optional[Path], align: Optional[Path] 
             track = output / f"{stem}{TRACK_SUFFIX}"
         al = align / f"{stem}.png" if align is not None and align.is_dir() else align
         pv = preview / f"{stem}.png" if preview is not None and preview.is_dir() else preview
-        return [LandmarksJob(src, track, al, pv)], False
+        _check_image_suffix(al, "--align")
+        _check_image_suffix(pv, "--preview")
+        jobs = [LandmarksJob(src, track, al, pv)]
+        _check_targets(jobs)
+        return jobs, refused, False
     out_dir = output if output is not None else Path(".")
     if out_dir.is_file():
         raise UsageError(f"-o {out_dir}: several inputs need -o to be a folder, not a file")
+    for option, folder in (("--align", align), ("--preview", preview)):
+        if folder is not None and folder.is_file():
+            raise UsageError(f"{option} {folder}: several inputs need a folder, not a file")
     seen: dict[Path, Path] = {}
     for src, rel in items:
         stem = _strip(rel)
@@ -119,24 +175,25 @@ def plan_jobs(inputs: list[Path], output: Optional[Path], align: Optional[Path] 
         jobs.append(LandmarksJob(src, track,
                                  align / f"{stem}.png" if align is not None else None,
                                  preview / f"{stem}.png" if preview is not None else None))
-    return jobs, True
+    _check_targets(jobs)
+    return jobs, refused, True
 
 
 # --------------------------------------------------------------------------- running
 def _detect_image(job: LandmarksJob, config: LandmarksConfig):
+    """(track of one frame, rgb uint8 [H, W, 3], faces largest first); NoFaceError naming the file."""
     from . import detect_faces
 
     loaded = read_image(job.source)
-    try:
-        faces = detect_faces(loaded.rgb, backend=config.backend, all_faces=config.all_faces,
-                             device=config.device)
-    except NoFaceError:
-        raise NoFaceError(f"{job.source}: no face found") from None
+    faces = detect_faces(loaded.rgb, backend=config.backend, all_faces=config.all_faces,
+                         device=config.device, where=str(job.source))
     track = LandmarkTrack(image_size=loaded.size, frames=[TrackFrame(0, faces)], fps=None)
     return track, loaded.rgb, faces
 
 
 def _detect_video(job: LandmarksJob, config: LandmarksConfig, progress: Optional[ProgressFn]):
+    """(track with a frame per kept video frame, rgb uint8 [H, W, 3] of the first frame with a
+    face, that frame's faces); NoFaceError when no frame has one."""
     from . import detect_faces
     from .video import read_video_frames
 
@@ -167,7 +224,8 @@ def run_job(job: LandmarksJob, config: LandmarksConfig, backend: str,
     from .draw import draw_landmarks
 
     if not job.source.exists():
-        raise InputError(f"{job.source}: no such file")
+        what = "broken or looping symbolic link" if job.source.is_symlink() else "no such file"
+        raise InputError(f"{job.source}: {what}")
     if is_video(job.source):
         track, rgb, faces = _detect_video(job, config, progress)
     else:
@@ -216,20 +274,26 @@ def run_landmarks(inputs: list[Path], output: Optional[Path], config: LandmarksC
         raise UsageError(f"--size must be 256, 512 or 1024, got {config.size}")
     if config.every < 1:
         raise UsageError(f"--every must be at least 1, got {config.every}")
-    jobs, multi = plan_jobs(inputs, output, align, preview)
+    jobs, refused, multi = plan_jobs(inputs, output, align, preview)
     backend = resolve_backend_name(config.backend)
     get_backend(backend, config.device)  # load (or fail on missing weights) once, up front
     config = LandmarksConfig(backend, config.all_faces, config.device, config.every, config.size)
     report = LandmarksReport(backend=backend, multi=multi)
+
+    def failed(source: Path, exc: EmogetError) -> None:
+        report.outcomes.append(LandmarksOutcome(source, error=str(exc), exit_code=exc.exit_code))
+        if on_error is not None:
+            on_error(source, exc)
+
+    for source, exc in refused:  # e.g. an empty folder among other inputs: report, go on
+        failed(source, exc)
     for i, job in enumerate(jobs, start=1):
         try:
             report.outcomes.append(run_job(job, config, backend, None if multi else progress))
         except EmogetError as exc:
             if not multi:
                 raise
-            report.outcomes.append(LandmarksOutcome(job.source, error=str(exc), exit_code=exc.exit_code))
-            if on_error is not None:
-                on_error(job.source, exc)
+            failed(job.source, exc)
         if multi and progress is not None:
             progress(i, len(jobs), item=job.source.name)
     return report

@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..core.errors import InputError, UsageError
+from ..core.image_io import MAX_PIXELS
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
 
@@ -44,6 +45,9 @@ class VideoFrames:
         self.fps = float(meta.get("fps") or 0.0) or None
         size = meta.get("size") or (0, 0)
         self.size = (int(size[0]), int(size[1]))
+        if self.size[0] * self.size[1] > MAX_PIXELS:  # each frame is decoded in full
+            raise InputError(f"{self.path}: video frames are too large ({self.size[0]}x{self.size[1]}; "
+                             f"the limit is {MAX_PIXELS} pixels)")
         duration = meta.get("duration")
         n = meta.get("nframes")
         if isinstance(n, (int, float)) and math.isfinite(n) and n > 0:
