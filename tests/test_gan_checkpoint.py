@@ -220,6 +220,13 @@ def test_wrong_files_raise_checkpoint_error(nets, tmp_path):
     torch.save({"g_ema": G_ema.state_dict(), "emoget": {"architecture": {**G_ema.arch(), "size": 32}}},
                tmp_path / "arch.pt")
     torch.save([1, 2, 3], tmp_path / "list.pt")
+    from safetensors.torch import save_file
+
+    hostile = {"deep.safetensors": {"optim": "[" * 100_000 + "]" * 100_000},  # RecursionError
+               "skel.safetensors": {"optim": json.dumps({"g_optim": {"__dict__": [[1]]}})},
+               "extras.safetensors": {"extras": "[1, 2]"}}
+    for name, meta in hostile.items():
+        save_file({"g_ema.style.1.weight": torch.zeros(2, 2)}, str(tmp_path / name), metadata=meta)
     torch.save({"something": torch.zeros(3)}, tmp_path / "nogen.pt")
     for path in sorted(tmp_path.iterdir()):
         with pytest.raises(CheckpointError) as err:

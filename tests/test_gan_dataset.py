@@ -149,4 +149,41 @@ def test_cli_reports_an_empty_dataset(cli, tmp_path):
                  "--size", "16", "--device", "cpu")
     assert result.exit_code == 3, result.output
     assert "no images found" in result.output and "Traceback" not in result.output
-    assert not (tmp_path / "run" / "latest.pt").exists()
+    assert not (tmp_path / "run").exists()  # nothing written, not even the run folder
+
+
+def _with_bad_files(tmp_path, n_bad: int) -> Path:
+    root = tmp_path / "mixed"
+    for i in range(4):
+        (root / f"sub{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (16, 16), (40 * i, 0, 0)).save(root / f"sub{i % 2}" / f"good{i}.png")
+    good = (root / "sub0" / "good0.png").read_bytes()
+    for i in range(n_bad):
+        (root / "sub1" / f"bad{i}.png").write_bytes(good[: len(good) // 2])  # truncated
+    (root / "sub1" / "readme.txt").write_text("not an image, not listed")
+    return root
+
+
+def test_every_bad_image_is_counted_up_front(tmp_path, cli):
+    root = _with_bad_files(tmp_path, 3)
+    with pytest.raises(InputError) as err:
+        ImageDataset(root, 16)
+    text = str(err.value)
+    assert text.startswith("3 of 7 images cannot be read") and "bad0.png" in text
+    assert "bad1.png" in text and "bad2.png" in text and "\n" not in text
+    result = cli("train", "stylegan", "--data", root, "--out", tmp_path / "run", "--size", "16",
+                 "--device", "cpu")
+    assert result.exit_code == 3 and "3 of 7 images" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()
+
+
+def test_a_bad_image_met_by_a_loader_worker_is_one_clean_line(tmp_path):
+    from emoget_cli.gan.dataset import batch_iterator
+
+    ds = ImageDataset(_with_bad_files(tmp_path, 1), 16, cache_bytes=0)  # lazy: decoded by workers
+    batches = batch_iterator(ds, 5, workers=1)  # 5 of 5 images: the bad one is in batch 1
+    with pytest.raises(InputError) as err:
+        next(batches)
+    text = str(err.value)
+    assert text.startswith(str(ds.path / "sub1" / "bad0.png")) and "\n" not in text
+    assert "Traceback" not in text and "--resume auto" in text

@@ -88,6 +88,8 @@ def test_cli_run_writes_every_artifact(conditional_run):
     assert options["d_betas"][1] == pytest.approx(0.99 ** (16 / 17))
     lines = _metrics(out)
     assert [m["step"] for m in lines] == list(range(1, 41))
+    # step 0 ran the path-length regulariser: the running mean moved 1% of the way from 0
+    assert lines[0]["pl_mean"] == pytest.approx(0.01 * lines[0]["path_length"], rel=1e-5)
     for key in ("kimg", "img_per_s", "d_loss", "g_loss", "r1", "path_length", "ada_p", "ac_acc"):
         assert any(key in m for m in lines), key
     G = load_generator(out / "latest.pt")
@@ -119,6 +121,18 @@ def test_training_lowers_the_losses_and_learns_the_classes(conditional_run, held
         _, class_logits = D.forward_with_classes(x)
     accuracy = float((class_logits.argmax(1).numpy() == ds.labels).mean())
     assert accuracy >= 0.8, accuracy
+
+
+def test_exact_resume_refuses_renamed_classes(conditional_run, tmp_path):
+    out, _ = conditional_run
+    renamed = write_synthetic_dataset(tmp_path / "renamed", n_per_class=2, size=16,
+                                      class_names=("cat", "dog"))
+    cfg = TrainConfig(data=str(renamed), out=str(out), resume="auto", conditional=True,
+                      kimg=1.0, workers=0, device="cpu")
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(CheckpointError, match="trained on classes round, square; the dataset has cat, dog"):
+        train(cfg)
+    assert sorted(p.name for p in out.iterdir()) == before
 
 
 def test_resume_continues_identically(data, tmp_path):
@@ -155,8 +169,13 @@ def test_sigkill_then_resume_auto_matches_an_uninterrupted_run(data, tmp_path, c
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
     killed_at = load_checkpoint(out / "latest.pt").extras[TRAIN_STATE_KEY]["step"]
     assert 2 <= killed_at < 25
+    stale = [out / ".latest.k1l1.tmp.pt", out / ".metrics.k1l1.tmp.jsonl",
+             out / "samples" / ".fakes000024.k1l1.tmp.png"]  # writes a kill can cut short
+    for path in stale:
+        path.write_bytes(b"partial")
     result = cli("train", "stylegan", *opts, "--resume", "auto", "--json")
     assert result.exit_code == 0, result.output
+    assert not any(path.exists() for path in stale)
     assert json.loads(result.stdout.strip().splitlines()[-1])["steps"] == 25
     assert [m["step"] for m in _metrics(out)] == list(range(1, 26))
     straight = tmp_path / "straight"
@@ -164,6 +183,98 @@ def test_sigkill_then_resume_auto_matches_an_uninterrupted_run(data, tmp_path, c
                       **{**TINY, "snapshot_every": 0.0}))
     a, b = load_checkpoint(out / "latest.pt"), load_checkpoint(straight / "latest.pt")
     assert _states_equal(a.g_ema, b.g_ema, atol=1e-6) and _states_equal(a.d, b.d, atol=1e-6)
+
+
+def test_resume_with_another_batch_keeps_the_kimg_count(data, tmp_path):
+    out = tmp_path / "rb"
+    opts = dict(TINY, data=str(data), out=str(out))
+    train(TrainConfig(kimg=0.024, **opts))  # 6 steps of 4 images
+    assert resolve_config(TrainConfig(resume="auto", **{**opts, "batch": None})).batch == 4
+    result = train(TrainConfig(kimg=0.04, resume="auto", **{**opts, "batch": 8}))
+    # 24 images were shown: step 3 of batch 8, then 2 more steps up to 40 images (not 6 + ...)
+    assert result.steps == 5 and result.kimg == pytest.approx(0.04)
+    state = load_checkpoint(out / "latest.pt").extras[TRAIN_STATE_KEY]
+    assert state["cur_nimg"] == 40 and state["batch"] == 8
+    lines = _metrics(out)  # the log keeps the batch-4 lines and continues in kimg
+    assert [m["kimg"] for m in lines] == pytest.approx([0.004 * k for k in range(1, 7)] + [0.032, 0.04])
+
+
+def test_one_iteration_follows_the_stylegan2_schedule(data, tmp_path):
+    """D step, lazy R1, G step, lazy path length and EMA checked against hand-computed values."""
+    from emoget_cli.gan.distributed import DistInfo
+    from emoget_cli.gan.losses import path_lengths, r1_penalty
+    from emoget_cli.gan.train import Trainer
+
+    cfg = resolve_config(TrainConfig(data=str(data), out=str(tmp_path / "t"), conditional=True,
+                                     aug="ada", aug_p=0.5, freeze_d=1, **TINY))
+    tr = Trainer(DistInfo(), cfg)
+    images, labels = next(tr.batches)
+    reals, stats = to_float(images, "cpu"), {}
+    tr.d_step(reals, labels, stats)
+    assert not any(p.requires_grad for p in tr.G.parameters())
+    assert all(p.requires_grad != (p in tr.frozen) for p in tr.D.parameters()) and tr.frozen
+
+    def replay(fn):  # run fn with the RNG state the trainer is about to use
+        state = torch.get_rng_state()
+        out = fn()
+        torch.set_rng_state(state)
+        return out
+
+    # R1: gradient w.r.t. the UN-augmented reals, through the augmentation; weight gamma/2 * 16
+    def manual_r1():
+        x = reals.clone().requires_grad_(True)
+        penalty = r1_penalty(tr.D(tr.augment(x), labels), x)
+        w = tr.D.final_linear[1].weight
+        return penalty.detach(), torch.autograd.grad(penalty * (10.0 / 2 * 16), w)[0]
+
+    r1, r1_grad = replay(manual_r1)
+    frozen_before = [p.detach().clone() for p in tr.frozen]
+    tr.d_regularize(reals, labels, stats)
+    assert stats["r1"] == pytest.approx(float(r1), rel=1e-5)
+    assert torch.allclose(tr.D.final_linear[1].weight.grad, r1_grad, rtol=1e-4, atol=1e-7)
+    assert tr.D.classifier.weight.grad is None  # the class head stays out of R1
+    assert all(torch.equal(p, q) for p, q in zip(tr.frozen, frozen_before))
+
+    tr.g_step(reals.shape[0], stats)
+    assert all(p.requires_grad for p in tr.G.parameters())
+    assert not any(p.requires_grad for p in tr.D.parameters())
+
+    # path length: half batch, weight 2 * 4, running mean 0 -> 0.01 * mean length
+    def manual_pl():
+        fakes, w_plus = tr.generate(2, tr._fake_labels(2))
+        lengths = path_lengths(fakes, w_plus)
+        a = 0.01 * lengths.mean()
+        penalty = (lengths - a).pow(2).mean() * (2.0 * 4)
+        return lengths.detach(), torch.autograd.grad(penalty, tr.G.style[1].weight)[0]
+
+    lengths, pl_grad = replay(manual_pl)
+    assert lengths.shape == (2,)
+    tr.g_regularize(stats)
+    assert tr.pl_mean == pytest.approx(0.01 * float(lengths.mean()), rel=1e-5)
+    assert torch.allclose(tr.G.style[1].weight.grad, pl_grad, rtol=1e-4, atol=1e-8)
+
+    # EMA over parameters: beta = 0.5 ** (batch / 10 kimg)
+    ema_before = [p.clone() for p in tr.G_ema.parameters()]
+    tr.update_ema()
+    beta = 0.5 ** (4 / 10000)
+    assert all(torch.allclose(e, beta * e0 + (1 - beta) * g) for e, e0, g in
+               zip(tr.G_ema.parameters(), ema_before, tr.G.parameters()))
+    # conditional fakes: labels drawn from the dataset's own label distribution (here 1:1)
+    drawn = torch.bincount(tr._fake_labels(4000), minlength=2).tolist()
+    assert all(1800 < k < 2200 for k in drawn)
+
+
+def test_path_length_penalty_keeps_the_running_mean_in_the_graph():
+    from emoget_cli.gan.losses import path_length_penalty
+
+    lengths = torch.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    penalty, a = path_length_penalty(lengths, 0.5, 0.01)
+    assert float(a.detach()) == pytest.approx(0.5 + 0.01 * (7 / 3 - 0.5))
+    penalty.backward()
+    dev = lengths.detach() - float(a.detach())
+    # d/dL_k mean((L - a)^2) with a = a0 + d (mean L - a0): the rosinality/NVlabs gradient
+    assert torch.allclose(lengths.grad, 2 / 3 * dev - 2 * 0.01 / 9 * dev.sum())
+    assert not torch.allclose(lengths.grad, 2 / 3 * dev)  # what a detached mean would give
 
 
 def test_two_process_gloo_run_writes_one_checkpoint(data, tmp_path):
@@ -177,6 +288,23 @@ def test_two_process_gloo_run_writes_one_checkpoint(data, tmp_path):
     options = json.loads((out / "training_options.json").read_text())
     assert options["world_size"] == 2 and options["batch_per_process"] == 2
     assert [m["step"] for m in _metrics(out)] == [2, 4]
+
+
+def test_a_user_error_on_any_rank_reaches_the_parent(tmp_path):
+    from emoget_cli.core.errors import InputError
+    from emoget_cli.gan.distributed import DistInfo
+    from emoget_cli.gan.train import _rank_entry, _rebuild_error
+
+    class Queue(list):
+        put = list.append
+
+    queue = Queue()
+    bad = TrainConfig(data=str(tmp_path / "gone"), out=str(tmp_path / "o"), size=16, batch=4)
+    with pytest.raises(InputError):  # rank 1 fails too, so the parent stops the group ...
+        _rank_entry(DistInfo(1, 2, 1), bad, queue)
+    (kind, payload), = queue  # ... and its one-line message (exit code 3) travels back
+    assert kind == "error" and isinstance(_rebuild_error(payload), InputError)
+    assert "no such folder" in payload[1]
 
 
 def test_finetune_from_a_base_model_with_frozen_d_blocks(data, tmp_path):
@@ -215,7 +343,10 @@ def test_config_errors_come_before_any_model(data, tmp_path, cli):
     base = dict(data=str(data), out=str(tmp_path / "r"))
     for bad, word in ((dict(batch=6, gpus=4), "divisible"), (dict(size=48), "power of two"),
                       (dict(size=16, freeze_d=3), "freeze-d"), (dict(aug="fancy"), "--aug"),
-                      (dict(kimg=0), "--kimg"), (dict(mixing=1.5), "mixing")):
+                      (dict(kimg=0), "--kimg"), (dict(mixing=1.5), "mixing"),
+                      (dict(kimg=float("inf")), "--kimg must be a finite"),
+                      (dict(snapshot_every=float("inf")), "--snapshot-every must be a finite"),
+                      (dict(lr=float("nan")), "--lr must be a finite")):
         with pytest.raises(UsageError, match=word):
             resolve_config(TrainConfig(**base, **bad))
     with pytest.raises(CheckpointError):
@@ -235,10 +366,19 @@ def test_dry_run_and_existing_run_folder(conditional_run, data, cli, tmp_path):
     cfg = json.loads(result.stdout)["config"]
     # the architecture comes from the checkpoint: nobody retypes --size
     assert cfg["resume"] == str(out / "latest.pt") and cfg["size"] == 16 and cfg["channel_max"] == 32
+    # the batch, too, is the run's own (8) when not retyped: `--resume auto` continues exactly
+    assert cfg["batch"] == 8 and json.loads(result.stdout)["total_steps"] == 1000 * 1000 // 8
+    for resume in ("auto", str(out / "latest.pt")):  # would overwrite the run's snapshots/log
+        result = cli("train", "stylegan", "--data", data, "--out", out, "--resume", resume,
+                     "--reset-progress", "--dry-run")
+        assert result.exit_code == 2 and "choose another --out" in result.output
     result = cli("train", "stylegan", "--data", data, "--out", out, "--resume", "auto",
                  "--size", "32", "--dry-run")
     assert result.exit_code == 2 and "does not match the checkpoint" in result.output
-    assert not (tmp_path / "never").exists()
+    fresh = tmp_path / "never"  # a dry run writes nothing, not even the run folder
+    result = cli("train", "stylegan", "--data", data, "--out", fresh, "--dry-run", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["config"]["batch"] == 16
+    assert not fresh.exists()
 
 
 def test_ctrl_c_finishes_the_step_and_saves(data, tmp_path):

@@ -29,7 +29,9 @@ def stylegan(
     size: Annotated[Optional[int], typer.Option(
         "--size", help="Resolution (power of two). Default: the resumed checkpoint's, else 256.",
         show_default=False)] = None,
-    batch: Annotated[int, typer.Option("--batch", help="Total batch size (all GPUs together).")] = 16,
+    batch: Annotated[Optional[int], typer.Option(
+        "--batch", help="Total batch size (all GPUs together). Default: the resumed run's, else 16.",
+        show_default=False)] = None,
     kimg: Annotated[float, typer.Option(
         "--kimg", help="Train until D has seen this many thousand real images.")] = 1000.0,
     resume: Annotated[Optional[str], typer.Option(

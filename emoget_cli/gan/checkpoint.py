@@ -259,8 +259,8 @@ def _read_safetensors(path: Path) -> dict:
         raise CheckpointError(f"cannot read {path.name} as safetensors: {str(exc).splitlines()[0][:200]}") from exc
     try:
         info = {k: json.loads(meta[k]) for k in ("emoget", "args", "extras", "optim") if k in meta}
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path.name}: malformed safetensors metadata") from exc
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+        raise CheckpointError(f"{path.name}: malformed safetensors metadata") from None
     out: dict[str, Any] = {}
     for name in STATE_KEYS:
         prefix = name + "."
@@ -269,13 +269,25 @@ def _read_safetensors(path: Path) -> dict:
             out[name] = sd
     if "latent_avg" in tensors:
         out["latent_avg"] = tensors["latent_avg"]
-    for name, skeleton in (info.get("optim") or {}).items():
-        out[name] = _unskeleton(skeleton, tensors)
+    optim = info.get("optim") or {}
+    if not isinstance(optim, dict):
+        raise CheckpointError(f"{path.name}: malformed optimizer state in safetensors metadata")
+    for name, skeleton in optim.items():
+        if name not in ("g_optim", "d_optim"):
+            continue
+        try:
+            out[name] = _unskeleton(skeleton, tensors)
+        except (RecursionError, TypeError, ValueError):
+            raise CheckpointError(f"{path.name}: malformed optimizer state in safetensors "
+                                  "metadata") from None
     if "emoget" in info:
         out["emoget"] = info["emoget"]
     if "args" in info:
         out["args"] = info["args"]
-    out.update(info.get("extras") or {})
+    extras = info.get("extras") or {}
+    if not isinstance(extras, dict):
+        raise CheckpointError(f"{path.name}: malformed safetensors metadata ('extras')")
+    out.update(extras)
     return out
 
 

@@ -13,8 +13,11 @@ Layouts understood (REFERENCE.md §4.6):
 Every image is untrusted: it is decoded through `core.image_io` (size/bomb limits, EXIF, grey,
 16-bit and alpha handling; transparent pixels are composited on white), centre-cropped to a
 square and resized (Lanczos) to ``size``. Small datasets (below `cache_bytes` decoded) are decoded
-once, up front, so a bad file fails before training starts; big ones are decoded lazily by the
-loader workers and a bad file stops training with a one-line error naming it.
+once, up front, so bad files fail before training starts -- one error naming how many there are
+and the first ones, so they can all be fixed at once (training on a silently shrunk dataset
+would change class balance and data order behind the user's back); big ones are decoded lazily
+by the loader workers and a bad file stops training with a one-line error naming it (the last
+checkpoint stays valid: fix the file and --resume auto).
 """
 
 from __future__ import annotations
@@ -220,9 +223,25 @@ class ImageDataset:
                 self.labels, self.class_names = _labels_from_folders(self.names)
         self._cache: Optional[np.ndarray] = None
         if len(self.names) * self.size * self.size * 3 <= cache_bytes:
-            self._cache = np.stack([self._load(i) for i in range(len(self.names))])
+            self._cache = self._decode_all()
         else:
             self._load(0)  # fail early on an unreadable first file
+
+    def _decode_all(self) -> np.ndarray:
+        """Every image, decoded now; InputError listing the unreadable ones (all of them counted)."""
+        images, bad = [], []
+        for i, name in enumerate(self.names):
+            try:
+                images.append(self._load(i))
+            except InputError as exc:
+                bad.append((name, str(exc)))
+        if len(bad) == 1:
+            raise InputError(f"{bad[0][1]}; fix or remove it")
+        if bad:
+            others = ", ".join(name for name, _ in bad[1:4]) + (", ..." if len(bad) > 4 else "")
+            raise InputError(f"{len(bad)} of {len(self.names)} images cannot be read: {bad[0][1]}; "
+                             f"also {others}; fix or remove them")
+        return np.stack(images)
 
     @property
     def n_classes(self) -> int:
@@ -289,12 +308,41 @@ class ResumableBatchSampler:
                     pending = []
 
 
+class _Guarded:
+    """Dataset view for the loader: a bad image comes back as its error message instead of
+    raising, because DataLoader workers re-raise errors with their whole traceback as the text."""
+
+    def __init__(self, dataset: ImageDataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        try:
+            image, label = self.dataset[index]
+        except InputError as exc:
+            return None, -1, str(exc)
+        return image, label, None
+
+
 def _collate(items):
     import torch
 
+    errors = [item[2] for item in items if item[2] is not None]
+    if errors:
+        return None, None, errors[0]
     images = torch.from_numpy(np.stack([item[0] for item in items]))
     labels = torch.as_tensor([item[1] for item in items], dtype=torch.int64)
-    return images, labels
+    return images, labels, None
+
+
+def _batches(loader) -> Iterator:
+    for images, labels, error in loader:
+        if error is not None:
+            raise InputError(f"{error} (training stopped; the last checkpoint is intact: fix or "
+                             "remove the file, then --resume auto)")
+        yield images, labels
 
 
 def batch_iterator(dataset: ImageDataset, batch: int, *, rank: int = 0, world: int = 1,
@@ -309,10 +357,10 @@ def batch_iterator(dataset: ImageDataset, batch: int, *, rank: int = 0, world: i
     sampler = ResumableBatchSampler(dataset, batch, rank=rank, world=world, seed=seed, start=start)
     if dataset._cache is not None:
         workers = 0  # in-memory: worker processes would only add start-up time
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=workers, collate_fn=_collate,
+    loader = DataLoader(_Guarded(dataset), batch_sampler=sampler, num_workers=workers, collate_fn=_collate,
                         pin_memory=pin_memory, generator=torch.Generator().manual_seed(seed),
                         persistent_workers=False, prefetch_factor=2 if workers else None)
-    return iter(loader)
+    return _batches(loader)
 
 
 def to_float(images, device):

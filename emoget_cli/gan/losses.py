@@ -39,6 +39,19 @@ def path_lengths(images: torch.Tensor, w_plus: torch.Tensor) -> torch.Tensor:
     return grad.float().pow(2).sum(2).mean(1).sqrt()
 
 
+def path_length_penalty(lengths: torch.Tensor, pl_mean: float, decay: float,
+                        batch_mean: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Path-length penalty for lengths [N] (with graph) against the running mean `pl_mean`.
+
+    a = pl_mean + decay * (mean(lengths) - pl_mean); penalty = mean((lengths - a)^2). As in both
+    rosinality's and NVlabs' trainers the updated mean `a` keeps its graph, so the penalty's
+    gradient includes the (small) term through the batch mean. `batch_mean` ([] with graph)
+    replaces mean(lengths) -- e.g. the mean over all processes. -> (penalty [], a [])"""
+    mean = lengths.mean() if batch_mean is None else batch_mean
+    a = pl_mean + decay * (mean - pl_mean)
+    return (lengths - a).pow(2).mean(), a
+
+
 def class_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """AC-GAN term: cross-entropy of the class head [N, K] against labels [N] (int). -> []"""
     return F.cross_entropy(class_logits.float(), labels)

@@ -69,7 +69,7 @@ class TrainConfig:
     data: str
     out: str
     size: Optional[int] = None
-    batch: int = 16                    # total over all processes
+    batch: Optional[int] = None        # total over all processes; None: the resumed run's, else 16
     kimg: float = 1000.0               # training length, thousands of real images shown to D
     resume: Optional[str] = None       # checkpoint path, "auto" (latest in out) or None
     reset_progress: bool = False       # resume weights/optimisers but restart at kimg 0
@@ -157,12 +157,20 @@ def _check(ok: bool, message: str) -> None:
         raise UsageError(message)
 
 
+_FLOAT_OPTIONS = ("kimg", "aug_p", "ada_target", "ada_kimg", "snapshot_every", "checkpoint_minutes",
+                  "r1_gamma", "pl_weight", "pl_decay", "mixing", "ema_kimg", "lr", "ac_weight")
+
+
 def _validate_numbers(c: TrainConfig) -> None:
+    for name in _FLOAT_OPTIONS:  # inf/nan pass the range checks below (or crash the step maths)
+        value = getattr(c, name)
+        _check(math.isfinite(value), f"--{name.replace('_', '-')} must be a finite number, got {value}")
     _check(c.size is None or (8 <= c.size <= 1024 and c.size & (c.size - 1) == 0),
            f"--size must be a power of two in 8..1024, got {c.size}")
-    _check(c.batch >= 1, f"--batch must be at least 1, got {c.batch}")
+    _check(c.batch is None or c.batch >= 1, f"--batch must be at least 1, got {c.batch}")
     _check(c.gpus >= 1, f"--gpus must be at least 1, got {c.gpus}")
-    _check(c.batch % c.gpus == 0, f"--batch {c.batch} must be divisible by --gpus {c.gpus}")
+    _check(c.batch is None or c.batch % c.gpus == 0,
+           f"--batch {c.batch} must be divisible by --gpus {c.gpus}")
     _check(c.kimg > 0, f"--kimg must be positive, got {c.kimg}")
     _check(c.aug in AUG_CHOICES, f"--aug must be one of {', '.join(AUG_CHOICES)}, got {c.aug!r}")
     _check(0.0 <= c.aug_p <= 1.0, f"--aug-p must be in 0..1, got {c.aug_p}")
@@ -204,6 +212,10 @@ def _resolve_resume(c: TrainConfig, out: Path) -> Optional[str]:
                f"{out} already holds a training run ({LATEST}); pass --resume auto to continue "
                "it, or choose another --out")
         return None
+    # restarting the counters in a run folder would overwrite its snapshots and cut its log
+    _check(not (c.reset_progress and (out / LATEST).exists()),
+           f"--reset-progress starts a new run at kimg 0, but {out} already holds one ({LATEST}); "
+           "choose another --out")
     if c.resume == "auto":
         found = find_checkpoints(out)
         return str(found[0]) if found else None
@@ -217,17 +229,22 @@ def _resolve_resume(c: TrainConfig, out: Path) -> Optional[str]:
     return str(path)
 
 
-def _arch_from_checkpoint(path: str) -> dict:
+def _read_resume_point(path: str) -> tuple[dict, Optional[int]]:
+    """-> (architecture, total batch of the run that wrote it; None without training state)."""
     from .checkpoint import load_checkpoint
 
-    return load_checkpoint(path).architecture
+    ckpt = load_checkpoint(path)
+    state = ckpt.extras.get(TRAIN_STATE_KEY)
+    batch = state.get("batch") if isinstance(state, dict) else None
+    return ckpt.architecture, (int(batch) if isinstance(batch, int) and batch >= 1 else None)
 
 
 def resolve_config(config: TrainConfig) -> TrainConfig:
     """Validate every option and fill the derived ones (no model is built).
 
     --resume auto becomes the newest checkpoint in --out (or None on a fresh run); architecture
-    fields left None are read from that checkpoint, else defaulted. Raises UsageError /
+    fields left None are read from that checkpoint, else defaulted; so is `batch` when the run
+    continues exactly (a killed run resumes with its own batch). Raises UsageError /
     InputError / CheckpointError with a one-line message."""
     c = config
     _validate_numbers(c)
@@ -238,8 +255,11 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     _check(not out.is_file(), f"--out {c.out} is a file; give a folder for the training run")
     resume = _resolve_resume(c, out)
     arch = {"size": 256, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2, "channel_max": 512}
+    batch = c.batch
     if resume is not None:
-        stored = _arch_from_checkpoint(resume)
+        stored, stored_batch = _read_resume_point(resume)
+        if batch is None and not c.reset_progress:
+            batch = stored_batch
         for key in arch:
             given = getattr(c, key)
             if given is not None and int(given) != int(stored[key]):
@@ -251,8 +271,9 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     n_blocks = int(math.log2(arch["size"])) - 2
     _check(c.freeze_d <= n_blocks, f"--freeze-d {c.freeze_d} is more than the discriminator's "
                                    f"{n_blocks} blocks at size {arch['size']}")
-    _check(c.batch // c.gpus >= 1, "batch per process must be at least 1")
-    return dataclasses.replace(c, resume=resume, **arch)
+    batch = 16 if batch is None else batch
+    _check(batch % c.gpus == 0, f"--batch {batch} must be divisible by --gpus {c.gpus}")
+    return dataclasses.replace(c, resume=resume, batch=batch, **arch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,14 +361,7 @@ def _spawn_training(config: TrainConfig, device_kind: str, progress: Optional[Pr
     started = time.time()
     with spawn_context(_rank_entry, config.gpus, device_kind, (config, queue)) as ctx:
         done = False
-        while not done:
-            try:
-                done = ctx.join(timeout=0.2)
-            except mp.ProcessRaisedException as exc:
-                lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
-                raise RuntimeError(f"a training process failed: {lines[-1] if lines else exc}") from None
-            except mp.ProcessExitedException as exc:
-                raise RuntimeError(f"a training process died: {exc}") from None
+        def drain() -> None:
             while not queue.empty():
                 kind, payload = queue.get()
                 if kind == "progress" and progress is not None:
@@ -356,11 +370,24 @@ def _spawn_training(config: TrainConfig, device_kind: str, progress: Optional[Pr
                     log(payload)
                 elif kind == "error":  # leaving the block terminates the other ranks
                     raise _rebuild_error(payload)
+
+        while not done:
+            try:
+                done = ctx.join(timeout=0.2)
+            except mp.ProcessRaisedException as exc:
+                drain()  # a user-facing error sent by any rank wins over the crash it caused
+                lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+                raise RuntimeError(f"a training process failed: {lines[-1] if lines else exc}") from None
+            except mp.ProcessExitedException as exc:
+                drain()
+                raise RuntimeError(f"a training process died: {exc}") from None
+            drain()
     return _result_from_disk(Path(config.out), time.time() - started)
 
 
 def _rank_entry(info, config: TrainConfig, queue) -> None:
-    """Runs in each spawned process. User-facing errors travel back as (class name, message)."""
+    """Runs in each spawned process. User-facing errors (from any rank: a bad image may sit in
+    any rank's shard) travel back as (class name, message)."""
     from ..core.errors import EmogetError
 
     def send(kind):
@@ -369,10 +396,9 @@ def _rank_entry(info, config: TrainConfig, queue) -> None:
     try:
         run_training(info, config, send("progress"), send("log"))
     except EmogetError as exc:
-        if info.is_main:
-            queue.put(("error", (type(exc).__name__, str(exc))))
-        else:
-            raise
+        queue.put(("error", (type(exc).__name__, str(exc))))
+        if not info.is_main:
+            raise  # a failed exit, so the parent stops the group even if rank 0 is blocked
 
 
 def _rebuild_error(payload) -> Exception:
@@ -439,6 +465,7 @@ class Trainer:
                              "each class in its own sub-folder or add a dataset.json")
         self.n_classes = self.dataset.n_classes if config.conditional else 0
         self.step = 0
+        self.resumed_nimg = 0  # images shown when the resumed checkpoint was written
         self.pl_mean = 0.0
         self._stop = threading.Event()
         self._build()
@@ -554,6 +581,7 @@ class Trainer:
                     else "or use --reset-progress to fine-tune from it")
             raise CheckpointError(f"{Path(self.c.resume).name} has {stored} classes, the run "
                                   f"has {self.n_classes} ({hint})")
+        self._check_class_names(ckpt, strict)
         g_state = ckpt.g if ckpt.g is not None else ckpt.g_ema
         exact_g = _load_matching(self.G, g_state, "g", strict)
         exact_ema = _load_matching(self.G_ema, ckpt.g_ema if ckpt.g_ema is not None else g_state,
@@ -581,6 +609,19 @@ class Trainer:
             for group, lr, betas in zip(opt.param_groups, *self._opt_hparams(opt)):
                 group["lr"], group["betas"] = lr, betas
 
+    def _check_class_names(self, ckpt, strict: bool) -> None:
+        """Class i must mean the same thing in the checkpoint and the dataset: a renamed or
+        added folder re-sorts the classes, and the label embeddings would silently swap."""
+        stored, ours = ckpt.class_names, self.dataset.class_names
+        if not (self.n_classes and stored and len(stored) == self.n_classes) or stored == ours:
+            return
+        message = (f"{Path(self.c.resume).name} was trained on classes {', '.join(stored)}; the "
+                   f"dataset has {', '.join(ours)}")
+        if strict:
+            raise CheckpointError(message + " (rename the folders back, or fine-tune with "
+                                  "--reset-progress)")
+        self.log(message + ": class embeddings are reused by index")
+
     def _opt_hparams(self, opt):
         c = self.c
         if opt is self.g_optim:
@@ -594,7 +635,14 @@ class Trainer:
 
         if int(state.get("version", 0)) > TRAIN_STATE_VERSION:
             raise CheckpointError("the checkpoint's training state comes from a newer emoget")
-        self.step = int(state["step"])
+        stored_batch = int(state.get("batch", self.c.batch))
+        self.resumed_nimg = int(state.get("cur_nimg", int(state["step"]) * stored_batch))
+        if stored_batch == self.c.batch:
+            self.step = int(state["step"])
+        else:  # progress is counted in images: keep kimg, re-express it in steps of the new batch
+            self.step = self.resumed_nimg // self.c.batch
+            self.log(f"--batch {self.c.batch} differs from the checkpoint's {stored_batch}: "
+                     f"continuing at kimg {self.step * self.c.batch / 1000:g}")
         self.pl_mean = float(state["pl_mean"])
         if hasattr(self.augment, "load_state_dict") and state.get("augment"):
             self.augment.load_state_dict(state["augment"])
@@ -730,25 +778,26 @@ class Trainer:
         stats["g_loss"] = float(loss.detach())
 
     def g_regularize(self, stats: dict) -> None:
-        import torch
-
         from .distributed import all_reduce_mean
-        from .losses import path_lengths
+        from .losses import path_length_penalty, path_lengths
 
         c = self.c
         self.g_optim.zero_grad(set_to_none=True)
         n = max(1, self.batch // c.pl_batch_shrink)
         fakes, w_plus = self.generate(n, self._fake_labels(n))
         lengths = path_lengths(fakes, w_plus)
-        mean = all_reduce_mean(lengths.detach().mean().reshape(1).double(), self.info)
-        pl_mean = self.pl_mean + c.pl_decay * (float(mean) - self.pl_mean)
-        penalty = (lengths - pl_mean).pow(2).mean()
+        local = lengths.mean()
+        world_mean = float(all_reduce_mean(local.detach().reshape(1).double(), self.info))
+        # value: the mean over all processes (one running mean on every rank); gradient: this
+        # rank's batch mean, which the gradient averaging turns into the global one
+        batch_mean = local + (world_mean - local.detach())
+        penalty, pl_mean = path_length_penalty(lengths, self.pl_mean, c.pl_decay, batch_mean)
         (penalty * (c.pl_weight * c.pl_every)).backward()
         self.sync_g()
         self.g_optim.step()
-        self.pl_mean = float(torch.tensor(pl_mean, dtype=torch.float32))
+        self.pl_mean = float(pl_mean.detach().float())
         stats["pl_penalty"] = float(penalty.detach())
-        stats["path_length"] = float(mean)
+        stats["path_length"] = world_mean
 
     def update_ema(self) -> None:
         import torch
@@ -875,7 +924,7 @@ class Trainer:
             _remove_stale_temps(self.out)
             write_text_atomic(self.out / "training_options.json",
                               json.dumps(self.options(), indent=2, default=str) + "\n")
-            self.metrics = MetricsLog(self.out / "metrics.jsonl", self.step)
+            self.metrics = MetricsLog(self.out / "metrics.jsonl", self.resumed_nimg / 1000.0)
             if self.step == 0:
                 self.write_reals()
                 self.sample_grid(self.out / "samples" / "fakes000000.png")
@@ -987,8 +1036,11 @@ class Trainer:
 
 
 def _remove_stale_temps(out: Path) -> None:
-    """Temp files of checkpoint writes cut short by a kill (atomic_path names them .<stem>.*)."""
-    for pattern in (".latest.*.tmp.pt", ".snapshot-*.tmp.pt"):
+    """Temp files of writes cut short by a kill (atomic_path names them .<stem>.*.tmp<suffix>):
+    checkpoints, metrics/options rewrites, image grids."""
+    patterns = (".latest.*.tmp.pt", ".snapshot-*.tmp.pt", ".metrics.*.tmp.jsonl",
+                ".training_options.*.tmp.json", ".reals.*.tmp.png", "samples/.fakes*.tmp.png")
+    for pattern in patterns:
         for path in out.glob(pattern):
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -1020,10 +1072,11 @@ def _load_matching(module, state: dict, name: str, strict: bool) -> bool:
 
 
 class MetricsLog:
-    """metrics.jsonl: one JSON object per log tick. On resume, lines past the checkpoint's step
-    (written after it, then lost with the kill) are dropped so the log matches the weights."""
+    """metrics.jsonl: one JSON object per log tick. On resume, lines past the checkpoint's kimg
+    (written after it, then lost with the kill) are dropped so the log matches the weights.
+    (kimg, not step: a resume with another --batch renumbers the steps.)"""
 
-    def __init__(self, path: Path, step: int):
+    def __init__(self, path: Path, kimg: float):
         from ..core.atomic import write_text_atomic
 
         self.path = path
@@ -1031,7 +1084,7 @@ class MetricsLog:
             kept = []
             for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
-                    if json.loads(line).get("step", 0) <= step:
+                    if float(json.loads(line).get("kimg", 0.0)) <= kimg + 5e-5:  # 4-decimal kimg
                         kept.append(line)
                 except (json.JSONDecodeError, AttributeError):
                     continue  # a line cut by a kill
