@@ -159,3 +159,27 @@ def test_doctor_lpips_needs_vgg16_but_not_the_lpips_package(monkeypatch, tmp_pat
     (hub / "vgg16-397923af.pth").write_bytes(b"x")
     present = lpips_check()
     assert present["ok"] and str(hub) in present["details"]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["make", "--device", "gpu", "x.jpg"], "'--device'"),
+    (["make", "--no-such-option"], "--no-such-option"),
+    (["animate"], "Missing argument"),
+])
+def test_console_script_usage_errors_are_one_line(argv, fragment, tmp_path):
+    """The real entry point (not CliRunner): a usage error is one stderr line, exit 2."""
+    proc = subprocess.run([sys.executable, "-m", "emoget_cli", *argv], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and fragment in lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_console_script_exit_codes_pass_through(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "emoget_cli", "landmarks", "empty.jpg", "-o",
+                           "t.json"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 3 and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "t.json").exists()

@@ -13,7 +13,7 @@ import typer
 from typing_extensions import Annotated
 
 from .. import __version__
-from .common import STATE
+from .common import STATE, ClickException, print_error
 
 app = typer.Typer(
     name="emoget",
@@ -64,4 +64,20 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app(prog_name="emoget")
+    """The `emoget` console script: like `app()`, but a usage error (bad option value, unknown
+    option, missing argument) is one line on stderr with exit code 2, not a framed help box."""
+    import sys
+
+    try:
+        code = app(prog_name="emoget", standalone_mode=False)
+    except ClickException as exc:
+        message = exc.format_message().replace("Value error, ", "")
+        if message:  # empty after `no_args_is_help` has printed the help
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            print_error(message + hint)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
