@@ -44,7 +44,9 @@ ProgressFn = Callable[[int, int, str], None]
 class MakeConfig:
     """Everything `make` needs; paths are resolved by the caller.
 
-    output: a file (one input, one expression) or a folder (batch, --pack; created).
+    output: a file (one input, one expression) or a folder (batch, --pack; created). A string
+    ending in a path separator ("stickers/") always names a folder: `Path` drops the slash, so
+    the intent is kept in `output_is_folder`.
     frames/fps/duration: two of them fix the third (duration wins over frames when given).
     size: output pixels (square), also the alignment size; None = the preset's side (so a
     512-pixel sticker is rendered at 512, not upscaled), else 256. strength: classic style, 0..1.
@@ -74,8 +76,11 @@ class MakeConfig:
     keep_intermediate: Optional[Path] = None
     pack: bool = False
     jobs: int = 1
+    output_is_folder: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.output, str) and self.output.endswith(("/", os.sep)):
+            object.__setattr__(self, "output_is_folder", True)
         # accept plain strings / lists (JSON, YAML) for the path and tuple fields
         for name in ("output", "generator", "motion_model", "keep_intermediate"):
             value = getattr(self, name)
@@ -138,10 +143,19 @@ class MakeConfig:
             raise UsageError(f"--motion {self.motion_model}: no such file")
         resolve_style(self.style, self.engine, generator=self.generator, class_name=self.class_name,
                       invert_steps=self.invert_steps)
+        if self.keep_intermediate is not None and self.keep_intermediate.exists() \
+                and not self.keep_intermediate.is_dir():
+            raise UsageError(f"--keep-intermediate {self.keep_intermediate} must be a folder")
+        if self.background == "transparent" and _out_format(self) == "mp4":
+            raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif "
+                             "with --background transparent")
         if self.writes_folder(n_inputs):
             if self.output.exists() and not self.output.is_dir():
-                raise UsageError(f"-o {self.output} must be a folder for "
-                                 f"{'--pack' if self.pack else 'several inputs'}")
+                why = ("--pack" if self.pack else "several inputs" if n_inputs > 1
+                       else "several --expr" if len(self.expressions) > 1 else None)
+                if why is None:  # only the trailing '/' asked for a folder
+                    raise UsageError(f"-o {self.output}/ names a folder, but {self.output} is a file")
+                raise UsageError(f"-o {self.output} must be a folder for {why}")
         else:
             if self.output.is_dir():
                 return
@@ -152,7 +166,7 @@ class MakeConfig:
 
     def writes_folder(self, n_inputs: int) -> bool:
         return self.pack or n_inputs > 1 or len(self.expressions) > 1 or self.output.is_dir() \
-            or str(self.output).endswith(os.sep)
+            or self.output_is_folder
 
     def pack_expressions(self) -> tuple[str, ...]:
         if self.pack and len(self.expressions) == 1:
@@ -232,6 +246,17 @@ def output_paths(src: Path, config: MakeConfig, n_inputs: int) -> dict[str, Path
     return {e: config.output / f"{stem}-{_slug(e)}{suffix}" for e in exprs}
 
 
+def pack_paths(src: Path, config: MakeConfig) -> tuple[Path, Path]:
+    """(contact sheet PNG, zip) of one input's --pack."""
+    return (config.output / f"{src.stem}-sheet.png",
+            config.output / f"{src.stem}-{config.preset or 'pack'}.zip")
+
+
+def _all_targets(src: Path, config: MakeConfig, n_inputs: int) -> list[Path]:
+    targets = list(output_paths(src, config, n_inputs).values())
+    return targets + list(pack_paths(src, config)) if config.pack else targets
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
@@ -297,9 +322,7 @@ def stage_export(anim, path: Path, config: MakeConfig, timer: dict[str, float]):
     from .render.export import export_animation
 
     t = time.perf_counter()
-    frames = anim.frames
-    if config.background == "transparent" and anim.alpha is not None:
-        frames = [np.dstack([f, a]) for f, a in zip(anim.frames, anim.alpha)]
+    frames = anim.rgba_frames() if config.background == "transparent" else anim.frames
     report = export_animation(frames, path, fps=config.fps, fmt=config.fmt, preset=config.preset,
                               loop=True)
     timer["export"] = timer.get("export", 0.0) + time.perf_counter() - t
@@ -311,33 +334,57 @@ def stage_export(anim, path: Path, config: MakeConfig, timer: dict[str, float]):
 def write_intermediate(folder: Path, src: Path, face: FaceStage, styled,
                        tracks: dict[str, Any], config: MakeConfig) -> Path:
     """aligned.png + aligned.landmarks.json, styled.png + styled.landmarks.json,
-    motion-<expr>.landmarks.json, latent.pt (gan engine), make.json (the resolved config)."""
+    motion-<expr>.landmarks.json, latent.pt (gan engine), make.json (the resolved config).
+
+    All or nothing: on failure the files written so far (and the folder, when this call
+    created it) are removed and an OutputError is raised.
+    """
     from .core.atomic import write_text_atomic
     from .core.image_io import write_image
     from .core.track import FaceLandmarks, LandmarkTrack, TrackFrame, save_track
 
-    folder.mkdir(parents=True, exist_ok=True)
-    write_image(folder / "aligned.png", face.rgb)
-    aligned = dataclasses.replace(face.aligned, image="aligned.png")
-    save_track(LandmarkTrack(image_size=face.image_size, frames=[TrackFrame(0, [FaceLandmarks(
-        face.source_points)])], source=str(src), aligned=aligned, meta={"stage": "align"}),
-        folder / "aligned.landmarks.json")
-    write_image(folder / "styled.png", styled.image)
-    h, w = styled.image.shape[:2]
-    save_track(LandmarkTrack.from_points(styled.points, (w, h), source="styled.png",
-                                         meta={"stage": "style", "style": styled.style,
-                                               "engine": styled.engine,
-                                               "landmarks": styled.landmarks}),
-               folder / "styled.landmarks.json")
-    for expr, track in tracks.items():
-        save_track(track, folder / f"motion-{_slug(expr)}.landmarks.json")
-    if styled.latent is not None:
-        from .core.latent import save_latent
+    created = not folder.exists()
+    written: list[Path] = []
 
-        save_latent(styled.latent, folder / "latent.pt")
-    info = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(config).items()}
-    info.update(input=str(src), style_meta=styled.meta)
-    write_text_atomic(folder / "make.json", json.dumps(info, indent=2, default=str))
+    def out(name: str) -> Path:
+        written.append(folder / name)
+        return folder / name
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_image(out("aligned.png"), face.rgb)
+        aligned = dataclasses.replace(face.aligned, image="aligned.png")
+        save_track(LandmarkTrack(image_size=face.image_size, frames=[TrackFrame(0, [FaceLandmarks(
+            face.source_points)])], source=str(src), aligned=aligned, meta={"stage": "align"}),
+            out("aligned.landmarks.json"))
+        write_image(out("styled.png"), styled.image)
+        h, w = styled.image.shape[:2]
+        save_track(LandmarkTrack.from_points(styled.points, (w, h), source="styled.png",
+                                             meta={"stage": "style", "style": styled.style,
+                                                   "engine": styled.engine,
+                                                   "landmarks": styled.landmarks}),
+                   out("styled.landmarks.json"))
+        for expr, track in tracks.items():
+            save_track(track, out(f"motion-{_slug(expr)}.landmarks.json"))
+        if styled.latent is not None:
+            from .core.latent import save_latent
+
+            save_latent(styled.latent, out("latent.pt"))
+        info = {k: (str(v) if isinstance(v, Path) else v)
+                for k, v in dataclasses.asdict(config).items()}
+        info.update(input=str(src), style_meta=styled.meta)
+        write_text_atomic(out("make.json"), json.dumps(info, indent=2, default=str))
+    except (EmogetError, OSError) as exc:
+        _remove(written)
+        if created:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, EmogetError):
+            raise
+        raise OutputError(f"cannot write --keep-intermediate {folder}: "
+                          f"{exc.strerror or exc}") from None
     return folder
 
 
@@ -379,14 +426,21 @@ def write_zip(path: Path, files: list[Path]) -> Path:
 
 # ------------------------------------------------------------------------------------- make --
 
-def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None) -> MakeResult:
-    """The whole chain for one input; never raises for a user-facing error."""
+def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None,
+                debug: bool = False) -> MakeResult:
+    """The whole chain for one input; never raises for a user-facing error.
+
+    debug: let unexpected exceptions (bugs) propagate instead of reporting them.
+    """
     start = time.perf_counter()
     timer: dict[str, float] = {}
     written: list[Path] = []
     result = MakeResult(input=str(src), ok=False, style=config.style)
     try:
         targets = output_paths(src, config, n_inputs)
+        for target in _all_targets(src, config, n_inputs):
+            if target.is_dir():  # fail before the work, not after it
+                raise OutputError(f"cannot write {target}: it is a folder")
         face = stage_face(src, config, timer)
         styled = stage_style(face, config, timer, warn=warn)
         result.style, result.engine, result.landmarks = styled.style, styled.engine, styled.landmarks
@@ -409,10 +463,9 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None) -> Make
         if config.pack:
             from .core.image_io import write_image
 
-            sheet = config.output / f"{src.stem}-sheet.png"
+            sheet, zpath = pack_paths(src, config)
             write_image(sheet, contact_sheet(tiles))
             written.append(sheet)
-            zpath = config.output / f"{src.stem}-{config.preset or 'pack'}.zip"
             write_zip(zpath, [p for p in written if p != sheet])
             written.append(zpath)
             result.sheet, result.zip = str(sheet), str(zpath)
@@ -421,7 +474,7 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None) -> Make
             t = time.perf_counter()
             result.intermediate = str(write_intermediate(folder, src, face, styled, tracks, config))
             timer["intermediate"] = time.perf_counter() - t
-        result.outputs = [str(p) for p in written if p.suffix != ".zip" and p.name != f"{src.stem}-sheet.png"]
+        result.outputs = [str(p) for p in written if str(p) not in (result.sheet, result.zip)]
         result.ok = True
     except EmogetError as exc:
         _remove(written)
@@ -430,7 +483,7 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None) -> Make
         _remove(written)
         result.error, result.exit_code = f"{src}: out of memory", 1
     except Exception as exc:  # a bug: report it for this input and go on with the others
-        if os.environ.get("EMOGET_DEBUG"):
+        if debug or os.environ.get("EMOGET_DEBUG"):
             raise
         _remove(written)
         result.error, result.exit_code = f"internal error: {type(exc).__name__}: {exc}", 1
@@ -447,30 +500,32 @@ def _remove(paths: list[Path]) -> None:
             pass
 
 
-def _worker(args: tuple[str, MakeConfig, int]) -> MakeResult:
-    src, config, n = args
-    return process_one(Path(src), config, n)
+def _worker(args: tuple[str, MakeConfig, int, bool]) -> MakeResult:
+    src, config, n, debug = args
+    return process_one(Path(src), config, n, debug=debug)
 
 
 def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[ProgressFn] = None,
-         warn: Optional[Callable[[str], None]] = None) -> list[MakeResult]:
+         warn: Optional[Callable[[str], None]] = None, debug: bool = False) -> list[MakeResult]:
     """Run the chain on every input (folders expanded); results in input order.
 
     config is validated first (UsageError). With jobs > 1 each input runs in its own worker
     process (spawned: safe with torch/dlib state), so one crashing input cannot take others down.
+    debug: a bug (unexpected exception) propagates with its traceback instead of becoming the
+    input's error.
     """
     files = expand_inputs(inputs)
     config.validate(len(files))
+    check_targets(files, config)
     if config.writes_folder(len(files)):
         try:
             config.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create folder {config.output}: {exc.strerror or exc}") from None
-    _check_unique_names(files, config)
     results: list[Optional[MakeResult]] = [None] * len(files)
     if config.jobs == 1 or len(files) == 1:
         for i, f in enumerate(files):
-            results[i] = process_one(f, config, len(files), warn=warn)
+            results[i] = process_one(f, config, len(files), warn=warn, debug=debug)
             if progress:
                 progress(i + 1, len(files), f.name)
     else:
@@ -479,12 +534,14 @@ def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[Progress
 
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(config.jobs, len(files)), mp_context=ctx) as pool:
-            futures = {pool.submit(_worker, (str(f), config, len(files))): i for i, f in enumerate(files)}
+            futures = {pool.submit(_worker, (str(f), config, len(files), debug)): i for i, f in enumerate(files)}
             for done, fut in enumerate(as_completed(futures), 1):
                 i = futures[fut]
                 try:
                     results[i] = fut.result()
                 except Exception as exc:  # the worker process died (e.g. killed for memory)
+                    if debug:
+                        raise
                     results[i] = MakeResult(input=str(files[i]), ok=False, exit_code=1,
                                             error=f"worker failed: {type(exc).__name__}: {exc}")
                 if progress:
@@ -492,8 +549,15 @@ def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[Progress
     return [r for r in results if r is not None]
 
 
-def _check_unique_names(files: list[Path], config: MakeConfig) -> None:
-    """Two inputs with the same stem would overwrite each other's outputs in one folder."""
+def check_targets(files: list[Path], config: MakeConfig) -> None:
+    """No output may replace an input (the selfie itself); two inputs with the same stem would
+    overwrite each other's outputs in one folder."""
+    sources = {f.resolve(): f for f in files}
+    for f in files:
+        for target in _all_targets(f, config, len(files)):
+            if target.resolve() in sources:
+                raise UsageError(f"-o: {target} would overwrite the input "
+                                 f"{sources[target.resolve()]}; write somewhere else")
     if not config.writes_folder(len(files)):
         return
     seen: dict[str, Path] = {}

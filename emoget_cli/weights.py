@@ -29,7 +29,6 @@ Checkpoints are untrusted files: this module only hashes them; loading is the ga
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -222,7 +221,7 @@ def load_registry(paths: Optional[list[Path]] = None) -> Registry:
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, cached per (path, size, mtime) within the process."""
     path = Path(path)
     try:
@@ -231,14 +230,12 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         raise DependencyError(f"{path}: no such file") from None
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASH_CACHE:
-        h = hashlib.sha256()
+        from .core.latent import file_sha256
+
         try:
-            with open(path, "rb") as fh:
-                while block := fh.read(chunk):
-                    h.update(block)
+            _HASH_CACHE[key] = file_sha256(path)
         except OSError as exc:
             raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
-        _HASH_CACHE[key] = h.hexdigest()
     return _HASH_CACHE[key]
 
 

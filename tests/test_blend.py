@@ -243,6 +243,13 @@ def test_cli_blend_bad_inputs(cli, pair, tmp_path):
     assert res.exit_code == 2 and not out.exists()
     res = cli("blend", *pair, "--swap-res", "12", "-o", out)  # not a power of two
     assert res.exit_code == 2 and not out.exists()
+    res = cli("blend", *pair, "--swap-res", "32", "-o", out)  # 32 px models: nothing to swap
+    assert res.exit_code == 2 and "below the generators' output size" in res.stderr
+    assert not out.exists()
+    before = pair[1].read_bytes()
+    res = cli("blend", *pair, "--swap-res", "8", "-o", pair[1])  # would replace STYLE
+    assert res.exit_code == 2 and "overwrite an input" in res.stderr
+    assert pair[1].read_bytes() == before
     assert not list(tmp_path.glob(".never*"))
 
 

@@ -242,6 +242,31 @@ def test_cli_invert_bad_inputs(cli, setup, tmp_path):
     assert not list(tmp_path.glob("*.png"))[1:]   # only bad.png
 
 
+def test_cli_invert_writes_all_or_nothing(cli, setup, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    (out / "face1.recon.png").mkdir(parents=True)  # caught before the optimisation
+    res = cli("invert", *setup["faces"], "--ckpt", setup["ckpt"], "--steps", "2", "-o", out)
+    assert res.exit_code == 7 and "is a folder" in res.stderr, res.output
+    assert [p.name for p in out.iterdir()] == ["face1.recon.png"]
+    # a write that fails half way removes what was already written (latents, pti.pt)
+    import emoget_cli.core.image_io as image_io
+    from emoget_cli.core.errors import OutputError
+
+    real = image_io.write_image
+
+    def second_recon_fails(path, *args, **kwargs):
+        if str(path).endswith("face1.recon.png"):
+            raise OutputError(f"cannot write {path}: disk full")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(image_io, "write_image", second_recon_fails)
+    out2 = tmp_path / "out2"
+    res = cli("invert", *setup["faces"], "--ckpt", setup["ckpt"], "--steps", "2", "--pti",
+              "--pti-steps", "1", "--perceptual", "none", "-o", out2)
+    assert res.exit_code == 7 and "disk full" in res.stderr, res.output
+    assert not list(out2.iterdir())
+
+
 def test_render_moves_a_latent_to_another_class():
     G = calibrated_generator(seed=3, n_classes=2)
     with torch.no_grad():

@@ -123,6 +123,14 @@ def test_batch_with_bad_files_exit_9(cli, astronaut_path, tmp_path):
     assert by_name["noface.png"]["exit_code"] == 4
     assert sorted(p.name for p in out.iterdir()) == ["good.gif"]  # nothing for the bad ones
     assert "2 of 3 inputs failed" in res.stderr
+    # each failure is one line naming its file once (errors already carry the path)
+    lines = res.stderr.strip().splitlines()
+    empty_lines = [ln for ln in lines if "empty.jpg" in ln]
+    assert len(empty_lines) == 1 and empty_lines[0].count("empty.jpg") == 1, res.stderr
+    # --quiet still reports which inputs failed
+    res = cli("make", src / "empty.jpg", src / "noface.png", "-o", tmp_path / "q", "-q")
+    assert res.exit_code == 9 and res.stdout == ""
+    assert "empty.jpg" in res.stderr and "noface.png" in res.stderr
 
 
 def test_single_bad_input_keeps_its_exit_code(cli, tmp_path):
@@ -166,3 +174,53 @@ def test_bad_options_fail_before_work(cli, astronaut_path, tmp_path, args, code,
     assert res.exit_code == code, res.output
     assert match in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_output_never_replaces_the_input(cli, astronaut_path, tmp_path):
+    import shutil
+
+    src = tmp_path / "me.png"
+    shutil.copy(astronaut_path, src)
+    before = src.read_bytes()
+    res = cli("make", src, "-o", src)  # APNG by suffix: would replace the selfie
+    assert res.exit_code == 2 and "would overwrite the input" in res.stderr, res.output
+    assert src.read_bytes() == before
+
+
+def test_trailing_slash_output_is_a_folder(cli, astronaut_path, tmp_path):
+    out = tmp_path / "stickers"
+    res = cli("make", astronaut_path, "--preset", "slack", "-o", f"{out}/", "--dry-run", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["config"]["output_is_folder"] is True
+    assert not out.exists()  # dry run
+
+
+def test_output_collisions_fail_before_the_work(cli, astronaut_path, tmp_path):
+    out = tmp_path / "pack"
+    (out / "astronaut-pack.zip").mkdir(parents=True)
+    res = cli("make", astronaut_path, "--pack", "--expr", "wink", "-o", out, "--json")
+    assert res.exit_code == 7 and "is a folder" in res.stderr, res.output
+    assert json.loads(res.stdout)["results"][0]["stages"] == {}  # nothing was computed
+    assert [p.name for p in out.iterdir()] == ["astronaut-pack.zip"]
+    res = cli("make", astronaut_path, "--background", "transparent", "-o", tmp_path / "t.mp4")
+    assert res.exit_code == 2 and "MP4 has no alpha" in res.stderr
+    (tmp_path / "afile").write_text("x")
+    res = cli("make", astronaut_path, "--keep-intermediate", tmp_path / "afile", "-o", tmp_path / "k.gif")
+    assert res.exit_code == 2 and "must be a folder" in res.stderr
+    assert not (tmp_path / "k.gif").exists()
+
+
+def test_failing_intermediates_leave_nothing(cli, tmp_path):
+    inter = tmp_path / "inter"
+    (inter / "styled.png").mkdir(parents=True)  # the styled image cannot be written
+    res = cli("make", "--sample", "--size", 64, "--frames", 2, "--keep-intermediate", inter,
+              "-o", tmp_path / "x.gif")
+    assert res.exit_code == 7 and "Traceback" not in res.output, res.output
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert [p.name for p in inter.iterdir()] == ["styled.png"]  # aligned.* removed again
+    assert not (tmp_path / "x.gif").exists()
+    (tmp_path / "afile").write_text("x")
+    res = cli("make", "--sample", "--size", 64, "--frames", 2, "--keep-intermediate",
+              tmp_path / "afile" / "sub", "-o", tmp_path / "y.gif")
+    assert res.exit_code == 7 and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "y.gif").exists()

@@ -65,3 +65,15 @@ def test_registered_gan_style_with_bad_hash_is_one_line(cli, astronaut_path, tin
     ck.unlink()
     res = cli("make", astronaut_path, "--style", "tt", "-o", tmp_path / "o.gif")
     assert res.exit_code == 8 and "not found" in res.stderr
+
+
+def test_bad_class_fails_before_the_inversion(astronaut_path, tiny_generator, tmp_path, monkeypatch):
+    import emoget_cli.gan.invert as gan_invert
+    from emoget_cli.pipeline import MakeConfig, make
+
+    monkeypatch.setattr(gan_invert, "invert", lambda *a, **k: pytest.fail("inversion started"))
+    cfg = MakeConfig(output=tmp_path / "o.gif", generator=tiny_generator, class_name="7",
+                     invert_steps=2, size=64, frames=2, device="cpu")
+    (r,) = make([astronaut_path], cfg)
+    assert not r.ok and r.exit_code == 2 and "unconditional" in r.error
+    assert not (tmp_path / "o.gif").exists()

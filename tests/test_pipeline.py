@@ -15,7 +15,9 @@ from emoget_cli.pipeline import (PACK_EXPRESSIONS, MakeConfig, contact_sheet, ex
 
 def test_config_is_frozen_and_validated(tmp_path):
     cfg = MakeConfig(output=tmp_path / "o.gif")
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.style = "baby"  # type: ignore[misc]
     cfg.validate()
     bad = [dict(expressions=("happy+nope",)), dict(frames=1), dict(fps=0.0), dict(size=2000),
@@ -78,3 +80,36 @@ def test_resolve_device_name_never_changes_an_explicit_choice():
 
     assert resolve_device_name("cpu") == "cpu" and resolve_device_name("cuda") == "cuda"
     assert resolve_device_name("auto") in ("auto", "cpu")
+
+
+def test_trailing_separator_means_folder(tmp_path):
+    cfg = MakeConfig(output=f"{tmp_path / 'new'}/")
+    assert cfg.output == tmp_path / "new" and cfg.output_is_folder and cfg.writes_folder(1)
+    assert output_paths(Path("me.jpg"), cfg, 1) == {"happiness": tmp_path / "new" / "me.gif"}
+    plain = MakeConfig(output=str(tmp_path / "new.gif"))
+    assert not plain.output_is_folder and not plain.writes_folder(1)
+
+
+def test_make_refuses_to_overwrite_an_input_before_any_work(astronaut_path, tmp_path, monkeypatch):
+    import emoget_cli.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "stage_face", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(UsageError, match="overwrite the input"):
+        make([astronaut_path], MakeConfig(output=astronaut_path))
+    cfg = MakeConfig(output=tmp_path / "o.gif", background="transparent", fmt="mp4")
+    with pytest.raises(UsageError, match="alpha"):
+        cfg.validate()
+
+
+def test_debug_lets_bugs_propagate(astronaut_path, tmp_path, monkeypatch):
+    import emoget_cli.pipeline as pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "stage_face", boom)
+    cfg = MakeConfig(output=tmp_path / "o.gif")
+    (r,) = make([astronaut_path], cfg)
+    assert not r.ok and r.exit_code == 1 and "RuntimeError: boom" in r.error
+    with pytest.raises(RuntimeError, match="boom"):
+        make([astronaut_path], cfg, debug=True)

@@ -126,6 +126,19 @@ def test_cli_sample(cli, ckpts, tmp_path):
     assert _loader(out).class_names == ["toon", "baby", "extra"]
 
 
+def test_appending_with_the_same_seed_draws_new_images(cli, ckpts, tmp_path):
+    from emoget_cli.core.image_io import read_image
+
+    out = tmp_path / "data"
+    for _ in range(2):
+        res = cli("sample", ckpts[0], "--n", "2", "--label", "t", "-o", out, "-q")
+        assert res.exit_code == 0, res.output
+    images = sorted((out / "t").iterdir())
+    assert len(images) == 4
+    pixels = {read_image(p).rgb.tobytes() for p in images}
+    assert len(pixels) == 4  # no duplicate training images
+
+
 def test_cli_sample_bad_inputs(cli, ckpts, tmp_path):
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"zzz")

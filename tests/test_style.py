@@ -110,13 +110,25 @@ def test_cartoon_is_flat_with_dark_outlines(styled, aligned):
         return len(np.unique((a // 8).reshape(-1, 3), axis=0))
     assert n_colours(img) < 0.6 * n_colours(rgb)
 
+    def dark_fraction(a, pts):  # near-black pixels on and around the face
+        import cv2
+
+        mask = np.zeros(a.shape[:2], np.uint8)
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.asarray(pts[:27], np.int32)), 1)
+        mask = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+        return (a.max(2)[mask > 0] < 70).mean()
+    assert dark_fraction(img, styled["cartoon"].points) > 1.3 * dark_fraction(rgb, aligned[1])
+
 
 def test_strength_zero_is_identity_and_none_style(aligned):
     rgb, pts = aligned
     res = stylize(rgb, pts, "cartoon", strength=0.0)
     np.testing.assert_array_equal(res.image, rgb)
     np.testing.assert_allclose(res.points, pts)
-    assert stylize(rgb, pts, "none").image is not None
+    plain = stylize(rgb, pts, "none")  # the aligned photo itself, landmarks unmoved
+    np.testing.assert_array_equal(plain.image, rgb)
+    np.testing.assert_allclose(plain.points, pts)
+    assert plain.engine == "classic" and plain.landmarks == "moved"
     with pytest.raises(UsageError):
         stylize(rgb, pts, "cartoon", strength=1.5)
 

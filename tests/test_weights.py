@@ -108,6 +108,12 @@ def test_malformed_registry_is_one_line_usage_error(cli, tmp_path, text, match):
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
 
 
+def test_a_missing_registry_file_is_not_an_empty_one(cli, tmp_path):
+    for cmd in ("list", "verify"):
+        res = cli("weights", cmd, "--registry", tmp_path / "typo.yaml")
+        assert res.exit_code == 2 and "no such file" in res.stderr, res.output
+
+
 def test_check_file_errors(tmp_path):
     f = tmp_path / "g.pt"
     with pytest.raises(DependencyError, match="not found"):

@@ -106,6 +106,11 @@ def blend(
                          tuple(alpha or ()), recipe, mapping_from)
     rep = Reporter(json_output, quiet)
     run_recipe = build_recipe(config)
+    if any(config.output.resolve() == p.resolve() for p in config.checkpoints):
+        from ..core.errors import UsageError
+
+        raise UsageError(f"-o {config.output} would overwrite an input checkpoint; write the blend "
+                         "to a new file")
 
     from ..gan.blend import blend_checkpoints
     from ..gan.checkpoint import save_checkpoint

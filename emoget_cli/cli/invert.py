@@ -114,12 +114,18 @@ def invert_cmd(
                              pti_steps, perceptual, noise, mse, align, seed, device)
     rep = Reporter(json_output, quiet)
     latent_paths = output_paths(config.faces, config.output)
+    recon_paths = [latent_base(p).with_name(latent_base(p).name + ".recon.png") for p in latent_paths]
+    pti_path = None
+    if config.pti:
+        base = latent_base(latent_paths[0])
+        pti_path = base.with_name(base.name + ".pti.pt") if len(latent_paths) == 1 else \
+            latent_paths[0].parent / "pti.pt"
+    _check_targets([*latent_paths, *recon_paths, *([pti_path] if pti_path else [])])
 
     from ..core.device import resolve_device
-    from ..core.image_io import write_image
-    from ..core.latent import file_sha256, save_latent
+    from ..core.latent import file_sha256
     from ..gan.checkpoint import load_generator
-    from ..gan.invert import InvertConfig, invert, to_uint8
+    from ..gan.invert import InvertConfig, invert
 
     inv_config = InvertConfig(space=config.space, steps=config.steps, lr=config.lr,
                               optimize_noise=config.noise == "optimize", mse_weight=config.mse,
@@ -134,28 +140,14 @@ def invert_cmd(
         result = invert(images, G, inv_config, progress=update, warn=rep.warn)
 
     latents = result.latent_files(sha, [f.name for f in config.faces])
-    pti_path = None
-    if result.pti:
-        from ..gan.checkpoint import Checkpoint, save_checkpoint
-
-        base = latent_base(latent_paths[0])
-        pti_path = base.with_name(base.name + ".pti.pt") if len(latents) == 1 else \
-            latent_paths[0].parent / "pti.pt"
-        tuned = Checkpoint.from_modules(result.generator, latent_avg=getattr(G, "latent_avg", None),
-                                        training={"pti": {"base_sha256": sha, "steps": inv_config.pti_steps,
-                                                          "lr": inv_config.pti_lr,
-                                                          "faces": [f.name for f in config.faces]}})
-        save_checkpoint(tuned, pti_path)
-        pti_sha = file_sha256(pti_path)
-        for lat in latents:
-            lat.extra.update({"pti_checkpoint": pti_path.name, "pti_sha256": pti_sha})
-    rows = []
-    for face, lat, path, rgb in zip(config.faces, latents, latent_paths, to_uint8(result.images)):
-        recon = latent_base(path).with_name(latent_base(path).name + ".recon.png")
-        save_latent(lat, path)
-        write_image(recon, rgb)
-        rows.append({"input": str(face), "latent": str(path), "reconstruction": str(recon),
-                     **{k: round(v, 6) for k, v in lat.losses.items()}})
+    written: list[Path] = []
+    try:
+        rows = _write_outputs(config, G, sha, inv_config, result, latents, latent_paths,
+                              recon_paths, pti_path, written)
+    except BaseException:
+        for path in written:  # all or nothing
+            path.unlink(missing_ok=True)
+        raise
     report = {"faces": rows, "perceptual": result.perceptual, "space": result.space,
               "steps": inv_config.steps, "seconds": round(result.seconds, 3),
               "seconds_per_step": round(result.step_seconds, 5),
@@ -171,3 +163,42 @@ def invert_cmd(
                       f"{result.seconds:.1f} s ({result.step_seconds * 1000:.0f} ms/step)")
 
     rep.result(report, human)
+
+
+def _check_targets(paths: list[Path]) -> None:
+    """Fail before the (long) optimisation when an output cannot be a file."""
+    from ..core.errors import OutputError
+
+    for path in paths:
+        if path.is_dir():
+            raise OutputError(f"cannot write {path}: it is a folder")
+
+
+def _write_outputs(config: InvertCliConfig, G, sha: str, inv_config, result, latents,
+                   latent_paths: list[Path], recon_paths: list[Path], pti_path: Optional[Path],
+                   written: list[Path]) -> list[dict]:
+    """PTI generator, latents and reconstructions; appends each file to `written` as it goes."""
+    from ..core.image_io import write_image
+    from ..core.latent import file_sha256, save_latent
+    from ..gan.invert import to_uint8
+
+    if result.pti and pti_path is not None:
+        from ..gan.checkpoint import Checkpoint, save_checkpoint
+
+        tuned = Checkpoint.from_modules(result.generator, latent_avg=getattr(G, "latent_avg", None),
+                                        training={"pti": {"base_sha256": sha, "steps": inv_config.pti_steps,
+                                                          "lr": inv_config.pti_lr,
+                                                          "faces": [f.name for f in config.faces]}})
+        written.append(save_checkpoint(tuned, pti_path))
+        pti_sha = file_sha256(pti_path)
+        for lat in latents:
+            lat.extra.update({"pti_checkpoint": pti_path.name, "pti_sha256": pti_sha})
+    rows = []
+    for face, lat, path, recon, rgb in zip(config.faces, latents, latent_paths, recon_paths,
+                                           to_uint8(result.images)):
+        written.append(save_latent(lat, path))
+        write_image(recon, rgb)
+        written.append(recon)
+        rows.append({"input": str(face), "latent": str(path), "reconstruction": str(recon),
+                     **{k: round(v, 6) for k, v in lat.losses.items()}})
+    return rows

@@ -17,6 +17,11 @@ def register(app: typer.Typer) -> None:
     app.command("make")(make)
 
 
+def _raw_path(value: str) -> str:
+    """Keep -o as typed: a trailing '/' marks a folder, which `Path` would silently drop."""
+    return value
+
+
 def _split_exprs(values: Optional[List[str]]) -> tuple[str, ...]:
     out: list[str] = []
     for v in values or []:
@@ -30,7 +35,8 @@ def make(
         help="Selfies (images) or folders of them.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Animation file (one input, one expression) or folder (several "
-        "inputs, several --expr, --pack).", show_default=False)] = None,
+        "inputs, several --expr, --pack; a trailing / always means a folder).",
+        show_default=False, parser=_raw_path)] = None,
     style: Annotated[str, typer.Option(
         "--style", "-s", help="Style: baby, cartoon, painting, none (classic engine) or a gan "
         "style from `emoget weights list`.")] = "cartoon",
@@ -87,7 +93,8 @@ def make(
     surprise -o me.gif[/] · [bold]emoget make photos/ --pack --preset telegram -o stickers/[/]
     """
     from ..core.errors import EmogetError, PartialFailure, UsageError
-    from ..pipeline import MakeConfig, expand_inputs, make as run_make, sample_input
+    from ..pipeline import MakeConfig, check_targets, expand_inputs, make as run_make, sample_input
+    from .common import STATE, print_error
 
     rep = Reporter(json_output, quiet)
     paths = list(inputs or [])
@@ -107,33 +114,37 @@ def make(
     if dry_run:
         files = expand_inputs(paths)
         cfg.validate(len(files))
+        check_targets(files, cfg)
         rep.result({"inputs": [str(f) for f in files], "config": cfg})
         return
     with rep.progress("make", total=None) as update:
         results = run_make(paths, cfg, progress=lambda done, total, name: update(done, total, file=name),
-                           warn=rep.warn)
+                           warn=rep.warn, debug=bool(STATE["debug"]))
     failed = [r for r in results if not r.ok]
     data = {"ok": not failed, "n_inputs": len(results), "n_failed": len(failed),
             "results": [r.to_dict() for r in results]}
 
     def human(console) -> None:
+        from rich.markup import escape  # file names and messages are not markup
+
         if len(results) == 1 and results[0].ok:
             r = results[0]
             for out in r.outputs:
-                console.print(f"[green]wrote[/] {out}  ({r.style}/{r.engine}, {r.n_frames} frames, "
-                              f"{r.seconds:.1f} s)")
+                console.print(f"[green]wrote[/] {escape(out)}  ({escape(r.style)}/{r.engine}, "
+                              f"{r.n_frames} frames, {r.seconds:.1f} s)")
             for extra in (r.sheet, r.zip, r.intermediate):
                 if extra:
-                    console.print(f"[green]wrote[/] {extra}")
+                    console.print(f"[green]wrote[/] {escape(extra)}")
             for adj in r.adjustments:
-                console.print(f"[yellow]adjusted[/] {adj}")
+                console.print(f"[yellow]adjusted[/] {escape(adj)}")
             return
         from rich.table import Table
 
         table = Table("input", "status", "outputs", "frames", "KiB", "seconds")
         for r in results:
-            status = "[green]ok[/]" if r.ok else f"[red]failed[/] {r.error}"
-            table.add_row(Path(r.input).name, status, ", ".join(Path(o).name for o in r.outputs),
+            status = "[green]ok[/]" if r.ok else f"[red]failed[/] {escape(r.error or '')}"
+            table.add_row(escape(Path(r.input).name), status,
+                          escape(", ".join(Path(o).name for o in r.outputs)),
                           str(r.n_frames or ""), f"{r.bytes / 1024:.0f}" if r.ok else "",
                           f"{r.seconds:.1f}")
         console.print(table)
@@ -147,7 +158,12 @@ def make(
         raise err
     if failed:
         for r in failed:
-            rep.warn(f"{r.input}: {r.error}")
+            # most errors already name their file; --quiet still shows errors
+            line = r.error if (r.error or "").startswith(r.input) else f"{r.input}: {r.error}"
+            if quiet:
+                print_error(line)
+            else:
+                rep.warn(line)
     rep.result(data, human)
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(results)} inputs failed (the others were "

@@ -77,14 +77,15 @@ def sample_cmd(
 
     from ..core.device import resolve_device
     from ..gan.checkpoint import load_generator
-    from ..gan.sample import SampleConfig, sample_images, write_dataset
+    from ..gan.sample import SampleConfig, existing_count, sample_images, write_dataset
 
     sconf = SampleConfig(n=config.n, truncation=config.truncation, seed=config.seed,
                          batch=config.batch, class_name=config.class_name, size=config.size)
     sconf.validate()
     dev = resolve_device(config.device)
     gens = [load_generator(p, device=dev) for p in config.checkpoints]  # fail before writing
-    groups = [(lab, sample_images(G, sconf, seed_offset=1000 * i))
+    start = existing_count(config.output)  # appending: continue the streams, no duplicates
+    groups = [(lab, sample_images(G, sconf, seed_offset=1000 * i, start=start))
               for i, (lab, G) in enumerate(zip(labels, gens))]
     total = config.n * len(gens)
     with rep.progress("sampling", total=total) as update:

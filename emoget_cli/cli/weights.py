@@ -25,8 +25,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _registry(path: Optional[Path]):
+    """The merged registries, or only `path` (which must exist: a typo must not read as empty)."""
+    from ..core.errors import UsageError
     from ..weights import load_registry
 
+    if path is not None and not path.is_file():
+        raise UsageError(f"--registry {path}: no such file")
     return load_registry(None if path is None else [path])
 
 

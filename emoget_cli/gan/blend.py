@@ -370,6 +370,9 @@ def blend_checkpoints(paths: Sequence[str | Path], recipe: BlendRecipe):
             raise CheckpointError(f"{path.name} and {paths[0].name} have different class names "
                                   f"({ck.class_names} vs {ref.class_names})")
     size = int(ref.architecture["size"])
+    if recipe.mode == "swap" and recipe.swap_res >= size:
+        raise UsageError(f"--swap-res {recipe.swap_res} must be below the generators' output size "
+                         f"({size} px): at or above it every layer comes from one model")
     g_ema = blend_state_dicts([c.g_ema for c in ckpts], recipe, size, [p.name for p in paths])
     source = recipe.mapping_index(size)
     entry = {

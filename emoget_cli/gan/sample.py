@@ -62,8 +62,14 @@ def check_label(label: str) -> str:
     return label
 
 
-def sample_images(G, config: SampleConfig, *, seed_offset: int = 0) -> Iterator[np.ndarray]:
-    """Yield config.n uint8 RGB [S, S, 3] samples of G (reproducible for a seed)."""
+def sample_images(G, config: SampleConfig, *, seed_offset: int = 0,
+                  start: int = 0) -> Iterator[np.ndarray]:
+    """Yield config.n uint8 RGB [S, S, 3] samples of G (reproducible for a seed).
+
+    Sample k draws from the RNG stream (seed, seed_offset, start + k); `start` = the number of
+    images already in the dataset, so appending with the same seed draws new images, not the
+    ones already there.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -81,7 +87,7 @@ def sample_images(G, config: SampleConfig, *, seed_offset: int = 0) -> Iterator[
             zs, cs, noises = [], [], []
             for i in range(done, done + b):
                 # one RNG stream per sample: the images do not depend on the batch size
-                state = np.random.SeedSequence([config.seed, seed_offset, i]).generate_state(1)[0]
+                state = np.random.SeedSequence([config.seed, seed_offset, start + i]).generate_state(1)[0]
                 gen = torch.Generator(device=G.device).manual_seed(int(state))
                 zs.append(torch.randn(1, G.style_dim, device=G.device, generator=gen))
                 if conditional:  # a fixed class, or one drawn uniformly per sample
@@ -105,6 +111,15 @@ def sample_images(G, config: SampleConfig, *, seed_offset: int = 0) -> Iterator[
             for a in arr:
                 yield a
             done += b
+
+
+def existing_count(out_dir: str | os.PathLike) -> int:
+    """Images already listed in the dataset folder's dataset.json (0 for a new folder; a
+    malformed file also gives 0 here — `write_dataset` reports it)."""
+    try:
+        return len(_read_existing(Path(out_dir))[0]) if (Path(out_dir) / "dataset.json").is_file() else 0
+    except InputError:
+        return 0
 
 
 def _read_existing(out_dir: Path) -> tuple[list, list[str], Optional[int]]:

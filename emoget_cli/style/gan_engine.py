@@ -55,16 +55,20 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(rgb, (size, size), interpolation=interp)
 
 
-def load_generators(spec, device) -> tuple[Any, Any]:
-    """(base G to invert into, style G to render with), hashes checked first."""
+def load_generators(spec, device, style: str = "") -> tuple[Any, Any]:
+    """(base G to invert into, style G to render with), hashes checked first.
+
+    style: the style's name, for error messages.
+    """
     from ..gan import load_generator
     from ..weights import check_file
 
-    check_file(spec.checkpoint, spec.sha256, "style generator")
+    what = f"style {style!r}" if style else "style"
+    check_file(spec.checkpoint, spec.sha256, f"{what} generator")
     style_g = load_generator(spec.checkpoint, device=device)
     if spec.base is None or spec.base == spec.checkpoint:
         return style_g, style_g
-    check_file(spec.base, spec.base_sha256, "base generator")
+    check_file(spec.base, spec.base_sha256, f"{what} base generator")
     return load_generator(spec.base, device=device), style_g
 
 
@@ -75,12 +79,13 @@ def stylize_gan(aligned_rgb: np.ndarray, points: np.ndarray, spec, *, style: str
                 detect: Optional[Callable[[np.ndarray], np.ndarray]] = None):
     """aligned_rgb uint8 [H, W, 3], points [68, 2] → StyleResult of the same size (H = W)."""
     from ..core.device import resolve_device
-    from ..gan.invert import InvertConfig, invert, render_latent, to_uint8
+    from ..gan.invert import InvertConfig, class_index, invert, render_latent, to_uint8
     from ..weights import sha256_file
     from . import StyleResult
 
     dev = resolve_device(device)
-    base_g, style_g = load_generators(spec, dev)
+    base_g, style_g = load_generators(spec, dev, style)
+    class_index(style_g, spec.class_name)  # a bad --class fails now, not after the inversion
     size = aligned_rgb.shape[0]
     res = int(base_g.size)
     target = _resize(aligned_rgb, res)
