@@ -338,7 +338,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path.name} was written by a newer emoget (format {version})")
     arch = entry.get("architecture")
     if arch is None:
-        arch = infer_architecture(g_ema)
+        try:
+            arch = infer_architecture(g_ema)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{path.name}: {exc}") from None
     elif not isinstance(arch, dict) or "size" not in arch:
         raise CheckpointError(f"{path.name}: malformed architecture in the 'emoget' entry")
     arch = {**ARCH_DEFAULTS, **{k: arch[k] for k in ARCH_KEYS if k in arch}}
