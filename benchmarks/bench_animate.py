@@ -71,6 +71,10 @@ def main() -> None:
 
     rows.append(("warp setup (mesh, once per face)",
                  per_frame_ms(lambda: FaceWarper(img, pts), 1, r)))
+    limiter = FaceWarper(img, pts)
+    rows.append(("motion limiting (whole loop, per frame)",
+                 per_frame_ms(lambda: limiter.limit_motion(motion), n, r)))
+    motion = limiter.limit_motion(motion)  # what animate() renders
     rows.append(("warp opencv, geometry only", per_frame_ms(warp_all(FaceWarper(img, pts, fill=False)), n, r)))
     rows.append(("warp opencv + mouth/eyelid fill", per_frame_ms(warp_all(FaceWarper(img, pts)), n, r)))
     rows.append(("warp torch cpu + fill",

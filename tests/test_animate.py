@@ -171,6 +171,28 @@ def test_transparent_background_warps_the_alpha(face):
     assert rgba[0].shape == (256, 256, 4)
 
 
+def test_transparent_sticker_from_a_whole_photo_is_the_head(astronaut_rgb):
+    """trim: a transparent sticker made from the 512 px astronaut photo is a square around her
+    head (not a 40 px head in a corner of an empty canvas), and the track follows the crop."""
+    from emoget_cli.face import detect_faces
+
+    pts = detect_faces(astronaut_rgb, backend="dlib")[0].points
+    cfg = dict(expr="surprise", frames=2, background="transparent")
+    res = animate(astronaut_rgb, AnimateConfig(**cfg, trim=True), points=pts)
+    h, w = res.frames[0].shape[:2]
+    assert h == w and 120 < w < 320
+    opaque = (res.alpha[0] > 127).mean()
+    assert opaque > 0.3                                   # the head fills the sticker
+    for edge in (res.alpha[0][0], res.alpha[0][:, 0], res.alpha[0][:, -1]):
+        assert edge.max() == 0                            # ... with room around it (not the neck)
+    x0, y0 = np.round(pts[0] - res.track.points_array()[0][0]).astype(int)
+    assert np.array_equal(res.frames[0], astronaut_rgb[y0:y0 + h, x0:x0 + w])
+    assert res.track.image_size == (w, h)
+    sized = animate(astronaut_rgb, AnimateConfig(**cfg, trim=True, size=96), points=pts)
+    assert sized.frames[0].shape == (96, 96, 3) and sized.alpha[0].shape == (96, 96)
+    assert (sized.alpha[0] > 127).mean() == pytest.approx(opaque, abs=0.05)
+
+
 @pytest.mark.parametrize("kwargs", [dict(frames=1), dict(fps=0), dict(intensity=1.5),
                                     dict(background="green"), dict(size=4), dict(duration=-1)])
 def test_bad_config_values(kwargs):
@@ -209,6 +231,26 @@ def test_cli_uses_a_landmark_track(cli, face_path, face, tmp_path):
         assert im.size == (128, 128) and getattr(im, "n_frames", 1) >= 2
 
 
+def test_cli_track_of_a_same_size_photo_uses_the_aligned_points(cli, face_path, face, tmp_path):
+    """`emoget landmarks photo.jpg --align face.png` with a 256 px photo aligned at 256 px:
+    the track fits both images by size; for face.png its aligned points must be used, not
+    the photo's (which would animate the wrong part of the picture)."""
+    from emoget_cli.core.track import (AlignedFace, FaceLandmarks, LandmarkTrack, TrackFrame,
+                                       load_track, save_track)
+
+    photo_pts = face[1] * 0.6 + 20.0                    # where the face is in the photo
+    track = LandmarkTrack(image_size=(256, 256), frames=[TrackFrame(0, [FaceLandmarks(photo_pts)])],
+                          source="photo.jpg",
+                          aligned=AlignedFace(256, [[0, 0], [0, 255], [255, 255], [255, 0]],
+                                              face[1], image=face_path.name))
+    path = save_track(track, tmp_path / "photo.landmarks.json")
+    out, motion = tmp_path / "a.gif", tmp_path / "motion.json"
+    res = cli("animate", face_path, "--expr", "wink", "-o", out, "--frames", "2",
+              "--landmarks", path, "--save-track", motion, "-q")
+    assert res.exit_code == 0, res.output
+    assert np.allclose(load_track(motion).points_array()[0], face[1], atol=1e-3)
+
+
 def _no_outputs(tmp_path):
     return [p.name for p in tmp_path.iterdir() if p.name != "face.png"]
 
@@ -230,6 +272,28 @@ def test_cli_bad_track_files(cli, face_path, tmp_path):
     assert not (tmp_path / "a.gif").exists() and not (tmp_path / "b.gif").exists()
 
 
+def test_cli_track_points_that_cannot_belong_to_the_image(cli, face_path, face, tmp_path):
+    """A track of the right image size whose face lies far outside the picture, or is a few
+    pixels wide, used to animate nothing (or garbage) with exit code 0."""
+    from emoget_cli.core.track import LandmarkTrack, save_track
+
+    pts = face[1]
+    cases = {"far.json": (pts + [3000.0, 0.0], "outside the 256x256 image"),
+             "speck.json": ((pts - pts.mean(0)) * 0.01 + 100.0, "too small")}
+    for name, (points, message) in cases.items():
+        track = save_track(LandmarkTrack.from_points(points, (256, 256)), tmp_path / name)
+        out = tmp_path / f"{name}.gif"
+        res = cli("animate", face_path, "--expr", "surprise", "-o", out, "--landmarks", track)
+        assert res.exit_code == 6, res.output
+        assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+        assert not out.exists()
+    with pytest.raises(UsageError, match="outside"):
+        animate(face[0], AnimateConfig(expr="surprise", frames=2), points=pts - [0.0, 900.0])
+    # a chin cut off by the frame is still a face
+    img = face[0][:200]
+    assert len(animate(img, AnimateConfig(expr="wink", frames=2), points=pts).frames) == 2
+
+
 def test_cli_unknown_expression_lists_the_valid_ones(cli, face_path, tmp_path):
     res = cli("animate", face_path, "--expr", "smug", "-o", tmp_path / "x.gif")
     assert res.exit_code == 2
@@ -246,6 +310,29 @@ def test_cli_no_face(cli, tmp_path):
     assert res.exit_code == 4 and len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.gif").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wall.png"]
+
+
+def test_cli_transparent_sticker_is_trimmed_to_the_head(cli, astronaut_path, tmp_path):
+    out = tmp_path / "head.webp"
+    res = cli("animate", astronaut_path, "--expr", "wink", "-o", out, "--frames", "2",
+              "--background", "transparent", "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["alpha"] and report["width"] == report["height"] < 320
+
+
+def test_cli_unwritable_track_keeps_an_existing_animation(cli, face_path, tmp_path):
+    """The --save-track target is checked before rendering: a folder there used to replace the
+    user's existing animation and then delete it (all or nothing), losing both."""
+    out = tmp_path / "old.gif"
+    out.write_bytes(b"GIF89a previous animation")
+    (tmp_path / "taken").mkdir()
+    res = cli("animate", face_path, "--expr", "wink", "-o", out, "--frames", "2",
+              "--save-track", tmp_path / "taken")
+    assert res.exit_code == 7 and "folder" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert out.read_bytes() == b"GIF89a previous animation"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.gif", "taken"]
 
 
 def test_cli_transparent_mp4_is_refused(cli, face_path, tmp_path):

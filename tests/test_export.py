@@ -125,6 +125,38 @@ def test_apng_is_lossless_and_loops(tmp_path, clip, clip_rgba, alpha):
             assert np.array_equal(dec[..., :3], src)
 
 
+@pytest.mark.parametrize("alpha", [False, True])
+def test_apng_still_loop_stays_animated(tmp_path, clip, clip_rgba, alpha):
+    """Pillow folds repeated frames into one: a still loop must still be an animated PNG
+    (two frames), and a preset's minimum (LINE: 5) must hold in the file, not just the report,
+    with every decoded frame still the picture and the loop's total time kept."""
+    still = [(clip_rgba if alpha else clip)[0]] * 12
+    rep = export_animation(still, tmp_path / "s.png", fps=FPS)
+    got = pil_decode(rep.path)
+    assert got["n"] == 2 and got["loop"] == 0
+    assert sum(got["durations"]) == pytest.approx(12 / FPS * 1000, abs=1)
+    # a few distinct frames among repeats: the repeats fill up to LINE's 5 frames
+    frames = [clip[0]] * 6 + [clip[5]] * 6 + [clip[0]] * 8
+    line = export_animation(frames, tmp_path / "l.png", fps=5.0, preset="line")
+    got = pil_decode(line.path)
+    assert got["n"] >= 5 and got["size"] == line.size
+    assert sum(got["durations"]) == pytest.approx(line.duration * 1000, abs=2)
+    # the decoded pictures run A, B, A: the kept repeats show their picture, not another
+    runs = [got["frames"][0]]
+    for dec in got["frames"][1:]:
+        if not np.array_equal(dec, runs[-1]):
+            runs.append(dec)
+    assert len(runs) == 3 and np.array_equal(runs[0], runs[2])
+    assert _mean_error(runs[0], runs[1]) > 5.0
+    for dec in pil_decode(rep.path)["frames"]:
+        if alpha:
+            visible = still[0][..., 3] > 0
+            assert np.array_equal(dec[..., 3], still[0][..., 3])
+            assert np.array_equal(dec[visible], still[0][visible])
+        else:
+            assert np.array_equal(dec[..., :3], still[0])
+
+
 def test_apng_palette_mode(tmp_path, clip_rgba):
     rep = export_animation(clip_rgba, tmp_path / "p.png", fps=FPS, max_colors=64)
     full = export_animation(clip_rgba, tmp_path / "f.png", fps=FPS)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import UsageError
+from emoget_cli.motion import MotionConfig, generate_motion
 from emoget_cli.render.fill import eye_aperture, mouth_opening
 from emoget_cli.render.warp import (MIN_AREA_RATIO, FaceWarper, check_foldover, limit_mesh,
                                     min_area_ratio, signed_areas, warp_image)
@@ -67,6 +68,49 @@ def test_limit_mesh_only_touches_the_fold():
     assert min_area_ratio(tris, src, out) >= MIN_AREA_RATIO - 1e-6
     assert np.allclose(out[[0, 1, 3, 4, 5]], src[[0, 1, 3, 4, 5]])
     assert np.linalg.norm(out[2] - src[2]) > 1.0   # moved part of the way, not frozen
+
+
+def test_limited_motion_stops_at_the_limit_without_jumping_back():
+    """A point pushed further and further across a fold must stop near the limit and stay
+    there: a fixed shrink factor used to throw it back by a fifth of its path or more from one
+    frame to the next (a visible jerk wherever the limit engages, e.g. surprise's jaw)."""
+    src = np.array([[0, 0], [10, 0], [10, 10], [0, 10], [20, 0], [20, 10]], np.float64)
+    tris = np.array([[0, 1, 2], [0, 2, 3], [1, 4, 5], [1, 5, 2]])
+    tris = np.where((signed_areas(tris, src) < 0)[:, None], tris[:, [0, 2, 1]], tris)
+    path = [src[2] + f * np.array([-15.0, -15.0]) for f in np.linspace(0.0, 1.0, 41)]
+    reached = []
+    for target in path:
+        dst = src.copy()
+        dst[2] = target
+        out = limit_mesh(tris, src, dst)
+        assert min_area_ratio(tris, src, out) >= MIN_AREA_RATIO - 1e-6
+        reached.append(out[2])
+    moved = np.linalg.norm(np.array(reached) - src[2], axis=1)
+    assert np.all(np.diff(moved) >= -1e-3)                 # never jumps back
+    assert np.abs(np.diff(moved)).max() <= 15.0 * np.sqrt(2) / 40 + 1e-6   # nor ahead
+    assert min_area_ratio(tris, src, out) < 2 * MIN_AREA_RATIO   # it stops AT the limit
+
+
+def test_expression_motion_survives_the_limiter(face):
+    """On the aligned astronaut (chin 20 px above the bottom edge) surprise's jaw drop has to be
+    limited; FaceWarper.limit_motion scales it alike in every frame, so the limited motion is
+    no jerkier than the FACS motion (per-frame limiting stopped the chin dead, a jerk of 2x the
+    motion's), still opens the mouth, needs no further limiting, and keeps the collar below
+    the chin visible instead of squashing it into a seam along the border."""
+    img, pts = face
+    warper = FaceWarper(img, pts)
+    for expr in ("surprise", "wink", "happiness"):
+        motion = generate_motion(pts, expr, MotionConfig(frames=24))
+        limited = warper.limit_motion(motion)
+        assert np.array_equal(limited[0], pts)
+        jerk = np.abs(np.diff(limited, 2, axis=0)).max()
+        assert jerk <= np.abs(np.diff(motion, 2, axis=0)).max() + 1e-3, expr
+        for dst in limited:
+            assert np.abs(warper.mesh_points(dst)[:68] - dst).max() < 0.6, expr
+        if expr == "surprise":
+            assert max(mouth_opening(p) for p in limited) >= 2.0 * mouth_opening(pts)
+            gap = img.shape[0] - 1 - limited[:, 8, 1].max()       # chin to the bottom row
+            assert gap >= 0.3 * (img.shape[0] - 1 - pts[8, 1])
 
 
 def test_landmarks_reach_their_targets_and_pixels_follow(face):
@@ -138,6 +182,48 @@ def test_opening_mouth_shows_a_dark_cavity_not_stretched_lips(face):
     cv2.fillPoly(lips, [np.round(filled.mesh[48:60]).astype(np.int32)], 1)
     outside = 1 - cv2.dilate(lips, np.ones((5, 5), np.uint8))   # beyond the feathered edge
     assert np.array_equal(filled.rgb[outside > 0], plain.rgb[outside > 0])
+
+
+def test_slightly_wider_open_mouth_keeps_its_own_teeth(face):
+    """The astronaut smiles with her teeth showing: widening that gap by half (disgust's upper
+    lip raise, a broader smile) must stretch her own teeth, not blend a half-transparent
+    synthetic cavity over them (grey, murky teeth)."""
+    img, pts = face
+    own = mouth_opening(pts)
+    assert own > 0.1 * _iod(pts)                            # the source mouth is open
+    dst = _open_mouth(pts, 0.45 * own / _iod(pts))
+    assert mouth_opening(dst) > 1.4 * own
+    plain = FaceWarper(img, pts, fill=False).render(dst)
+    filled = FaceWarper(img, pts, fill=True).render(dst)
+    assert np.array_equal(filled, plain)
+
+
+def test_half_opened_cavity_grows_from_the_bottom(face):
+    """Between 'own teeth only' and a full cavity, the cavity fills the lower part of the
+    opening and leaves the upper part (lips, upper teeth) as warped, instead of a
+    half-transparent dark layer over everything (grey teeth)."""
+    import cv2
+
+    img, pts = face
+    width = float(np.linalg.norm(pts[54] - pts[48]))
+    own = mouth_opening(pts)
+    extra = 0.5 * own + 0.075 * width                       # about half way into the fade-in
+    dst = _open_mouth(pts, extra / _iod(pts))
+    plain = FaceWarper(img, pts, fill=False).render_frame(dst)
+    filled = FaceWarper(img, pts, fill=True).render_frame(dst)
+    m = filled.mesh
+    inner = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(m[60:68]).astype(np.int32)], 1)
+    top, bottom = m[[61, 62, 63], 1].mean(), m[[65, 66, 67], 1].mean()
+    rows = np.arange(img.shape[0])[:, None]
+    cols = np.arange(img.shape[1])[None, :]
+    middle = (inner > 0) & (cols > m[61, 0]) & (cols < m[63, 0])   # away from the corners
+    upper = middle & (rows < top + 0.15 * (bottom - top))
+    lower = middle & (rows > top + 0.7 * (bottom - top))
+    assert upper.sum() > 20 and lower.sum() > 20
+    assert np.array_equal(filled.rgb[upper], plain.rgb[upper])
+    lum = lambda im: im.astype(float).mean(2)  # noqa: E731
+    assert lum(filled.rgb)[lower].mean() < lum(plain.rgb)[lower].mean() - 30
 
 
 def test_closing_an_eye_paints_a_lid(face):

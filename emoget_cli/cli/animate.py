@@ -20,23 +20,38 @@ def register(app: typer.Typer) -> None:
 def _track_points(track_path: Path, image_size: tuple[int, int], face_path: Path):
     """Points [68, 2] of the first face of the first frame of a track made for this image.
 
-    A track written by `emoget landmarks --align` also fits the aligned image it names.
+    A track written by `emoget landmarks --align` also fits the aligned image it names (chosen
+    by its size, or by its file name when the photo and the aligned face have the same size).
+    TrackError when the track is for another image size, has no face there, or its points
+    cannot belong to this image (outside it, or a face of a few pixels).
     """
     from ..core.errors import TrackError
     from ..core.track import load_track
+    from ..render.animate import check_face_fits
 
     track = load_track(track_path)
     width, height = image_size
     aligned = track.aligned
-    if tuple(track.image_size) != (width, height):
-        if aligned is not None and aligned.size == width == height:
-            return aligned.points
-        tw, th = track.image_size
-        raise TrackError(f"{track_path}: the track is for a {tw}x{th} image, but {face_path} is "
-                         f"{width}x{height}")
-    if not track.frames[0].faces:
+    fits_aligned = aligned is not None and aligned.size == width == height
+    # a 512 px photo aligned at 512 px fits both: the file names tell which one this is
+    names_aligned = (fits_aligned and aligned.image is not None
+                     and Path(aligned.image).name == face_path.name
+                     and Path(track.source or "").name != face_path.name)
+    if names_aligned or tuple(track.image_size) != (width, height):
+        if fits_aligned:
+            points = aligned.points
+        else:
+            tw, th = track.image_size
+            raise TrackError(f"{track_path}: the track is for a {tw}x{th} image, but {face_path} "
+                             f"is {width}x{height}")
+    elif not track.frames[0].faces:
         raise TrackError(f"{track_path}: the first frame of the track has no face")
-    return track.frames[0].faces[0].points
+    else:
+        points = track.frames[0].faces[0].points
+    problem = check_face_fits(points, image_size)
+    if problem is not None:
+        raise TrackError(f"{track_path}: {problem}")
+    return points
 
 
 @handle_errors
@@ -75,7 +90,11 @@ def animate(
     quiet: QuietOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Animate a face with an expression and write a looping GIF / APNG / WebP / WebM / MP4."""
+    """Animate a face with an expression and write a looping GIF / APNG / WebP / WebM / MP4.
+
+    With --background transparent the picture is trimmed to a square around the cut-out head
+    (then --size or the preset's size applies), so a whole photo gives a head-sized sticker.
+    """
     import time
 
     from ..core.errors import UsageError
@@ -83,16 +102,20 @@ def animate(
     from ..core.track import save_track as write_track
     from ..render.animate import AnimateConfig
     from ..render.animate import animate as run_animate
-    from ..render.export import export_animation, resolve_format
+    from ..render.export import check_target, export_animation, resolve_format
 
     started = time.perf_counter()
     out_fmt, _ = resolve_format(output, fmt, preset)   # fail fast on a bad name / suffix
+    for target in (output, save_track):  # ... and on an output that cannot be written
+        if target is not None:
+            check_target(target)
     if background == "transparent" and out_fmt == "mp4":
         raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif with "
                          "--background transparent")
     cfg = AnimateConfig(expr=expr, frames=frames, fps=fps, duration=duration,
                         size=parse_size(size), intensity=intensity, head=head,
-                        background=background, seed=seed, device=device, landmarks=backend)
+                        background=background, seed=seed, device=device, landmarks=backend,
+                        trim=background == "transparent")
     if motion is None:
         from ..motion import parse_expression
 

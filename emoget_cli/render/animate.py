@@ -46,7 +46,9 @@ class AnimateConfig:
     int for a square, None = the input's size; intensity in [0, 1]; head none|nod|tilt;
     background keep|transparent; seed (varies idle timing); device auto|cpu|cuda; backend: the
     warp (auto = torch on CUDA, else OpenCV); landmarks: detection backend when no points are
-    given; fill: synthesise the mouth interior and eyelids.
+    given; fill: synthesise the mouth interior and eyelids; trim (transparent background only):
+    crop the picture to a square around the cut-out head before `size` applies, so a sticker
+    made from a whole photo is the head, not a small head on an empty canvas.
     """
 
     expr: str
@@ -62,6 +64,7 @@ class AnimateConfig:
     backend: str = "auto"
     landmarks: str = "auto"
     fill: bool = True
+    trim: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.expr, str) or not self.expr.strip():
@@ -108,7 +111,9 @@ class AnimateConfig:
 @dataclass
 class AnimationResult:
     """frames: T uint8 [H, W, 3]; alpha: T uint8 [H, W] (background transparent) or None;
-    track: the landmark motion [T, 68, 2] that drove the frames (label = expression, fps)."""
+    track: the landmark motion [T, 68, 2] that drove the frames (the generated motion after
+    FaceWarper.limit_motion; label = expression, fps); meta["max_limited_px"]: how far the
+    limiting moved a landmark from the generated motion, at most."""
 
     frames: list[np.ndarray]
     alpha: Optional[list[np.ndarray]]
@@ -122,28 +127,94 @@ class AnimationResult:
         return [np.dstack([f, a]) for f, a in zip(self.frames, self.alpha)]
 
 
-def fit_to_size(rgb: np.ndarray, points: np.ndarray,
-                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Crop to the aspect ratio of `size` (centred on the face) and resize: (rgb, points)."""
+def fit_to_size(rgb: np.ndarray, points: np.ndarray, size: tuple[int, int],
+                alpha: Optional[np.ndarray] = None):
+    """Crop to the aspect ratio of `size` (centred on the face) and resize.
+
+    rgb uint8 [H, W, 3], points [68, 2], size (width, height), alpha uint8 [H, W] or None.
+    Returns (rgb, points), or (rgb, points, alpha) when an alpha is given (cropped and
+    resized with the picture).
+    """
     import cv2
 
     h, w = rgb.shape[:2]
     tw, th = size
     if (w, h) == (tw, th):
-        return rgb, points
+        return (rgb, points) if alpha is None else (rgb, points, alpha)
     # the largest window with the target aspect, centred on the face, inside the image
     cw, ch = (w, int(round(w * th / tw))) if w * th <= h * tw else (int(round(h * tw / th)), h)
     cw, ch = max(1, min(cw, w)), max(1, min(ch, h))
     cx, cy = points.mean(0)
     x0 = int(np.clip(round(cx - cw / 2), 0, w - cw))
     y0 = int(np.clip(round(cy - ch / 2), 0, h - ch))
-    crop = rgb[y0:y0 + ch, x0:x0 + cw]
     interp = cv2.INTER_AREA if tw < cw else cv2.INTER_CUBIC
-    out = cv2.resize(crop, (tw, th), interpolation=interp)
+
+    def crop(image: np.ndarray) -> np.ndarray:
+        out = cv2.resize(image[y0:y0 + ch, x0:x0 + cw], (tw, th), interpolation=interp)
+        return np.ascontiguousarray(out)
+
     scale = np.array([tw / cw, th / ch], np.float32)
     # pixel centres: x_out + 0.5 = (x_in - x0 + 0.5) * scale
-    pts = (points - [x0, y0] + 0.5) * scale - 0.5
-    return np.ascontiguousarray(out), pts.astype(np.float32)
+    pts = ((points - [x0, y0] + 0.5) * scale - 0.5).astype(np.float32)
+    return (crop(rgb), pts) if alpha is None else (crop(rgb), pts, crop(alpha))
+
+
+#: Room left around the cut-out head when trimming (share of the head's larger side, per side),
+#: so that nods, tilts and the soft matte edge stay inside the picture.
+TRIM_MARGIN = 0.1
+
+
+def head_box(alpha: np.ndarray, margin: float = TRIM_MARGIN) -> Optional[tuple[int, int, int, int]]:
+    """Square box (x0, y0, x1, y1), end-exclusive, around the opaque part of alpha uint8 [H, W],
+    grown by `margin` per side and kept inside the image (it may be cut to a rectangle there);
+    None when alpha is empty."""
+    ys, xs = np.nonzero(alpha > 0)
+    if len(xs) == 0:
+        return None
+    height, width = alpha.shape
+    side = (1.0 + 2.0 * margin) * max(xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    sw, sh = min(int(round(side)), width), min(int(round(side)), height)
+    cx, cy = 0.5 * (xs.min() + xs.max() + 1), 0.5 * (ys.min() + ys.max() + 1)
+    x0 = int(np.clip(round(cx - sw / 2), 0, width - sw))
+    y0 = int(np.clip(round(cy - sh / 2), 0, height - sh))
+    return x0, y0, x0 + sw, y0 + sh
+
+
+def trim_to_head(rgb: np.ndarray, alpha: np.ndarray, points: np.ndarray):
+    """Crop rgb [H, W, 3], alpha [H, W] and points [68, 2] to `head_box(alpha)`:
+    (rgb, alpha, points), unchanged when the matte is empty."""
+    box = head_box(alpha)
+    if box is None:
+        return rgb, alpha, points
+    x0, y0, x1, y1 = box
+    return (np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(alpha[y0:y1, x0:x1]),
+            (points - [x0, y0]).astype(np.float32))
+
+
+#: Landmarks may reach this many inter-ocular distances outside the image (a chin cut off by
+#: the frame); further out they belong to some other picture.
+FACE_MARGIN_IOD = 3.0
+#: A face with eyes closer than this (pixels) is too small to animate.
+MIN_IOD_PX = 3.0
+
+
+def check_face_fits(points: np.ndarray, image_size: tuple[int, int]) -> Optional[str]:
+    """Why landmarks [68, 2] cannot belong to a (width, height) image, or None when they can.
+
+    The face's centre must be inside the image, no point may lie more than FACE_MARGIN_IOD
+    inter-ocular distances outside it, and the eyes must be at least MIN_IOD_PX apart.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    width, height = image_size
+    iod = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+    if iod < MIN_IOD_PX:
+        return f"the face is too small ({iod:.1f} px between the eyes; at least {MIN_IOD_PX:g})"
+    cx, cy = pts.mean(0)
+    margin = FACE_MARGIN_IOD * iod
+    if not (0 <= cx < width and 0 <= cy < height) or np.any(pts < -margin) \
+            or np.any(pts[:, 0] > width - 1 + margin) or np.any(pts[:, 1] > height - 1 + margin):
+        return f"the landmarks lie outside the {width}x{height} image"
+    return None
 
 
 def _check_motion(motion: Any, frames: int) -> np.ndarray:
@@ -208,23 +279,32 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     points = np.asarray(points, dtype=np.float32)
     if points.shape != (68, 2) or not np.all(np.isfinite(points)):
         raise UsageError(f"landmarks must be 68 finite (x, y) points, got shape {list(points.shape)}")
-    if config.output_size is not None:
-        rgb, points = fit_to_size(rgb, points, config.output_size)
-    motion = generate_track(points, config, motion_model)
+    problem = check_face_fits(points, (rgb.shape[1], rgb.shape[0]))
+    if problem is not None:
+        raise UsageError(f"{where}: {problem}")
     alpha = None
     if config.background == "transparent":
         from .matting import head_alpha
 
-        alpha = head_alpha(rgb, points)
+        alpha = head_alpha(rgb, points)  # on the full-resolution picture
+        if config.trim:
+            rgb, alpha, points = trim_to_head(rgb, alpha, points)
+    if config.output_size is not None:
+        if alpha is None:
+            rgb, points = fit_to_size(rgb, points, config.output_size)
+        else:
+            rgb, points, alpha = fit_to_size(rgb, points, config.output_size, alpha)
+    motion = generate_track(points, config, motion_model)
     backend, device = _warp_backend(config)
     warper = FaceWarper(rgb, points, backend=backend, device=device, alpha=alpha, fill=config.fill)
-    frames, alphas, limited = [], [], 0.0
+    wanted, motion = motion, warper.limit_motion(motion)  # foldover-free, scaled alike in all frames
+    frames, alphas, limited = [], [], float(np.abs(motion - wanted).max())
     for i, dst in enumerate(motion):
         out = warper.render_frame(dst)
         frames.append(out.rgb)
         if out.alpha is not None:
             alphas.append(out.alpha)
-        limited = max(limited, float(np.abs(out.mesh[:68] - dst).max()))
+        limited = max(limited, float(np.abs(out.mesh[:68] - wanted[i]).max()))
         if progress is not None:
             progress(i + 1, len(motion))
     height, width = rgb.shape[:2]

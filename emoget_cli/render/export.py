@@ -108,7 +108,9 @@ PRESETS: dict[str, Preset] = {
 @dataclass(frozen=True)
 class ExportReport:
     """What was written. size = (width, height); loop: 0 = forever, N = plays N times,
-    None = the container has no loop flag (WebM/MP4: players decide)."""
+    None = the container has no loop flag (WebM/MP4: players decide). n_frames counts the
+    frames of the loop as played: GIF and WebP store a run of identical frames as one longer
+    frame, APNG too beyond the preset's minimum frame count (see _apng_disposals)."""
 
     path: Path
     format: str
@@ -464,7 +466,32 @@ def _encode_gif(stack, durations, loop, q: _Quality, global_palette: bool) -> by
     return buf.getvalue()
 
 
-def _encode_apng(stack, durations, loop, q: _Quality) -> bytes:
+def _apng_disposals(images, min_frames: int) -> list[int]:
+    """Per-frame APNG dispose ops that keep at least `min_frames` frames in the file.
+
+    Pillow merges a frame identical to the one before into it (adding up the delays) unless
+    their dispose ops differ; a still stretch of the loop could then leave fewer frames than a
+    preset demands (LINE: 5), or a single, non-animated PNG. Just enough repeats get the
+    other op (PREVIOUS, which restores the identical picture, so nothing visible changes).
+    """
+    from PIL import PngImagePlugin
+
+    none, previous = PngImagePlugin.Disposal.OP_NONE, PngImagePlugin.Disposal.OP_PREVIOUS
+    pixels = [np.asarray(im.convert("RGBA")) for im in images]
+    repeats = [i > 0 and np.array_equal(pixels[i], pixels[i - 1]) for i in range(len(pixels))]
+    missing = min(min_frames, len(images)) - (len(images) - sum(repeats))
+    ops, last = [], none
+    for repeat in repeats:
+        if repeat and missing > 0:
+            last = previous if last == none else none
+            missing -= 1
+        elif not repeat:
+            last = none
+        ops.append(last)  # a repeat left with the op of the frame before is merged into it
+    return ops
+
+
+def _encode_apng(stack, durations, loop, q: _Quality, min_frames: int = 2) -> bytes:
     from PIL import Image
 
     kwargs = dict(save_all=True, duration=durations, loop=loop, default_image=False)
@@ -476,6 +503,7 @@ def _encode_apng(stack, durations, loop, q: _Quality) -> bytes:
         if stack.shape[3] == 4:  # colour under alpha 0 is invisible: zero it, deflate wins
             stack = np.where(stack[..., 3:4] == 0, np.uint8(0), stack)
         images = [Image.fromarray(f) for f in stack]
+    kwargs["disposal"] = _apng_disposals(images, min_frames)
     buf = io.BytesIO()
     images[0].save(buf, format="PNG", append_images=images[1:], **kwargs)
     return buf.getvalue()
@@ -575,14 +603,16 @@ def _encode_ffmpeg(stack: np.ndarray, fps: float, fmt: str, q: _Quality) -> byte
 
 
 def _encode(fmt: str, stack: np.ndarray, fps: float, loop: int, q: _Quality,
-            global_palette: bool) -> bytes:
+            global_palette: bool, min_frames: int = 2) -> bytes:
+    """Encode [T, H, W, C] frames; an APNG keeps at least `min_frames` frames (see
+    _apng_disposals)."""
     if fmt in ("webm", "mp4"):
         return _encode_ffmpeg(stack, fps, fmt, q)
     durations = _durations_ms(stack.shape[0], fps, 10 if fmt == "gif" else 1)
     if fmt == "gif":
         return _encode_gif(stack, durations, loop, q, global_palette)
     if fmt == "apng":
-        return _encode_apng(stack, durations, loop, q)
+        return _encode_apng(stack, durations, loop, q, min_frames)
     return _encode_webp(stack, durations, loop, q)
 
 
@@ -642,7 +672,8 @@ def _fit(fmt: str, stack: np.ndarray, fps: float, loop: int, start: _Quality, pr
     while True:
         s_stack, s_fps = _reduce_fps(stack, fps, _FPS_FACTORS[fi], pre.min_frames)
         s_stack = _reduce_detail(s_stack, _SCALES[si], pre.shrink_ok)
-        data = _encode(fmt, s_stack, s_fps, loop, rungs[qi], global_palette)
+        data = _encode(fmt, s_stack, s_fps, loop, rungs[qi], global_palette,
+                       max(2, pre.min_frames))
         best = len(data) if best is None else min(best, len(data))
         if len(data) <= pre.max_bytes:
             notes = _fit_notes(fmt, stack, s_stack, fps, s_fps, start, rungs[qi], pre, si)
@@ -718,7 +749,7 @@ def export_animation(frames: Sequence[np.ndarray], path: str | os.PathLike, *, f
     fmt, pre = resolve_format(path, fmt, preset)
     _check_options(fps, max_colors, palette, quality, lossless, fmt)
     target = Path(path)
-    _check_target(target)
+    check_target(target)
     stack = _stack_frames(frames)
     adjustments: list[str] = []
     if pre is not None:
@@ -746,8 +777,9 @@ def export_animation(frames: Sequence[np.ndarray], path: str | os.PathLike, *, f
                         alpha=C == 4, settings=used.describe(fmt))
 
 
-def _check_target(target: Path) -> None:
-    """Fail before encoding when the output clearly cannot be written."""
+def check_target(target: Path) -> None:
+    """Fail (OutputError) before any slow work when `target` clearly cannot be written: it is
+    a folder, or its nearest existing parent is a file."""
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a folder")
     parent = target.parent

@@ -1,12 +1,14 @@
 """What a geometric warp cannot show: the inside of an opening mouth, and closed eyelids.
 
 A backward warp can only stretch existing pixels (REFERENCE.md §9.3). When the inner-lip
-polygon (60-67) opens wider than in the source we paint a synthesised cavity into it: a dark
+polygon (60-67) opens clearly wider than in the source (a mouth already open may first
+stretch its own teeth by half its gap) we paint a synthesised cavity into it: a dark
 red-brown gradient, a light band of upper teeth under the upper lip sized by the opening, and a
 feathered edge. When an upper lid (37, 38 / 43, 44) comes down onto the lower lid we cover the
 whole former eye opening with a lid: the surrounding skin grown inwards (inpainting), slightly
 shaded towards a darker lash line, so a closed eye shows a lid rather than squeezed eyeball
-pixels. Both fade in with the opening / closure, so partial motions blend smoothly.
+pixels. Both come in gradually with the opening / closure (the cavity grows from the bottom of
+the mouth up), so partial motions blend smoothly.
 
 Images are uint8 [H, W, 3] RGB; points float [68, 2] (x, y) pixels, iBUG order.
 """
@@ -20,8 +22,13 @@ INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))
 #: (corner_a, upper_a, upper_b, corner_b, lower_b, lower_a) per eye: image-left, image-right.
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
 TEETH_RGB = np.array([240.0, 234.0, 222.0])
-CAVITY_TOP_RGB = np.array([118.0, 42.0, 44.0])
-CAVITY_BOTTOM_RGB = np.array([52.0, 14.0, 18.0])
+CAVITY_TOP_RGB = np.array([100.0, 36.0, 40.0])
+CAVITY_BOTTOM_RGB = np.array([44.0, 12.0, 16.0])
+#: Strength of the closed-eye lash line at the eye corners, relative to its middle.
+LASH_END_WEIGHT = 0.3
+#: How far (a share of the source's own inner-lip gap) an open mouth may widen on its own
+#: pixels before the synthesised cavity fades in.
+MOUTH_OWN_STRETCH = 0.5
 
 
 def _down(points: np.ndarray) -> np.ndarray:
@@ -85,11 +92,20 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray) 
     src = np.asarray(src_points, np.float64)
     dst = np.asarray(dst_points, np.float64)
     width = float(np.linalg.norm(dst[54] - dst[48]))
-    extra = mouth_opening(dst) - max(mouth_opening(src), 0.0)
-    strength = _smoothstep(0.03 * width, 0.12 * width, extra)
+    src_open = max(mouth_opening(src), 0.0)
+    extra = mouth_opening(dst) - src_open
+    # A mouth already open in the source shows its own teeth and cavity, and the warp stretches
+    # them plausibly up to about 1.5x; a synthetic cavity half-blended over them only looks
+    # murky (grey teeth). So the fill starts MOUTH_OWN_STRETCH of the source gap later.
+    start = 0.03 * width + MOUTH_OWN_STRETCH * src_open
+    strength = _smoothstep(start, start + 0.09 * width, extra)
     if strength <= 0.0 or width < 4:
         return rgb
-    poly = dst[60:68]
+    # the inner-lip outline as smooth curves: the 8-point polygon gives a cavity with straight
+    # sides and sharp corners, which reads as a cut-out shape rather than an open mouth
+    upper_lip = _smooth_curve(dst[[60, 61, 62, 63, 64]], 6)
+    lower_lip = _smooth_curve(dst[[60, 67, 66, 65, 64]], 6)
+    poly = np.concatenate([upper_lip, lower_lip[::-1][1:-1]])
     box = _box(poly, 3, rgb.shape[:2])
     x0, y0, x1, y1 = box
     if x1 - x0 < 2 or y1 - y0 < 2:
@@ -98,8 +114,8 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray) 
     # show around the cavity
     mask = _poly_mask(poly, box, feather=max(0.5, 0.012 * width), grow=1)
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    upper = _curve(dst[[60, 61, 62, 63, 64]], xs[0])[None, :]
-    lower = _curve(dst[[60, 67, 66, 65, 64]], xs[0])[None, :]
+    upper = _curve(upper_lip, xs[0])[None, :]
+    lower = _curve(lower_lip, xs[0])[None, :]
     gap = np.maximum(lower - upper, 1.0)
     t = np.clip((ys - upper) / gap, 0.0, 1.0)[..., None]
     xc = 0.5 * (dst[60, 0] + dst[64, 0])
@@ -115,7 +131,12 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray) 
     teeth = teeth * np.clip(1.3 - 1.6 * h, 0.0, 1.0)           # fade towards the corners
     shade = 0.78 + 0.22 * np.clip(1.0 - depth, 0.0, 1.0)        # darker at the biting edge
     colour = colour * (1 - teeth) + TEETH_RGB * shade * teeth
-    alpha = (mask * strength)[..., None]
+    # a partly opened cavity grows from the bottom up instead of fading in everywhere: the
+    # upper part keeps the warped pixels (lips, the subject's own teeth), as a half-transparent
+    # cavity over them only greys them
+    edge = 1.3 * (1.0 - strength) - 0.15
+    reveal = np.clip((t - (edge - 0.15)) / 0.3, 0.0, 1.0)
+    alpha = mask[..., None] * reveal * reveal * (3.0 - 2.0 * reveal)
     out = rgb.copy()
     patch = out[y0:y1, x0:x1].astype(np.float64)
     out[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
@@ -181,15 +202,20 @@ def fill_eyes(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray) -
         pts = np.round((lash - [x0, y0]) * (1 << shift)).astype(np.int32)
         thick = max(1, int(round(0.05 * eye_w)))
         cv2.polylines(lash_mask, [pts], False, 255, thick, cv2.LINE_AA, shift)
-        lash_a = (lash_mask.astype(np.float64) / 255.0)[..., None]
-        # the lid is lit from above: a touch darker towards the lash line
         ys = np.arange(y0, y1, dtype=np.float64)[:, None]
         xs = np.arange(x0, x1, dtype=np.float64)
+        # a lash line thins out towards the eye corners (an even stroke reads as a drawn-on
+        # marker line) and has soft edges
+        u = np.clip((xs - lash[:, 0].min()) / max(float(np.ptp(lash[:, 0])), 1.0), 0.0, 1.0)
+        taper = LASH_END_WEIGHT + (1.0 - LASH_END_WEIGHT) * np.sin(np.pi * u) ** 0.7
+        soft = cv2.GaussianBlur(lash_mask.astype(np.float32) / 255.0, (0, 0), 0.3 * thick + 0.3)
+        lash_a = (np.clip(soft * 1.2, 0.0, 1.0) * taper[None, :])[..., None]
+        # the lid is lit from above: a touch darker towards the lash line
         y_top = _curve(top, xs)[None, :]
         y_lash = _curve(lash, xs)[None, :]
         t = np.clip((ys - y_top) / np.maximum(y_lash - y_top, 1.0), 0.0, 1.0)[..., None]
-        colour = skin * (1.0 - 0.08 * t) * (1 - lash_a) + skin * 0.4 * lash_a
-        alpha = (np.maximum(mask, lash_mask / 255.0) * strength)[..., None]
+        colour = skin * (1.0 - 0.1 * t) * (1 - lash_a) + skin * 0.4 * lash_a
+        alpha = np.maximum(mask[..., None], lash_a) * strength
         if out is rgb:
             out = rgb.copy()
         patch = out[y0:y1, x0:x1].astype(np.float64)

@@ -42,7 +42,7 @@ def head_alpha(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     fg = _grabcut(crop, crop_prior)                                 # float32 [h, w] in {0, 1}
     soft = _refine(crop, fg, face_width=_face_width(pts))           # float32 [h, w] in [0, 1]
     soft[crop_prior == cv2.GC_FGD] = 1.0   # the face itself is never cut
-    soft[crop_prior == cv2.GC_BGD] = np.minimum(soft[crop_prior == cv2.GC_BGD], 0.0)
+    soft[crop_prior == cv2.GC_BGD] = 0.0   # nor is anything far from it kept
     alpha = np.zeros((H, W), np.uint8)
     alpha[y0:y1, x0:x1] = np.clip(soft * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return alpha

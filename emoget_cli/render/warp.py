@@ -4,7 +4,10 @@ The mesh: the 68 iBUG landmarks, optional extra control points, forehead points 
 from the brows (they follow the brows half-way), a ring of zero-motion points around the face,
 and zero-motion points along the image border. It is triangulated ONCE, on the source points
 (Delaunay), and every frame reuses those triangles, so a frame is valid exactly when no
-destination triangle flips or collapses. `limit_mesh` shrinks displacements until that holds.
+destination triangle flips or collapses. `limit_mesh` shrinks displacements until that holds
+(triangles with a fixed anchor keep a larger share of their area, so skin is not squashed
+against the still background); `FaceWarper.limit_motion` does it once for a whole animation,
+with the same factor in every frame, so limited points do not stop with a jerk.
 
 Rendering is a backward warp: the destination triangles that move are rasterised into a
 triangle-id image, each pixel gets its triangle's affine (destination → source) and the source
@@ -28,6 +31,8 @@ BROW_POINTS = (17, 19, 21, 22, 24, 26)
 FOREHEAD_FOLLOW = 0.5
 #: A destination triangle must keep at least this share of its source area (and its orientation).
 MIN_AREA_RATIO = 0.03
+#: ... and a triangle with a fixed anchor (zero-motion ring, image border) this share.
+ANCHORED_MIN_AREA_RATIO = 0.3
 BACKENDS = ("opencv", "torch")
 
 
@@ -63,27 +68,43 @@ def check_foldover(triangles: np.ndarray, points: np.ndarray) -> bool:
 
 
 def limit_mesh(triangles: np.ndarray, src: np.ndarray, dst: np.ndarray, *,
-               min_ratio: float = MIN_AREA_RATIO, shrink: float = 0.8,
-               max_iter: int = 60) -> np.ndarray:
+               min_ratio: "float | np.ndarray" = MIN_AREA_RATIO, max_iter: int = 60,
+               bisect_steps: int = 16) -> np.ndarray:
     """Scale displacements down, per point, until every triangle keeps its orientation.
 
-    src, dst: [N, 2]; triangles oriented positively on `src`. Returns dst' [N, 2] with
-    area(dst') >= min_ratio * area(src) for every triangle. Only the vertices of offending
-    triangles are shrunk, so a fold in one region does not damp the rest of the face. The
-    identity (scale 0) is always valid, which bounds the loop.
+    src, dst: [N, 2]; triangles oriented positively on `src`; min_ratio: one value or one per
+    triangle ([M]). Returns dst' [N, 2] with area(dst') >= min_ratio * area(src) for every
+    triangle. Only the vertices of offending
+    triangles are shrunk, so a fold in one region does not damp the rest of the face. Their
+    common factor is the largest that fixes those triangles (bisection), so a motion pushing
+    past the limit stops at it and stays continuous over the frames of an animation (a fixed
+    shrink step would make the limited points jump back and forth). The identity (scale 0)
+    is always valid, which bounds the loop.
     """
     src = np.asarray(src, dtype=np.float64)
     disp = np.asarray(dst, dtype=np.float64) - src
     scale = np.ones(len(src))
-    a_src = signed_areas(triangles, src)
+    need_all = np.broadcast_to(min_ratio, (len(triangles),)) * signed_areas(triangles, src)
     for it in range(max_iter + 1):
         out = src + scale[:, None] * disp
-        bad = signed_areas(triangles, out) < min_ratio * a_src
+        bad = signed_areas(triangles, out) < need_all
         if not bad.any():
             return out.astype(np.float32)
         idx = np.unique(triangles[bad])
-        # last resort: freeze the offending vertices entirely
-        scale[idx] = 0.0 if it >= max_iter - 1 else scale[idx] * shrink
+        if it >= max_iter - 1:  # last resort: freeze the offending vertices entirely
+            scale[idx] = 0.0
+            continue
+        tris, need = triangles[bad], need_all[bad]
+        lo, hi = 0.0, 1.0
+        for _ in range(bisect_steps):
+            mid = 0.5 * (lo + hi)
+            trial = scale.copy()
+            trial[idx] *= mid
+            if (signed_areas(tris, src + trial[:, None] * disp) >= need).all():
+                lo = mid
+            else:
+                hi = mid
+        scale[idx] *= lo
     return src.astype(np.float32)  # pragma: no cover - unreachable: scale 0 is the identity
 
 
@@ -241,7 +262,13 @@ def mesh_destination(mesh: Mesh, src_points: np.ndarray, dst_points: np.ndarray,
     start = N_LANDMARKS + mesh.n_extra
     if mesh.n_forehead:
         disp[start:start + mesh.n_forehead] = FOREHEAD_FOLLOW * d_lm[list(BROW_POINTS)]
-    return limit_mesh(mesh.triangles, mesh.src, mesh.src + disp, min_ratio=min_ratio)
+    # Skin squeezed against a still anchor (a chin dropping towards the bottom edge of an
+    # aligned face) must keep some height, or the neck and collar below collapse into a hard
+    # seam along the image border.
+    ratios = np.full(len(mesh.triangles), float(min_ratio))
+    anchored = (mesh.triangles >= mesh.n_moving).any(axis=1)
+    ratios[anchored] = max(float(min_ratio), ANCHORED_MIN_AREA_RATIO)
+    return limit_mesh(mesh.triangles, mesh.src, mesh.src + disp, min_ratio=ratios)
 
 
 def _backward_affines(triangles: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -409,6 +436,26 @@ class FaceWarper:
         if extra_dst is not None:
             extra_dst = _validate_points(extra_dst, "extra_dst", self.mesh.n_extra)
         return mesh_destination(self.mesh, self.src_points, dst, extra_dst, min_ratio=self.min_ratio)
+
+    def limit_motion(self, motion: np.ndarray) -> np.ndarray:
+        """A landmark motion [T, 68, 2] that every frame can follow without folding, scaled
+        the same way in all frames.
+
+        Limiting each frame on its own stops a point abruptly where its limit is reached (a
+        visible jerk, e.g. a chin dropping towards the image border); instead each landmark's
+        displacement is scaled, in every frame, by the smallest factor the limiter needed for
+        it in any frame, so the motion keeps its timing and smoothness, only smaller there.
+        """
+        motion = np.asarray(motion, dtype=np.float64)
+        disp = motion - self.src_points                                  # [T, 68, 2]
+        factor = np.ones(N_LANDMARKS)
+        for t, dst in enumerate(motion):
+            got = self.mesh_points(dst)[:N_LANDMARKS] - self.mesh.src[:N_LANDMARKS]
+            want = np.linalg.norm(disp[t], axis=1)
+            moving = want > 1e-3
+            factor[moving] = np.minimum(factor[moving],
+                                        np.linalg.norm(got[moving], axis=1) / want[moving])
+        return (self.src_points + factor[None, :, None] * disp).astype(np.float32)
 
     def _remap(self, image: np.ndarray, bmap: BackwardMap) -> np.ndarray:
         if self.backend == "torch":
