@@ -74,6 +74,9 @@ def test_unknown_label_lists_the_model_classes(model_file):
     with pytest.raises(UsageError) as err:
         load_motion_model(model_file).generate(ASTRONAUT_68, "blink")  # not trained
     assert "happiness" in str(err.value) and "contempt" in str(err.value)
+    # the syntax example uses the model's own classes, not the library's happiness+wink
+    first, second = sorted(CLASSES)[:2]
+    assert f"e.g. {first}:0.5+{second})" in str(err.value)
 
 
 class Exploit:

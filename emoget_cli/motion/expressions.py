@@ -119,8 +119,11 @@ def parse_expression(text: "str | ExpressionSpec", *, names: Iterable[str] | Non
         name = aliases.get(name, name)
         if name not in valid:
             shown = repr(name) if name else "an empty term"
+            # the example uses names this vocabulary has (a learned model's classes may differ)
+            example = ("happiness:0.5+wink" if names is None else
+                       "+".join([f"{valid[0]}:0.5"] + valid[1:2]) if valid else "")
             raise UsageError(f"unknown expression {shown} in {text!r} (valid: {', '.join(valid)}; "
-                             "combine with '+', intensity with ':', e.g. happiness:0.5+wink)")
+                             f"combine with '+', intensity with ':', e.g. {example})")
         weight = 1.0
         if sep:
             try:
