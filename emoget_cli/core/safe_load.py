@@ -47,5 +47,14 @@ def load_torch_file(path: str | Path, what: str, *, allowed_globals: Iterable[ty
         if _is_refusal(exc):
             raise CheckpointError(f"{path}: refused: the {what} contains objects other than tensors "
                                   "and plain values (loading it could run code)") from None
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: damaged or unreadable {what} ({first})") from None
+        raise CheckpointError(f"{path}: damaged or unreadable {what} ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first sentence of torch's message: its zip errors go on about internal details."""
+    text = " ".join(str(exc).split())
+    if not text:
+        return type(exc).__name__
+    if "PytorchStreamReader" in text or "zip archive" in text:
+        return "truncated or corrupt archive"
+    return text.split(". ")[0][:160]
