@@ -26,15 +26,13 @@ import numpy as np
 
 from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
+from .render.export import FORMAT_SUFFIXES, SUFFIX_FORMATS
 
 SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
 DEFAULT_STYLE = "cartoon"
 DEFAULT_EXPRESSION = "happiness"
 #: the expressions of a `--pack` when only one (or none) is named
 PACK_EXPRESSIONS = ("happiness", "surprise", "disgust", "sadness", "anger", "fear", "wink")
-FORMAT_SUFFIX = {"gif": ".gif", "apng": ".png", "webp": ".webp", "webm": ".webm", "mp4": ".mp4"}
-SUFFIX_FORMAT = {".gif": "gif", ".png": "apng", ".apng": "apng", ".webp": "webp", ".webm": "webm",
-                 ".mp4": "mp4"}
 BACKGROUNDS = ("keep", "transparent")
 
 ProgressFn = Callable[[int, int, str], None]
@@ -133,8 +131,8 @@ class MakeConfig:
             raise UsageError(f"--background must be keep or transparent, got {self.background!r}")
         if not 1 <= self.jobs <= 64:
             raise UsageError(f"--jobs must be in 1..64, got {self.jobs}")
-        if self.fmt is not None and self.fmt not in FORMAT_SUFFIX:
-            raise UsageError(f"--format must be one of {', '.join(FORMAT_SUFFIX)}, got {self.fmt!r}")
+        if self.fmt is not None and self.fmt not in FORMAT_SUFFIXES:
+            raise UsageError(f"--format must be one of {', '.join(FORMAT_SUFFIXES)}, got {self.fmt!r}")
         if self.preset is not None:
             from .render.export import get_preset
 
@@ -159,7 +157,7 @@ class MakeConfig:
         else:
             if self.output.is_dir():
                 return
-            if self.output.suffix.lower() not in SUFFIX_FORMAT and self.fmt is None and self.preset is None:
+            if self.output.suffix.lower() not in SUFFIX_FORMATS and self.fmt is None and self.preset is None:
                 raise UsageError(f"-o {self.output}: unknown animation format "
                                  f"{self.output.suffix or '(no suffix)'!r} (use .gif, .png (APNG), "
                                  ".webp, .webm or .mp4, or --format)")
@@ -229,8 +227,8 @@ def _out_format(config: MakeConfig) -> str:
         from .render.export import get_preset
 
         return get_preset(config.preset).format
-    if not config.output.is_dir() and config.output.suffix.lower() in SUFFIX_FORMAT:
-        return SUFFIX_FORMAT[config.output.suffix.lower()]
+    if not config.output.is_dir() and config.output.suffix.lower() in SUFFIX_FORMATS:
+        return SUFFIX_FORMATS[config.output.suffix.lower()]
     return "gif"
 
 
@@ -239,7 +237,7 @@ def output_paths(src: Path, config: MakeConfig, n_inputs: int) -> dict[str, Path
     exprs = config.pack_expressions()
     if not config.writes_folder(n_inputs):
         return {exprs[0]: config.output}
-    suffix = FORMAT_SUFFIX[_out_format(config)]
+    suffix = FORMAT_SUFFIXES[_out_format(config)][0]
     stem = src.stem
     if len(exprs) == 1 and not config.pack:
         return {exprs[0]: config.output / f"{stem}{suffix}"}
