@@ -210,7 +210,7 @@ complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l out -s o -r -F -d
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l quiet -s q -d 'Print nothing but errors.'
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l r1-gamma -r -f -d 'R1 weight gamma.'
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l reset-progress -d 'With --resume: keep the weights and optimisers but start counting at kimg 0 (...'
-complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l resume -r -f -d 'Checkpoint to continue or fine-tune from (emoget/rosinality .pt, .safetensors...'
+complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l resume -r -f -d '\'auto\' (or a checkpoint inside --out) continues that run exactly; a checkpoin...'
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l seed -r -f -d 'Random seed, for reproducible results.'
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l size -r -f -d 'Resolution (power of two).'
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l snapshot-every -r -f -d 'kimg between numbered snapshots and sample grids (0: only at the end).'

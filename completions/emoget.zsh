@@ -268,7 +268,7 @@ _emoget_train_stylegan() {
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--r1-gamma[R1 weight gamma.]:r1-gamma: ' \
         '--reset-progress[With --resume keep the weights and optimisers but start counting at kimg 0 (...]' \
-        '--resume[Checkpoint to continue or fine-tune from (emoget/rosinality .pt, .safetensors...]:resume: ' \
+        '--resume[auto (or a checkpoint inside --out) continues that run exactly; a checkpoin...]:resume: ' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
         '--size[Resolution (power of two).]:size: ' \
         '--snapshot-every[kimg between numbered snapshots and sample grids (0 only at the end).]:snapshot-every: ' \

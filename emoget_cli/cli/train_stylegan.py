@@ -35,12 +35,13 @@ def stylegan(
     kimg: Annotated[float, typer.Option(
         "--kimg", help="Train until D has seen this many thousand real images.")] = 1000.0,
     resume: Annotated[Optional[str], typer.Option(
-        "--resume", help="Checkpoint to continue or fine-tune from (emoget/rosinality .pt, "
-        ".safetensors, NVlabs .pkl), or 'auto' = the newest checkpoint in --out.",
+        "--resume", help="'auto' (or a checkpoint inside --out) continues that run exactly; a "
+        "checkpoint from elsewhere (emoget/rosinality .pt, .safetensors, NVlabs .pkl) starts a "
+        "new run from its weights (fine-tuning, kimg from 0).",
         show_default=False)] = None,
     reset_progress: Annotated[bool, typer.Option(
         "--reset-progress", help="With --resume: keep the weights and optimisers but start "
-        "counting at kimg 0 (fine-tuning from one of our own runs).")] = False,
+        "counting at kimg 0 (implied for checkpoints from outside --out).")] = False,
     conditional: Annotated[bool, typer.Option(
         "--conditional", help="Class-conditional G and D (+ auxiliary classifier) on the "
         "dataset's labels.")] = False,

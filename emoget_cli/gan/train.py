@@ -206,19 +206,23 @@ def find_checkpoints(out: Path) -> list[Path]:
     return found + [p for _, p in snaps]
 
 
-def _resolve_resume(c: TrainConfig, out: Path) -> Optional[str]:
+def _resolve_resume(c: TrainConfig, out: Path) -> tuple[Optional[str], bool]:
+    """-> (checkpoint to start from or None, whether it belongs to this run folder).
+
+    A checkpoint of the run in --out continues that run exactly; any other checkpoint is a
+    starting point for a new run (fine-tuning: its weights, counters from kimg 0)."""
     if c.resume is None:
         _check(not (out / LATEST).exists(),
                f"{out} already holds a training run ({LATEST}); pass --resume auto to continue "
                "it, or choose another --out")
-        return None
+        return None, False
     # restarting the counters in a run folder would overwrite its snapshots and cut its log
     _check(not (c.reset_progress and (out / LATEST).exists()),
            f"--reset-progress starts a new run at kimg 0, but {out} already holds one ({LATEST}); "
            "choose another --out")
     if c.resume == "auto":
         found = find_checkpoints(out)
-        return str(found[0]) if found else None
+        return (str(found[0]), True) if found else (None, False)
     path = Path(c.resume)
     if not path.is_file():
         raise CheckpointError(f"--resume {c.resume}: no such checkpoint file")
@@ -226,7 +230,7 @@ def _resolve_resume(c: TrainConfig, out: Path) -> Optional[str]:
     _check(own or not (out / LATEST).exists(),
            f"{out} already holds another training run ({LATEST}); choose another --out to "
            f"fine-tune from {path.name}")
-    return str(path)
+    return str(path), own
 
 
 def _read_resume_point(path: str) -> tuple[dict, Optional[int]]:
@@ -253,12 +257,15 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
         raise InputError(f"--data {c.data}: no such folder or zip file")
     out = Path(c.out)
     _check(not out.is_file(), f"--out {c.out} is a file; give a folder for the training run")
-    resume = _resolve_resume(c, out)
+    resume, own_run = _resolve_resume(c, out)
+    # a checkpoint from another folder seeds a new run: its step counter must not carry over
+    # (a fine-tune from a base that already reached --kimg would otherwise train nothing)
+    reset_progress = c.reset_progress or (resume is not None and not own_run)
     arch = {"size": 256, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2, "channel_max": 512}
     batch = c.batch
     if resume is not None:
         stored, stored_batch = _read_resume_point(resume)
-        if batch is None and not c.reset_progress:
+        if batch is None and not reset_progress:
             batch = stored_batch
         for key in arch:
             given = getattr(c, key)
@@ -273,7 +280,7 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
                                    f"{n_blocks} blocks at size {arch['size']}")
     batch = 16 if batch is None else batch
     _check(batch % c.gpus == 0, f"--batch {batch} must be divisible by --gpus {c.gpus}")
-    return dataclasses.replace(c, resume=resume, batch=batch, **arch)
+    return dataclasses.replace(c, resume=resume, batch=batch, reset_progress=reset_progress, **arch)
 
 
 # ---------------------------------------------------------------------------------------------
