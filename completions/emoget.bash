@@ -20,7 +20,7 @@ _emoget() {
         "emoget doctor") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;
-        "emoget make") subs=""; opts="--backend --background --class --config --device --dry-run --duration --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
+        "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
         "emoget render") subs=""; opts="--ckpt --class --config --device --json --no-noise --noise --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
         "emoget train") subs="motion stylegan"; opts="-h --help"; files=0 ;;
@@ -81,6 +81,7 @@ _emoget() {
         "emoget landmarks --size") COMPREPLY=( $(compgen -W "256 512 1024" -- "${cur}") ); return 0 ;;
         "emoget make --backend") COMPREPLY=( $(compgen -W "auto dlib fan" -- "${cur}") ); return 0 ;;
         "emoget make --background") COMPREPLY=( $(compgen -W "keep transparent" -- "${cur}") ); return 0 ;;
+        "emoget make --base") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --class") COMPREPLY=(); return 0 ;;
         "emoget make --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;

@@ -110,6 +110,7 @@ complete -c emoget -n "__emoget_at 'emoget landmarks'" -F
 
 complete -c emoget -n "__emoget_at 'emoget make'" -l backend -r -f -a 'auto dlib fan' -d 'Landmark detector (see `emoget landmarks`).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l background -r -f -a 'keep transparent' -d 'keep the picture, or cut the head out (alpha; not for MP4).'
+complete -c emoget -n "__emoget_at 'emoget make'" -l base -r -F -d 'With --generator: the generator the photo is inverted into (Toonify: the phot...'
 complete -c emoget -n "__emoget_at 'emoget make'" -l class -r -f -d 'Class of a conditional generator (gan engine).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l config -r -F -d 'YAML file of option defaults (sections per command, plus \'common\').'
 complete -c emoget -n "__emoget_at 'emoget make'" -l device -r -f -a 'auto cpu cuda' -d 'Where to compute: auto (GPU when there is one), cpu or cuda.'

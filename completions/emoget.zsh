@@ -137,6 +137,7 @@ _emoget_make() {
     _arguments \
         '--backend[Landmark detector (see emoget landmarks).]:backend:(auto dlib fan)' \
         '--background[keep the picture, or cut the head out (alpha; not for MP4).]:background:(keep transparent)' \
+        '--base[With --generator the generator the photo is inverted into (Toonify the phot...]:base:_files' \
         '--class[Class of a conditional generator (gan engine).]:class: ' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \

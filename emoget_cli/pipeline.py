@@ -65,6 +65,7 @@ class MakeConfig:
     fmt: Optional[str] = None
     strength: float = 1.0
     generator: Optional[Path] = None
+    base_generator: Optional[Path] = None
     class_name: Optional[str] = None
     invert_steps: Optional[int] = None
     motion_model: Optional[Path] = None
@@ -80,7 +81,7 @@ class MakeConfig:
         if isinstance(self.output, str) and self.output.endswith(("/", os.sep)):
             object.__setattr__(self, "output_is_folder", True)
         # accept plain strings / lists (JSON, YAML) for the path and tuple fields
-        for name in ("output", "generator", "motion_model", "keep_intermediate"):
+        for name in ("output", "generator", "base_generator", "motion_model", "keep_intermediate"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
@@ -139,8 +140,8 @@ class MakeConfig:
             get_preset(self.preset)
         if self.motion_model is not None and not Path(self.motion_model).is_file():
             raise UsageError(f"--motion {self.motion_model}: no such file")
-        resolve_style(self.style, self.engine, generator=self.generator, class_name=self.class_name,
-                      invert_steps=self.invert_steps)
+        resolve_style(self.style, self.engine, generator=self.generator, base=self.base_generator,
+                      class_name=self.class_name, invert_steps=self.invert_steps)
         if self.keep_intermediate is not None and self.keep_intermediate.exists() \
                 and not self.keep_intermediate.is_dir():
             raise UsageError(f"--keep-intermediate {self.keep_intermediate} must be a folder")
@@ -294,7 +295,8 @@ def stage_style(face: FaceStage, config: MakeConfig, timer: dict[str, float], wa
 
     t = time.perf_counter()
     resolved = resolve_style(config.style, config.engine, generator=config.generator,
-                             class_name=config.class_name, invert_steps=config.invert_steps)
+                             base=config.base_generator, class_name=config.class_name,
+                             invert_steps=config.invert_steps)
     result = stylize(face.rgb, face.points, config.style, resolved=resolved,
                      strength=config.strength, device=resolve_device_name(config.device), seed=config.seed,
                      warn=warn)

@@ -77,3 +77,31 @@ def test_bad_class_fails_before_the_inversion(astronaut_path, tiny_generator, tm
     (r,) = make([astronaut_path], cfg)
     assert not r.ok and r.exit_code == 2 and "unconditional" in r.error
     assert not (tmp_path / "o.gif").exists()
+
+
+def test_base_generator_is_the_one_inverted_into(cli, astronaut_path, tiny_generator, tmp_path):
+    """`--generator STYLE --base PHOTO`: the Toonify trick without a registry entry: the latent
+    comes from the base model, the picture from the style model."""
+    import torch
+
+    from emoget_cli.core.latent import load_latent
+    from emoget_cli.gan import Generator, save_checkpoint
+    from emoget_cli.gan.checkpoint import Checkpoint
+    from emoget_cli.weights import sha256_file
+
+    torch.manual_seed(1)
+    other = Generator(32, style_dim=32, n_mlp=2, channel_multiplier=1, channel_max=16).eval()
+    base = save_checkpoint(Checkpoint.from_modules(other), tmp_path / "photo.pt")
+    inter = tmp_path / "inter"
+    res = cli("make", astronaut_path, "--generator", tiny_generator, "--base", base,
+              "--invert-steps", 2, "--size", 64, "--frames", 4, "--device", "cpu",
+              "--keep-intermediate", inter, "-o", tmp_path / "t.gif")
+    assert res.exit_code == 0, res.output
+    latent = load_latent(inter / "latent.pt")
+    assert latent.generator_sha256 == sha256_file(base) != sha256_file(tiny_generator)
+    # --base alone, or a missing base file, is refused before any work
+    res = cli("make", astronaut_path, "--base", base, "-o", tmp_path / "u.gif")
+    assert res.exit_code == 2 and "--base needs --generator" in res.output
+    res = cli("make", astronaut_path, "--generator", tiny_generator, "--base", tmp_path / "no.pt",
+              "-o", tmp_path / "v.gif")
+    assert res.exit_code == 8 and not (tmp_path / "v.gif").exists()

@@ -49,6 +49,9 @@ def make(
     generator: Annotated[Optional[Path], typer.Option(
         "--generator", help="Style generator checkpoint (overrides the registry; gan engine).",
         show_default=False)] = None,
+    base: Annotated[Optional[Path], typer.Option(
+        "--base", help="With --generator: the generator the photo is inverted into (Toonify: "
+        "the photo model; default: --generator itself).", show_default=False)] = None,
     class_name: Annotated[Optional[str], typer.Option(
         "--class", help="Class of a conditional generator (gan engine).", show_default=False)] = None,
     invert_steps: Annotated[Optional[int], typer.Option(
@@ -108,7 +111,8 @@ def make(
     cfg = MakeConfig(output=output, style=style, engine=engine, expressions=exprs, frames=frames,
                      fps=fps, duration=duration, size=size, intensity=intensity, head=head,
                      background=background, preset=preset, fmt=fmt, strength=strength,
-                     generator=generator, class_name=class_name, invert_steps=invert_steps,
+                     generator=generator, base_generator=base, class_name=class_name,
+                     invert_steps=invert_steps,
                      motion_model=motion, landmark_backend=backend, device=device, seed=seed,
                      keep_intermediate=keep_intermediate, pack=pack, jobs=jobs)
     if dry_run:

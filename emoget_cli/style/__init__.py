@@ -75,23 +75,32 @@ def list_styles(registry=None) -> list[dict[str, Any]]:
 
 
 def resolve_style(style: str, engine: str = "auto", *, generator: Optional[Path] = None,
-                  class_name: Optional[str] = None, invert_steps: Optional[int] = None,
-                  registry=None) -> ResolvedStyle:
+                  base: Optional[Path] = None, class_name: Optional[str] = None,
+                  invert_steps: Optional[int] = None, registry=None) -> ResolvedStyle:
     """Bind `style` to an engine without loading anything heavy (UsageError/DependencyError).
 
     generator: a checkpoint that overrides the registry (forces the gan engine).
+    base: with `generator`, the generator the photo is inverted into (Toonify: the photo
+    model the style model was fine-tuned and blended from); default the generator itself.
     """
     if engine not in ENGINE_CHOICES:
         raise UsageError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, got {engine!r}")
+    if base is not None and generator is None:
+        raise UsageError("--base needs --generator (registered styles name their base in the "
+                         "registry)")
     if generator is not None:
         if engine == "classic":
             raise UsageError("--generator needs the gan engine (drop --engine classic)")
         path = Path(generator).expanduser()
         if not path.is_file():
             raise DependencyError(f"generator checkpoint {path} not found")
+        base_path = None if base is None else Path(base).expanduser()
+        if base_path is not None and not base_path.is_file():
+            raise DependencyError(f"base generator checkpoint {base_path} not found")
         # the generator *is* the style: name it after its file in reports
         return ResolvedStyle(path.stem, "gan", gan=GanStyleSpec(
-            checkpoint=path, class_name=class_name, invert_steps=invert_steps or 300))
+            checkpoint=path, base=base_path, class_name=class_name,
+            invert_steps=invert_steps or 300))
     if engine == "classic" or (engine == "auto" and registry is None and style in CLASSIC_STYLES
                                and not _user_may_override(style)):
         if style not in CLASSIC_STYLES:
