@@ -152,3 +152,21 @@ def test_cli_sample_bad_inputs(cli, ckpts, tmp_path):
     res = cli("sample", ckpts[0], ckpts[2], "--n", "1", "--size", "32", "-o", out, "-q")
     assert res.exit_code == 0 and _loader(out).n_classes == 2
     assert not list(tmp_path.glob(".emoget-sample-*"))
+
+
+def test_an_abandoned_sample_stream_leaves_autograd_on(ckpts):
+    """Grad mode is thread-wide: a half-consumed sample generator must not switch it off for
+    the caller (a failed `sample` run used to leave autograd disabled in the process)."""
+    import torch
+
+    from emoget_cli.gan import load_generator
+    from emoget_cli.gan.sample import SampleConfig, sample_images
+
+    G = load_generator(ckpts[0])
+    stream = sample_images(G, SampleConfig(n=4, batch=2))
+    next(stream)
+    assert torch.is_grad_enabled()
+    x = torch.ones(2, requires_grad=True)
+    (x * 2).sum().backward()
+    assert x.grad is not None
+    del stream

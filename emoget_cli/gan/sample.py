@@ -81,8 +81,10 @@ def sample_images(G, config: SampleConfig, *, seed_offset: int = 0,
     if config.truncation != 1.0:
         mu, _ = w_statistics(G, 4096, config.class_name, config.seed)
     done = 0
-    with torch.no_grad():
-        while done < config.n:
+    while done < config.n:
+        # grad mode is thread-wide: never hold no_grad across a `yield`, or the caller's
+        # code (and everything after an abandoned generator) would run without autograd
+        with torch.no_grad():
             b = min(config.batch, config.n - done)
             zs, cs, noises = [], [], []
             for i in range(done, done + b):
@@ -108,9 +110,9 @@ def sample_images(G, config: SampleConfig, *, seed_offset: int = 0,
                 img = F.interpolate(img, size=(config.size, config.size), mode="bilinear",
                                     align_corners=False, antialias=config.size < img.shape[-1])
             arr = ((img + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
-            for a in arr:
-                yield a
-            done += b
+        for a in arr:
+            yield a
+        done += b
 
 
 def existing_count(out_dir: str | os.PathLike) -> int:

@@ -434,9 +434,12 @@ def _result_from_disk(out: Path, seconds: float) -> TrainResult:
 def run_training(info, config: TrainConfig, progress: Optional[Progress] = None,
                  log: Optional[Log] = None) -> TrainResult:
     """One process's training loop (rank `info.rank` of `info.world`)."""
+    import torch
+
     trainer = Trainer(info, config, log=log)
     try:
-        return trainer.fit(progress)
+        with torch.enable_grad():  # whatever grad mode the caller's thread is in
+            return trainer.fit(progress)
     finally:
         trainer.close()
 
