@@ -46,3 +46,15 @@ def cli(runner):
         return runner.invoke(app, [str(a) for a in args], **kwargs)
 
     return invoke
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Tiny networks run fastest on one intra-op thread (2 cores: no OpenMP oversubscription).
+    Use with `pytestmark = pytest.mark.usefixtures("torch_one_thread")`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -13,13 +13,7 @@ from emoget_cli.gan.blend import (BlendRecipe, blend_checkpoints, blend_state_di
                                   layer_of_key, load_recipe_file, parse_alpha_rows, position_of)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny nets: one intra-op thread is faster, and immune to a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny_checkpoint(path, seed, size=32, channel_max=32, style_dim=32, n_classes=0, names=None):

@@ -12,13 +12,7 @@ from emoget_cli.gan.augment import (LUMA_AXIS, AdaAugment, DiffAugment, _color_m
                                     make_augment, xflip)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The machine is shared: these tests run torch on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture()

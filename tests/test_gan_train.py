@@ -29,13 +29,7 @@ TINY_CLI = ["--size", "16", "--channel-max", "32", "--style-dim", "32", "--n-mlp
             "--workers", "0", "--device", "cpu", "--log-every", "1"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """2 shared cores: one intra-op thread avoids OpenMP oversubscription (10x faster here)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

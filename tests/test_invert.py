@@ -18,13 +18,7 @@ from emoget_cli.gan.invert import (InvertConfig, invert, lr_schedule, noise_regu
 STEPS = 150
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny nets: one intra-op thread is faster, and immune to a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def calibrated_generator(seed=0, size=32, n_classes=0):

@@ -13,12 +13,7 @@ from emoget_cli.core.errors import OutputError, UsageError  # noqa: E402
 from emoget_cli.gan.sample import SampleConfig, sample_images, write_dataset  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def tiny(seed, size=32, n_classes=0):

@@ -29,12 +29,7 @@ ARCH = ["--channel-max", "32", "--style-dim", "32", "--n-mlp", "2"]
 RUN = ["--batch", "4", "--workers", "0", "--device", "cpu", "--snapshot-every", "0", "--json"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
