@@ -156,20 +156,13 @@ def _entry_from_yaml(name: str, data: Any, registry: Path) -> StyleEntry:
 
 def read_registry_file(path: Path) -> dict[str, StyleEntry]:
     """Parse one registry file (missing file → no entries). UsageError for malformed files."""
-    import yaml
+    from .core.config import read_yaml_file
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_yaml_file(path, "weights registry")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read weights registry {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise UsageError(f"weights registry {path} is not valid YAML ({first})") from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("styles") or {}, dict):

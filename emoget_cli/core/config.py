@@ -16,25 +16,35 @@ from typing import Any
 from .errors import UsageError
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
+def read_yaml_file(path: str | Path, what: str) -> Any:
+    """yaml.safe_load of a file; UsageError (one line, naming `what`) when it cannot be read or
+    parsed. FileNotFoundError propagates: whether a missing file is an error is the caller's call."""
     import yaml
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"config file {path} does not exist") from None
+        raise
     except IsADirectoryError:
-        raise UsageError(f"config file {path} is a folder") from None
+        raise UsageError(f"{what} {path} is a folder") from None
     except UnicodeDecodeError:
-        raise UsageError(f"config file {path} is not UTF-8 text") from None
+        raise UsageError(f"{what} {path} is not UTF-8 text") from None
     except OSError as exc:
-        raise UsageError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise UsageError(f"config file {path} is not valid YAML ({first})") from None
+        raise UsageError(f"{what} {path} is not valid YAML ({first})") from None
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = read_yaml_file(path, "config file")
+    except FileNotFoundError:
+        raise UsageError(f"config file {path} does not exist") from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
