@@ -106,9 +106,7 @@ def load_latent(path: str | Path) -> LatentFile:
     """Read and validate a latent file; CheckpointError (one line) if it is not one."""
     path = Path(path)
     where = str(path)
-    if not path.is_file():
-        raise CheckpointError(f"{where}: no such latent file")
-    payload = load_torch_file(path, "latent file")
+    payload = load_torch_file(path, "latent file")  # missing / folder / not torch / refused
     _validate(payload, where)
     return LatentFile(
         w_plus=payload["w_plus"], noise=list(payload["noise"]), space=payload["space"],
