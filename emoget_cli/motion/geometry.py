@@ -14,22 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import TrackError
-
-N_POINTS = 68
-
-#: Index of each point's mirror image (left/right swap across the face's midline).
-MIRROR = np.array(
-    list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30] + [35, 34, 33, 32, 31]
-    + [45, 44, 43, 42, 47, 46] + [39, 38, 37, 36, 41, 40]
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + [64, 63, 62, 61, 60, 67, 66, 65])
-
-MIDLINE = np.flatnonzero(MIRROR == np.arange(N_POINTS))
-
-#: Upper/lower eyelid pairs per eye (the subject's right eye is image-left).
-LIDS_RIGHT = ((37, 41), (38, 40))
-LIDS_LEFT = ((43, 47), (44, 46))
-#: Upper/lower inner-lip pairs, as used by the inner-lip distance.
-INNER_LIPS = ((61, 67), (62, 66), (63, 65))
+from ..core.ibug68 import (  # noqa: F401  (re-exported: the motion code's vocabulary)
+    INNER_LIPS, LIDS_LEFT, LIDS_RIGHT, MIDLINE, MIRROR, N_POINTS, eye_apertures, eye_centres,
+    inner_lip_distance, inter_ocular_distance)
 
 # Canonical neutral iBUG-68 shape in face units (x right, y up, IOD = 1): a real dlib 68-point
 # detection (skimage's astronaut portrait), made left/right symmetric, with the lips closed.
@@ -87,15 +74,8 @@ def check_points(points: np.ndarray, what: str = "landmarks") -> np.ndarray:
     return arr
 
 
-def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(image-left eye centre, image-right eye centre), each [2]."""
-    p = np.asarray(points, dtype=np.float64)
-    return p[36:42].mean(0), p[42:48].mean(0)
 
 
-def inter_ocular_distance(points: np.ndarray) -> float:
-    left, right = eye_centres(points)
-    return float(np.linalg.norm(right - left))
 
 
 @dataclass(frozen=True)
@@ -130,19 +110,3 @@ class FaceFrame:
 
     def to_pixels(self, face_points: np.ndarray) -> np.ndarray:
         return self.origin + self.vectors_to_pixels(face_points)
-
-
-def inner_lip_distance(points: np.ndarray) -> float:
-    """Mean of |p62-p66|, |p61-p67|, |p63-p65| (iBUG 0-based 61..67): the mouth opening."""
-    p = np.asarray(points, dtype=np.float64)
-    return float(np.mean([np.linalg.norm(p[a] - p[b]) for a, b in INNER_LIPS]))
-
-
-def eye_apertures(points: np.ndarray) -> tuple[float, float]:
-    """(image-left eye, image-right eye) openings: mean upper-to-lower lid distance, pixels."""
-    p = np.asarray(points, dtype=np.float64)
-
-    def aperture(pairs: tuple[tuple[int, int], ...]) -> float:
-        return float(np.mean([np.linalg.norm(p[a] - p[b]) for a, b in pairs]))
-
-    return aperture(LIDS_RIGHT), aperture(LIDS_LEFT)
