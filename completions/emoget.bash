@@ -37,7 +37,7 @@ _emoget() {
         "emoget animate --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;
         "emoget animate --duration") COMPREPLY=(); return 0 ;;
-        "emoget animate --expr"|"emoget animate -e") COMPREPLY=(); return 0 ;;
+        "emoget animate --expr"|"emoget animate -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral" -- "${cur}") ); return 0 ;;
         "emoget animate --format") COMPREPLY=( $(compgen -W "gif apng webp webm mp4" -- "${cur}") ); return 0 ;;
         "emoget animate --fps") COMPREPLY=(); return 0 ;;
         "emoget animate --frames") COMPREPLY=(); return 0 ;;
@@ -46,7 +46,7 @@ _emoget() {
         "emoget animate --landmarks") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --motion") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --output"|"emoget animate -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
-        "emoget animate --preset") COMPREPLY=(); return 0 ;;
+        "emoget animate --preset") COMPREPLY=( $(compgen -W "telegram line whatsapp slack discord kakao" -- "${cur}") ); return 0 ;;
         "emoget animate --save-track") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --seed") COMPREPLY=(); return 0 ;;
         "emoget animate --size") COMPREPLY=(); return 0 ;;
@@ -87,7 +87,7 @@ _emoget() {
         "emoget make --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;
         "emoget make --duration") COMPREPLY=(); return 0 ;;
         "emoget make --engine") COMPREPLY=( $(compgen -W "auto classic gan" -- "${cur}") ); return 0 ;;
-        "emoget make --expr"|"emoget make -e") COMPREPLY=(); return 0 ;;
+        "emoget make --expr"|"emoget make -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral" -- "${cur}") ); return 0 ;;
         "emoget make --format") COMPREPLY=( $(compgen -W "gif apng webp webm mp4" -- "${cur}") ); return 0 ;;
         "emoget make --fps") COMPREPLY=(); return 0 ;;
         "emoget make --frames") COMPREPLY=(); return 0 ;;
@@ -99,11 +99,11 @@ _emoget() {
         "emoget make --keep-intermediate") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --motion") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --output"|"emoget make -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
-        "emoget make --preset") COMPREPLY=(); return 0 ;;
+        "emoget make --preset") COMPREPLY=( $(compgen -W "telegram line whatsapp slack discord kakao" -- "${cur}") ); return 0 ;;
         "emoget make --seed") COMPREPLY=(); return 0 ;;
         "emoget make --size") COMPREPLY=(); return 0 ;;
         "emoget make --strength") COMPREPLY=(); return 0 ;;
-        "emoget make --style"|"emoget make -s") COMPREPLY=(); return 0 ;;
+        "emoget make --style"|"emoget make -s") COMPREPLY=( $(compgen -W "baby cartoon painting none" -- "${cur}") ); return 0 ;;
         "emoget render --ckpt") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget render --class") COMPREPLY=(); return 0 ;;
         "emoget render --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;

@@ -46,12 +46,12 @@ _emoget() {
 
 _emoget_animate() {
     _arguments \
-        '--backend[Landmark detector (see emoget landmarks).]:backend:(auto dlib fan)' \
+        '--backend[Landmark detector dlib (embedded), fan (face-alignment, needs its weights) o...]:backend:(auto dlib fan)' \
         '--background[keep the picture, or cut the head out (alpha; not for MP4).]:background:(keep transparent)' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
-        '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr: ' \
+        '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
         '--fps[Frames per second.]:fps: ' \
         '--frames[Frames per loop.]:frames: ' \
@@ -61,7 +61,7 @@ _emoget_animate() {
         '--landmarks[Use this landmark track (from emoget landmarks) instead of detecting its f...]:landmarks:_files' \
         '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
         '(--output -o)'{--output,-o}'[Animation file; its suffix picks the format (.gif .png/.apng .webp .webm .mp4).]:output:_files' \
-        '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset: ' \
+        '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset:(telegram line whatsapp slack discord kakao)' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--save-track[Also write the generated landmark motion (track JSON).]:save-track:_files' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
@@ -105,7 +105,7 @@ _emoget_invert() {
         '--mse[Weight of the pixel MSE loss.]:mse: ' \
         '--noise[Optimise per-face noise maps (projector default) or keep the generators cons...]:noise:(optimize fixed)' \
         '(--output -o)'{--output,-o}'[Latent file (one face, FILE.latent.pt) or folder (several faces); default ne...]:output:_files' \
-        '--perceptual[Perceptual loss LPIPS-VGG (needs its weights), the structural fallback, none...]:perceptual:(auto lpips fallback none)' \
+        '--perceptual[Perceptual loss of the inversion LPIPS-VGG (needs its weights), the structur...]:perceptual:(auto lpips fallback none)' \
         '--pti[Pivotal tuning also fine-tune the generator around the latent(s) and save it...]' \
         '--pti-steps[PTI steps (with --pti).]:pti-steps: ' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
@@ -120,7 +120,7 @@ _emoget_landmarks() {
     _arguments \
         '--align[Also write the FFHQ-aligned face here (a folder for several inputs); its land...]:align:_files' \
         '--all-faces[Keep every face found, not only the largest.]' \
-        '--backend[Landmark backend dlib (embedded), fan (face-alignment, needs its weights) or...]:backend:(auto dlib fan)' \
+        '--backend[Landmark detector dlib (embedded), fan (face-alignment, needs its weights) o...]:backend:(auto dlib fan)' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--every[Videos keep every N-th frame.]:every: ' \
@@ -135,7 +135,7 @@ _emoget_landmarks() {
 
 _emoget_make() {
     _arguments \
-        '--backend[Landmark detector (see emoget landmarks).]:backend:(auto dlib fan)' \
+        '--backend[Landmark detector dlib (embedded), fan (face-alignment, needs its weights) o...]:backend:(auto dlib fan)' \
         '--background[keep the picture, or cut the head out (alpha; not for MP4).]:background:(keep transparent)' \
         '--base[With --generator the generator the photo is inverted into (Toonify the phot...]:base:_files' \
         '--class[Class of a conditional generator (gan engine).]:class: ' \
@@ -144,7 +144,7 @@ _emoget_make() {
         '--dry-run[Validate and print the resolved configuration; process nothing.]' \
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
         '--engine[auto gan when the style resolves to a checkpoint, else classic.]:engine:(auto classic gan)' \
-        '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr: ' \
+        '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
         '--fps[Frames per second.]:fps: ' \
         '--frames[Frames per loop.]:frames: ' \
@@ -158,13 +158,13 @@ _emoget_make() {
         '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
         '(--output -o)'{--output,-o}'[Animation file (one input, one expression) or folder (several inputs, several...]:output:_files' \
         '--pack[One emoticon per expression (all of them unless several --expr are given), a ...]' \
-        '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset: ' \
+        '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset:(telegram line whatsapp slack discord kakao)' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--sample[Use the bundled sample portrait (public-domain astronaut photo).]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
         '--size[Output side in pixels (square); default 256, or the presets side.]:size: ' \
         '--strength[Style strength, 0..1 (classic engine).]:strength: ' \
-        '(--style -s)'{--style,-s}'[Style baby, cartoon, painting, none (classic engine) or a gan style from em...]:style: ' \
+        '(--style -s)'{--style,-s}'[Style baby, cartoon, painting, none (classic engine) or a gan style from em...]:style:(baby cartoon painting none)' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         '*:inputs:_files'
 }
@@ -311,7 +311,7 @@ _emoget_weights_add() {
         '--force[Replace an existing entry.]' \
         '--invert-steps[Inversion steps for this style.]:invert-steps: ' \
         '--json[Print a machine-readable JSON report on stdout.]' \
-        '--perceptual[Perceptual loss of the inversion.]:perceptual:(auto lpips fallback none)' \
+        '--perceptual[Perceptual loss of the inversion LPIPS-VGG (needs its weights), the structur...]:perceptual:(auto lpips fallback none)' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--registry[Registry file to use instead of the shipped + user registries (add the file ...]:registry:_files' \
         '--swap-res[Informational the blends swap resolution.]:swap-res: ' \

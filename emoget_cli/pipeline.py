@@ -26,14 +26,10 @@ import numpy as np
 
 from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
-from .render.export import FORMAT_SUFFIXES, SUFFIX_FORMATS
+from .core.choices import (BACKGROUNDS, DEFAULT_EXPRESSION, DEFAULT_STYLE, FORMAT_SUFFIXES,
+                           PACK_EXPRESSIONS, SUFFIX_FORMATS)
 
 SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
-DEFAULT_STYLE = "cartoon"
-DEFAULT_EXPRESSION = "happiness"
-#: the expressions of a `--pack` when only one (or none) is named
-PACK_EXPRESSIONS = ("happiness", "surprise", "disgust", "sadness", "anger", "fear", "wink")
-BACKGROUNDS = ("keep", "transparent")
 
 ProgressFn = Callable[[int, int, str], None]
 

@@ -41,7 +41,7 @@ from .core.errors import CheckpointError, DependencyError, UsageError
 REGISTRY_VERSION = 1
 REGISTRY_NAME = "registry.yaml"
 ENGINES = ("classic", "gan")
-PERCEPTUAL_CHOICES = ("auto", "lpips", "fallback", "none")
+from .core.choices import PERCEPTUAL_CHOICES
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _KEYS = {"engine", "description", "checkpoint", "sha256", "base", "base_sha256", "swap_res",

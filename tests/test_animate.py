@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import UsageError
+from emoget_cli.core.ibug68 import EYE_LEFT, EYE_RIGHT, inter_ocular_distance
 from emoget_cli.motion import EXPRESSIONS, MotionConfig, generate_motion
 from emoget_cli.render.animate import AnimateConfig, animate
 from emoget_cli.render.fill import mouth_opening
@@ -45,7 +46,7 @@ def apex(result) -> int:
 
 
 def iod(pts) -> float:
-    return float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+    return inter_ocular_distance(pts)
 
 
 def visible_eyeball(rgb, pts, eye: int) -> int:
@@ -56,7 +57,7 @@ def visible_eyeball(rgb, pts, eye: int) -> int:
     place the detector found the eye: dark pixels (< 55 % of the cheek's brightness) and
     white, unsaturated ones.
     """
-    p = pts[36:42] if eye == 0 else pts[42:48]
+    p = pts[EYE_RIGHT] if eye == 0 else pts[EYE_LEFT]
     width = float(np.linalg.norm(p[3] - p[0]))
     c = 0.5 * (p[0] + p[3])
     x0, x1 = int(p[0, 0]), int(p[3, 0]) + 1

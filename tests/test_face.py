@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import DependencyError, InputError, NoFaceError, UsageError
+from emoget_cli.core.ibug68 import INTERIOR, eye_centres
 from emoget_cli.core.track import FaceLandmarks
 from emoget_cli.face import BACKENDS, LandmarkBackend, detect_faces, resolve_backend_name
 from emoget_cli.face import backends as backends_mod
-
-
-def eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return points[36:42].mean(0), points[42:48].mean(0)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +43,7 @@ def test_astronaut_landmarks_are_plausible(astronaut_face, astronaut_rgb):
     assert left[0] < pts[30, 0] < right[0]          # nose between the eyes (image left/right)
     assert pts[48, 0] < pts[54, 0]                   # mouth corners in order
     # inner features lie inside the detector box (a small margin for the fit)
-    inner = pts[17:]
+    inner = pts[INTERIOR]
     margin = 0.1 * (x1 - x0)
     assert np.all(inner[:, 0] > x0 - margin) and np.all(inner[:, 0] < x1 + margin)
     assert np.all(inner[:, 1] > y0 - margin) and np.all(inner[:, 1] < y1 + margin)

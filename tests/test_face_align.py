@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from emoget_cli.core.ibug68 import INTERIOR, eye_centres
 from emoget_cli.face import align_face, detect_faces, ffhq_quad, quad_to_aligned
 
-
-def eyes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return points[36:42].mean(0), points[42:48].mean(0)
+eyes = eye_centres
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +26,7 @@ def ffhq_expected_eyes(points: np.ndarray, size: int) -> tuple[np.ndarray, np.nd
     in the oriented frame (x = unit side vector, y = unit down vector, origin = quad centre c),
     a point p sits at ((p-c)·x̂, (p-c)·ŷ) / qsize · size + size/2."""
     lm = points.astype(np.float64)
-    el, er = lm[36:42].mean(0), lm[42:48].mean(0)
+    el, er = eye_centres(lm)
     ea = (el + er) / 2
     e2e, e2m = er - el, (lm[48] + lm[54]) / 2 - ea
     x = e2e - np.array([-e2m[1], e2m[0]])
@@ -67,7 +66,7 @@ def test_eyes_level_and_at_ffhq_positions(aligned256, face):
 def test_aligned_points_follow_all_landmarks(aligned256):
     img, info = aligned256
     again = detect_faces(img, backend="dlib")[0]
-    inner = slice(17, 68)  # the jaw line is the loosest part of a 68-point fit
+    inner = INTERIOR  # the jaw line is the loosest part of a 68-point fit
     assert np.abs(again.points[inner] - info.points[inner]).mean() < 0.015 * 256
 
 

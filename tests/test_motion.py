@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import TrackError, UsageError
+from emoget_cli.core.ibug68 import EYES, indices
 from emoget_cli.motion import (EXPRESSIONS, FaceFrame, MotionConfig, eye_apertures, generate_motion,
                                inner_lip_distance, inter_ocular_distance, parse_expression,
                                template_points)
@@ -244,5 +245,5 @@ def test_idle_is_subtle_and_seeded():
     a = generate_motion(ASTRONAUT_68, "idle", MotionConfig(seed=1))
     b = generate_motion(ASTRONAUT_68, "idle", MotionConfig(seed=2))
     assert not np.allclose(a, b)  # the blink moves with the seed
-    body = np.delete(np.arange(68), np.r_[36:48])
+    body = np.delete(np.arange(68), indices(EYES))
     assert np.abs(a[:, body] - ASTRONAUT_68[body]).max() < 0.05 * iod  # breathing only

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import DependencyError, NoFaceError, UsageError
+from emoget_cli.core.ibug68 import EYE_LEFT, EYE_RIGHT, EYES, OUTLINE, inter_ocular_distance
 from emoget_cli.style import CLASSIC_STYLES, resolve_style, stylize
 from emoget_cli.style.geometry import exaggerate, folds_over, lens, shift
 
@@ -40,7 +41,7 @@ def _eye_width(p):
 
 
 def _iod(p):
-    return np.linalg.norm(p[42:48].mean(0) - p[36:42].mean(0))
+    return inter_ocular_distance(p)
 
 
 def test_lens_and_shift_refuse_folding_parameters():
@@ -87,7 +88,7 @@ def test_baby_and_cartoon_enlarge_the_eyes_and_shorten_the_lower_face(styled, al
         p = styled[name].points
         assert _eye_width(p) > 1.2 * _eye_width(pts), name
         # chin closer to the eyes, relative to the eye distance
-        eyes = lambda q: (q[36:48].mean(0))  # noqa: E731
+        eyes = lambda q: (q[EYES].mean(0))  # noqa: E731
         assert (p[8, 1] - eyes(p)[1]) / _iod(p) < 0.97 * (pts[8, 1] - eyes(pts)[1]) / _iod(pts), name
     assert np.linalg.norm(styled["baby"].points[33] - styled["baby"].points[27]) < \
         np.linalg.norm(pts[33] - pts[27])  # shorter nose
@@ -114,7 +115,7 @@ def test_cartoon_is_flat_with_dark_outlines(styled, aligned):
         import cv2
 
         mask = np.zeros(a.shape[:2], np.uint8)
-        cv2.fillConvexPoly(mask, cv2.convexHull(np.asarray(pts[:27], np.int32)), 1)
+        cv2.fillConvexPoly(mask, cv2.convexHull(np.asarray(pts[OUTLINE], np.int32)), 1)
         mask = cv2.dilate(mask, np.ones((9, 9), np.uint8))
         return (a.max(2)[mask > 0] < 70).mean()
     assert dark_fraction(img, styled["cartoon"].points) > 1.3 * dark_fraction(rgb, aligned[1])
@@ -186,6 +187,6 @@ def test_cartoon_eyes_have_catch_lights(styled, aligned):
         return img[y0:y1 + 1, x0:x1 + 1].astype(int).min(2).max()
 
     res = styled["cartoon"]
-    for sl in (slice(36, 42), slice(42, 48)):
+    for sl in (EYE_RIGHT, EYE_LEFT):
         photo = brightest(aligned[0], aligned[1], sl)
         assert brightest(res.image, res.points, sl) > max(200, photo + 15)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import UsageError
+from emoget_cli.core.ibug68 import (EYE_RIGHT, LIPS_INNER, LIPS_OUTER, LOWER_LIP_INNER, LOWER_LIP_OUTER,
+                                   N_POINTS, inter_ocular_distance)
 from emoget_cli.motion import MotionConfig, generate_motion
 from emoget_cli.render.fill import eye_aperture, mouth_opening
 from emoget_cli.render.warp import (MIN_AREA_RATIO, FaceWarper, check_foldover, limit_mesh,
@@ -23,7 +25,7 @@ def face(astronaut_rgb):
 
 
 def _iod(pts):
-    return float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+    return inter_ocular_distance(pts)
 
 
 def _border(img):
@@ -106,7 +108,7 @@ def test_expression_motion_survives_the_limiter(face):
         jerk = np.abs(np.diff(limited, 2, axis=0)).max()
         assert jerk <= np.abs(np.diff(motion, 2, axis=0)).max() + 1e-3, expr
         for dst in limited:
-            assert np.abs(warper.mesh_points(dst)[:68] - dst).max() < 0.6, expr
+            assert np.abs(warper.mesh_points(dst)[:N_POINTS] - dst).max() < 0.6, expr
         if expr == "surprise":
             assert max(mouth_opening(p) for p in limited) >= 2.0 * mouth_opening(pts)
             gap = img.shape[0] - 1 - limited[:, 8, 1].max()       # chin to the bottom row
@@ -118,7 +120,7 @@ def test_landmarks_reach_their_targets_and_pixels_follow(face):
     dst = pts + np.array([4.0, 0.0], np.float32)     # the whole face slides 4 px right
     warper = FaceWarper(img, pts, fill=False)
     frame = warper.render_frame(dst)
-    assert np.allclose(frame.mesh[:68], dst, atol=1e-3)
+    assert np.allclose(frame.mesh[:N_POINTS], dst, atol=1e-3)
     x0, y0 = pts[30].astype(int) - 10                 # around the nose tip
     region_src = img[y0:y0 + 20, x0:x0 + 20].astype(float)
     moved = frame.rgb[y0:y0 + 20, x0 + 4:x0 + 24].astype(float)
@@ -155,8 +157,8 @@ def _open_mouth(pts, amount):
     dst = pts.copy()
     drop = np.array([0.0, amount * _iod(pts)], np.float32)
     dst[[6, 7, 8, 9, 10]] += drop * 0.8
-    dst[55:60] += drop
-    dst[65:68] += drop
+    dst[LOWER_LIP_OUTER] += drop
+    dst[LOWER_LIP_INNER] += drop
     return dst
 
 
@@ -167,9 +169,9 @@ def test_opening_mouth_shows_a_dark_cavity_not_stretched_lips(face):
     dst = _open_mouth(pts, 0.5)
     plain = FaceWarper(img, pts, fill=False).render_frame(dst)
     filled = FaceWarper(img, pts, fill=True).render_frame(dst)
-    assert mouth_opening(filled.mesh[:68]) > mouth_opening(pts) + 0.3 * _iod(pts)
+    assert mouth_opening(filled.mesh[:N_POINTS]) > mouth_opening(pts) + 0.3 * _iod(pts)
     inner = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillPoly(inner, [np.round(filled.mesh[60:68]).astype(np.int32)], 1)
+    cv2.fillPoly(inner, [np.round(filled.mesh[LIPS_INNER]).astype(np.int32)], 1)
     lum_plain = plain.rgb.mean(2)[inner > 0]
     lum_fill = filled.rgb.mean(2)[inner > 0]
     assert lum_fill.mean() < lum_plain.mean() - 30          # a dark cavity …
@@ -179,7 +181,7 @@ def test_opening_mouth_shows_a_dark_cavity_not_stretched_lips(face):
     assert filled.rgb.mean(2)[lower_half > 0].mean() < 70    # … dark at the bottom
     assert np.percentile(lum_fill, 97) > 170                 # … with a light band of teeth
     lips = np.zeros_like(inner)
-    cv2.fillPoly(lips, [np.round(filled.mesh[48:60]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(filled.mesh[LIPS_OUTER]).astype(np.int32)], 1)
     outside = 1 - cv2.dilate(lips, np.ones((5, 5), np.uint8))   # beyond the feathered edge
     assert np.array_equal(filled.rgb[outside > 0], plain.rgb[outside > 0])
 
@@ -213,7 +215,7 @@ def test_half_opened_cavity_grows_from_the_bottom(face):
     filled = FaceWarper(img, pts, fill=True).render_frame(dst)
     m = filled.mesh
     inner = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillPoly(inner, [np.round(m[60:68]).astype(np.int32)], 1)
+    cv2.fillPoly(inner, [np.round(m[LIPS_INNER]).astype(np.int32)], 1)
     top, bottom = m[[61, 62, 63], 1].mean(), m[[65, 66, 67], 1].mean()
     rows = np.arange(img.shape[0])[:, None]
     cols = np.arange(img.shape[1])[None, :]
@@ -232,9 +234,9 @@ def test_closing_an_eye_paints_a_lid(face):
     dst[[37, 38]] = pts[[41, 40]] - [0, 0.3]                # upper lid down onto the lower lid
     frame = FaceWarper(img, pts).render_frame(dst)
     plain = FaceWarper(img, pts, fill=False).render_frame(dst)
-    assert eye_aperture(frame.mesh[:68], 0) < 0.2 * eye_aperture(pts, 0)
-    x0, y0 = pts[36:42].min(0).astype(int) - 2
-    x1, y1 = pts[36:42].max(0).astype(int) + 3
+    assert eye_aperture(frame.mesh[:N_POINTS], 0) < 0.2 * eye_aperture(pts, 0)
+    x0, y0 = pts[EYE_RIGHT].min(0).astype(int) - 2
+    x1, y1 = pts[EYE_RIGHT].max(0).astype(int) + 3
 
     def dark_pixels(rgb):  # iris, pupil and lashes squeezed into the slit
         return int((rgb[y0:y1, x0:x1].astype(float).mean(2) < 90).sum())

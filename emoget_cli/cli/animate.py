@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
+from ..core import choices
 from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, FormatOpt, FpsOpt, FramesOpt,
                      HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt, PresetOpt,
                      QuietOpt, Reporter, SeedOpt, handle_errors, parse_size)
@@ -59,9 +60,8 @@ def animate(
     face: Annotated[Path, typer.Argument(help="The face image (a selfie, or a stylized face).",
                                          show_default=False)],
     expr: Annotated[str, typer.Option(
-        "--expr", "-e", help="Expression: happiness, surprise, disgust, sadness, anger, fear, "
-        "contempt, wink, blink, idle, neutral; combine with '+', weight with ':' "
-        "(happiness:0.6+wink).", show_default=False)],
+        "--expr", "-e", help=f"Expression: {', '.join(choices.EXPRESSION_NAMES)}; combine with "
+        "'+', weight with ':' (happiness:0.6+wink).", show_default=False)],
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Animation file; its suffix picks the format (.gif .png/.apng "
         ".webp .webm .mp4).", show_default=False)],

@@ -22,6 +22,7 @@ try:  # typer >= 0.2x vendors click; older releases depend on it
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException
 
+from ..core import choices
 from ..core.errors import EmogetError
 
 STATE: dict[str, Any] = {"debug": bool(os.environ.get("EMOGET_DEBUG")),
@@ -118,7 +119,7 @@ def _apply_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
 
 
 # Shared options: the same names and help everywhere (STYLE.md: reuse flag names).
-DeviceOpt = Annotated[Literal["auto", "cpu", "cuda"], typer.Option(
+DeviceOpt = Annotated[Literal[choices.DEVICES], typer.Option(
     "--device", help="Where to compute: auto (GPU when there is one), cpu or cuda.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
@@ -128,7 +129,7 @@ ConfigOpt = Annotated[Optional[Path], typer.Option(
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed, for reproducible results.")]
 
 # Animation options shared by `animate` and `make` (the same flags, help and defaults in both).
-FormatOpt = Annotated[Optional[Literal["gif", "apng", "webp", "webm", "mp4"]], typer.Option(
+FormatOpt = Annotated[Optional[Literal[choices.FORMATS]], typer.Option(
     "--format", help="Output format (default: from the suffix, the preset, else gif).",
     show_default=False)]
 FramesOpt = Annotated[int, typer.Option("--frames", help="Frames per loop.")]
@@ -138,17 +139,21 @@ DurationOpt = Annotated[Optional[float], typer.Option(
     show_default=False)]
 IntensityOpt = Annotated[float, typer.Option(
     "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")]
-HeadOpt = Annotated[Literal["none", "nod", "tilt"], typer.Option("--head", help="Subtle head motion.")]
-BackgroundOpt = Annotated[Literal["keep", "transparent"], typer.Option(
+HeadOpt = Annotated[Literal[choices.HEAD_MOTIONS], typer.Option("--head", help="Subtle head motion.")]
+BackgroundOpt = Annotated[Literal[choices.BACKGROUNDS], typer.Option(
     "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")]
 PresetOpt = Annotated[Optional[str], typer.Option(
-    "--preset", help="Messenger limits, enforced: telegram, line, whatsapp, slack, discord, kakao.",
+    "--preset", help=f"Messenger limits, enforced: {', '.join(choices.PRESET_NAMES)}.",
     show_default=False)]
 MotionOpt = Annotated[Optional[Path], typer.Option(
     "--motion", help="A learned motion model (from `emoget train motion`) instead of the FACS "
     "library.", show_default=False)]
-LandmarkBackendOpt = Annotated[Literal["auto", "dlib", "fan"], typer.Option(
-    "--backend", help="Landmark detector (see `emoget landmarks`).")]
+LandmarkBackendOpt = Annotated[Literal[choices.LANDMARK_BACKEND_CHOICES], typer.Option(
+    "--backend", help="Landmark detector: dlib (embedded), fan (face-alignment, needs its "
+    "weights) or auto (fan when its weights are present).")]
+PerceptualOpt = Annotated[Literal[choices.PERCEPTUAL_CHOICES], typer.Option(
+    "--perceptual", help="Perceptual loss of the inversion: LPIPS-VGG (needs its weights), the "
+    "structural fallback, none (pixel MSE only), or auto (LPIPS when available).")]
 
 
 class Reporter:

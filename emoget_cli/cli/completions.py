@@ -89,6 +89,15 @@ def _kind(annotation) -> tuple[str, tuple[str, ...]]:
     return "value", ()
 
 
+def value_choices() -> dict[str, tuple[str, ...]]:
+    """Values to offer for options that take free text but have known names (core.choices):
+    --style also takes registered gan styles and --expr combinations, --preset any case."""
+    from ..core import choices
+
+    return {"--style": choices.CLASSIC_STYLE_NAMES, "--expr": choices.EXPRESSION_NAMES,
+            "--preset": choices.PRESET_NAMES}
+
+
 def _param_spec(param) -> OptSpec | ArgSpec | None:
     if getattr(param, "hidden", False):
         return None
@@ -100,6 +109,8 @@ def _param_spec(param) -> OptSpec | ArgSpec | None:
     if getattr(param, "is_flag", False) or getattr(param, "count", False):
         kind, choices = "flag", ()
     names = tuple(sorted([*param.opts, *param.secondary_opts], key=lambda s: (s.startswith("--") is False, s)))
+    if kind == "value" and names[0] in value_choices():
+        kind, choices = "choice", value_choices()[names[0]]
     return OptSpec(names, _short_help(param.help), kind, choices)
 
 

@@ -9,11 +9,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated, Literal
 
-from .common import ConfigOpt, DeviceOpt, JsonOpt, QuietOpt, Reporter, SeedOpt, handle_errors
-
-PerceptualOpt = Annotated[Literal["auto", "lpips", "fallback", "none"], typer.Option(
-    "--perceptual", help="Perceptual loss: LPIPS-VGG (needs its weights), the structural "
-                         "fallback, none (pixel MSE only), or auto (LPIPS when available).")]
+from ..core.choices import DEFAULT_INVERT_STEPS
+from .common import (ConfigOpt, DeviceOpt, JsonOpt, PerceptualOpt, QuietOpt, Reporter, SeedOpt,
+                     handle_errors)
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ def invert_cmd(
         "--class", help="Class of a conditional generator (start at its mean w).")] = None,
     space: Annotated[Literal["w", "w+"], typer.Option(
         "--space", help="Optimise one w for all layers, or one per layer (w+).")] = "w+",
-    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.", min=1)] = 500,
+    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.", min=1)] = DEFAULT_INVERT_STEPS,
     lr: Annotated[float, typer.Option("--lr", help="Peak Adam learning rate (ramped up/down).")] = 0.1,
     pti: Annotated[bool, typer.Option(
         "--pti", help="Pivotal tuning: also fine-tune the generator around the latent(s) and "

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated, Literal
 
-from .common import (ConfigOpt, DeviceOpt, JsonOpt, QuietOpt, Reporter, handle_errors,
+from .common import (ConfigOpt, DeviceOpt, JsonOpt, LandmarkBackendOpt, QuietOpt, Reporter, handle_errors,
                      print_error)
 
 
@@ -24,9 +24,7 @@ def landmarks(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Track file for one input (default <stem>.landmarks.json here); "
         "a folder when there are several inputs or a folder.", show_default=False)] = None,
-    backend: Annotated[Literal["auto", "dlib", "fan"], typer.Option(
-        "--backend", help="Landmark backend: dlib (embedded), fan (face-alignment, needs its "
-        "weights) or auto (fan when its weights are present).")] = "auto",
+    backend: LandmarkBackendOpt = "auto",
     all_faces: Annotated[bool, typer.Option(
         "--all-faces", help="Keep every face found, not only the largest.")] = False,
     align: Annotated[Optional[Path], typer.Option(

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated, Literal
 
+from ..core import choices
 from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, FormatOpt, FpsOpt, FramesOpt,
                      HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt, PresetOpt,
                      QuietOpt, Reporter, SeedOpt, handle_errors)
@@ -38,13 +39,13 @@ def make(
         "inputs, several --expr, --pack; a trailing / always means a folder).",
         show_default=False, parser=_raw_path)] = None,
     style: Annotated[str, typer.Option(
-        "--style", "-s", help="Style: baby, cartoon, painting, none (classic engine) or a gan "
-        "style from `emoget weights list`.")] = "cartoon",
+        "--style", "-s", help=f"Style: {', '.join(choices.CLASSIC_STYLE_NAMES)} (classic engine) "
+        "or a gan style from `emoget weights list`.")] = choices.DEFAULT_STYLE,
     expr: Annotated[Optional[List[str]], typer.Option(
-        "--expr", "-e", help="Expression (repeat or comma-separate for several): happiness, "
-        "surprise, disgust, sadness, anger, fear, contempt, wink, blink, idle; combine with '+'. "
-        "Default: happiness.", show_default=False)] = None,
-    engine: Annotated[Literal["auto", "classic", "gan"], typer.Option(
+        "--expr", "-e", help="Expression (repeat or comma-separate for several): "
+        f"{', '.join(choices.EXPRESSION_NAMES)}; combine with '+'. Default: "
+        f"{choices.DEFAULT_EXPRESSION}.", show_default=False)] = None,
+    engine: Annotated[Literal[choices.ENGINES], typer.Option(
         "--engine", help="auto: gan when the style resolves to a checkpoint, else classic.")] = "auto",
     generator: Annotated[Optional[Path], typer.Option(
         "--generator", help="Style generator checkpoint (overrides the registry; gan engine).",
@@ -56,7 +57,7 @@ def make(
         "--class", help="Class of a conditional generator (gan engine).", show_default=False)] = None,
     invert_steps: Annotated[Optional[int], typer.Option(
         "--invert-steps", min=1, help="Inversion steps (gan engine; default from the registry, "
-        "else 300).", show_default=False)] = None,
+        f"else {choices.DEFAULT_INVERT_STEPS}).", show_default=False)] = None,
     strength: Annotated[float, typer.Option(
         "--strength", min=0.0, max=1.0, help="Style strength, 0..1 (classic engine).")] = 1.0,
     fmt: FormatOpt = None,

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from typing_extensions import Annotated, Literal
+from typing_extensions import Annotated
 
-from .common import JsonOpt, QuietOpt, Reporter, handle_errors
+from .common import JsonOpt, PerceptualOpt, QuietOpt, Reporter, handle_errors
 
 weights_app = typer.Typer(
     name="weights", help="Named styles → generator checkpoints (+ sha256): list, add, verify.",
@@ -77,8 +77,7 @@ def add_cmd(
         "--swap-res", min=4, help="Informational: the blend's swap resolution.", show_default=False)] = None,
     invert_steps: Annotated[Optional[int], typer.Option(
         "--invert-steps", min=1, help="Inversion steps for this style.", show_default=False)] = None,
-    perceptual: Annotated[Literal["auto", "lpips", "fallback", "none"], typer.Option(
-        "--perceptual", help="Perceptual loss of the inversion.")] = "auto",
+    perceptual: PerceptualOpt = "auto",
     description: Annotated[str, typer.Option("--description", help="One line for `weights list`.")] = "",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing entry.")] = False,
     registry: RegistryOpt = None,

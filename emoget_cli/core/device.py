@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import DependencyError, UsageError
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
+from .choices import DEVICES as DEVICE_CHOICES
 
 
 def resolve_device_name(name: str) -> str:

@@ -18,12 +18,17 @@ BROWS = slice(17, 27)
 NOSE_BRIDGE = slice(27, 31)
 NOSE_BASE = slice(31, 36)
 NOSE = slice(27, 36)
+NOSE_LOWER = slice(30, 36)  # the tip and the nostrils
 EYE_RIGHT = slice(36, 42)  # subject's right = image left
 EYE_LEFT = slice(42, 48)
 EYES = slice(36, 48)
 LIPS_OUTER = slice(48, 60)
 LIPS_INNER = slice(60, 68)
 MOUTH = slice(48, 68)
+LOWER_LIP_OUTER = slice(55, 60)  # outer lower lip between (not including) the corners
+LOWER_LIP_INNER = slice(65, 68)
+OUTLINE = slice(0, 27)  # jaw and brows: the outline of the face
+INTERIOR = slice(17, 68)  # everything but the jaw
 
 NOSE_TIP = 30
 CHIN = 8

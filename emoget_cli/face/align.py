@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import UsageError
+from ..core.ibug68 import EYE_LEFT, EYE_RIGHT
 from ..core.track import AlignedFace
 
 ALIGN_SIZES = (256, 512, 1024)
@@ -19,8 +20,8 @@ ALIGN_SIZES = (256, 512, 1024)
 def ffhq_quad(points: np.ndarray) -> np.ndarray:
     """points: [68, 2] (x, y) → quad [4, 2] float64: TL, BL, BR, TR corners in input pixels."""
     lm = np.asarray(points, dtype=np.float64).reshape(68, 2)
-    eye_left = lm[36:42].mean(0)
-    eye_right = lm[42:48].mean(0)
+    eye_left = lm[EYE_RIGHT].mean(0)
+    eye_right = lm[EYE_LEFT].mean(0)
     eye_avg = (eye_left + eye_right) * 0.5
     eye_to_eye = eye_right - eye_left
     mouth_avg = (lm[48] + lm[54]) * 0.5

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.choices import LANDMARK_BACKEND_CHOICES
 from ..core.errors import DependencyError, UsageError
 from ..core.track import FaceLandmarks
 
@@ -225,7 +226,7 @@ class FanBackend(LandmarkBackend):
 
 #: The registry: what `--backend` accepts (plus "auto") and `emoget doctor` lists.
 BACKENDS: dict[str, type[LandmarkBackend]] = {"dlib": DlibBackend, "fan": FanBackend}
-BACKEND_CHOICES = ("auto", *BACKENDS)
+BACKEND_CHOICES = LANDMARK_BACKEND_CHOICES
 
 _INSTANCES: dict[tuple[str, str], LandmarkBackend] = {}
 

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
+from ..core.choices import DEFAULT_INVERT_STEPS
 from ..core.errors import InputError, UsageError
 from ..core.latent import LatentFile
 
@@ -38,10 +39,10 @@ ProgressFn = Callable[..., None]
 
 @dataclass(frozen=True)
 class InvertConfig:
-    """Options of `invert`; defaults follow rosinality's projector (steps: Toonify's 500)."""
+    """Options of `invert`; defaults follow rosinality's projector (steps: core.choices)."""
 
     space: str = "w+"                  # "w" or "w+"
-    steps: int = 500
+    steps: int = DEFAULT_INVERT_STEPS
     lr: float = 0.1
     lr_rampup: float = 0.05
     lr_rampdown: float = 0.25

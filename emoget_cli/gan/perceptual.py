@@ -36,7 +36,7 @@ from ..core.errors import DependencyError, UsageError
 log = logging.getLogger("emoget")
 
 VGG16_FILE = "vgg16-397923af.pth"
-PERCEPTUAL_CHOICES = ("auto", "lpips", "fallback", "none")
+from ..core.choices import PERCEPTUAL_CHOICES
 _WARNED: set[str] = set()
 
 #: torchvision VGG16 `features` config: channel counts, "M" = 2x2 max-pool.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.ibug68 import inter_ocular_distance
 from ..core.track import LandmarkTrack
 from .generate import MotionConfig, generate_motion
 from .geometry import INNER_LIPS, LIDS_LEFT, LIDS_RIGHT, MIRROR, TEMPLATE
@@ -47,7 +48,7 @@ def synthesize_tracks(classes: list[str], per_class: int, *, frames: int = 24, s
             config = MotionConfig(frames=frames, intensity=float(rng.uniform(0.85, 1.0)),
                                   seed=int(rng.integers(1 << 30)))
             pts = generate_motion(l0, name, config).astype(np.float64)
-            iod = float(np.linalg.norm(l0[42:48].mean(0) - l0[36:42].mean(0)))
+            iod = inter_ocular_distance(l0)
             pts[1:] += rng.normal(0.0, noise * iod, pts[1:].shape)
             tracks.append(LandmarkTrack.from_points(pts.astype(np.float32), (image_size, image_size),
                                                     fps=config.fps, label=name,

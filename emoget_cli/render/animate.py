@@ -19,11 +19,12 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ..core.choices import BACKGROUNDS
+from ..core.choices import WARP_BACKEND_CHOICES as WARP_BACKENDS
 from ..core.errors import UsageError
+from ..core.ibug68 import N_POINTS, inter_ocular_distance
 from ..core.track import LandmarkTrack
 
-BACKGROUNDS = ("keep", "transparent")
-WARP_BACKENDS = ("auto", "opencv", "torch")
 MAX_FRAMES = 2000
 MAX_SIZE = 4096
 
@@ -206,7 +207,7 @@ def check_face_fits(points: np.ndarray, image_size: tuple[int, int]) -> Optional
     """
     pts = np.asarray(points, dtype=np.float64)
     width, height = image_size
-    iod = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+    iod = inter_ocular_distance(pts)
     if iod < MIN_IOD_PX:
         return f"the face is too small ({iod:.1f} px between the eyes; at least {MIN_IOD_PX:g})"
     cx, cy = pts.mean(0)
@@ -304,7 +305,7 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
         frames.append(out.rgb)
         if out.alpha is not None:
             alphas.append(out.alpha)
-        limited = max(limited, float(np.abs(out.mesh[:68] - wanted[i]).max()))
+        limited = max(limited, float(np.abs(out.mesh[:N_POINTS] - wanted[i]).max()))
         if progress is not None:
             progress(i + 1, len(motion))
     height, width = rgb.shape[:2]

@@ -34,13 +34,7 @@ import numpy as np
 from ..core.atomic import write_bytes_atomic
 from ..core.errors import DependencyError, OutputError, UsageError
 
-FORMATS: tuple[str, ...] = ("gif", "apng", "webp", "webm", "mp4")
-FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "gif": (".gif",), "apng": (".png", ".apng"), "webp": (".webp",),
-    "webm": (".webm",), "mp4": (".mp4", ".m4v"),
-}
-SUFFIX_FORMATS: dict[str, str] = {s: f for f, sufs in FORMAT_SUFFIXES.items() for s in sufs}
-ALPHA_FORMATS = frozenset({"gif", "apng", "webp", "webm"})
+from ..core.choices import ALPHA_FORMATS, FORMAT_SUFFIXES, FORMATS, SUFFIX_FORMATS  # noqa: F401
 FORMAT_NAMES = {"gif": "GIF", "apng": "APNG", "webp": "animated WebP", "webm": "WebM (VP9)",
                 "mp4": "MP4 (H.264)"}
 #: GIF delays are whole centiseconds and browsers slow down delays under 20 ms.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import InputError, UsageError
+from ..core.ibug68 import BROWS, JAW
 
 #: GrabCut works on a crop whose longest side is at most this many pixels.
 GRABCUT_SIDE = 160
@@ -70,7 +71,7 @@ def _head_polygons(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     """Landmark-derived shapes, float [K, 2] each: (shrunken hull, head outline, neck quad)
     and the face width in pixels. 'Up' is from the chin to the brows, so tilted faces work."""
     centre = pts.mean(axis=0)
-    brow_mid = pts[17:27].mean(axis=0)
+    brow_mid = pts[BROWS].mean(axis=0)
     chin = pts[8]
     up = brow_mid - chin
     face_h = float(np.linalg.norm(up)) + 1e-6
@@ -79,9 +80,9 @@ def _head_polygons(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     face_w = max(_face_width(pts), 0.5 * face_h)
     hull = pts[cv2_hull_indices(pts)]
     core = centre + 0.85 * (hull - centre)
-    jaw = centre + 1.06 * (pts[0:17] - centre)           # a little outside the jaw: cheeks, ears
+    jaw = centre + 1.06 * (pts[JAW] - centre)           # a little outside the jaw: cheeks, ears
     # the skull: brows lifted over the forehead and widened for hair
-    brow_c = pts[17:27].mean(axis=0)
+    brow_c = pts[BROWS].mean(axis=0)
     top = [brow_c + up * 0.75 * face_h + side * s * face_w for s in (-0.35, 0.0, 0.35)]
     temples = [brow_c + up * 0.45 * face_h + side * s * face_w for s in (-0.62, 0.62)]
     head = np.concatenate([jaw, np.array(top + temples, np.float32)])

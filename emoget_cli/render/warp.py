@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.choices import WARP_BACKENDS as BACKENDS
 from ..core.errors import UsageError
+from ..core.ibug68 import inter_ocular_distance
 
 N_LANDMARKS = 68
 BROW_POINTS = (17, 19, 21, 22, 24, 26)
@@ -33,7 +35,6 @@ FOREHEAD_FOLLOW = 0.5
 MIN_AREA_RATIO = 0.03
 #: ... and a triangle with a fixed anchor (zero-motion ring, image border) this share.
 ANCHORED_MIN_AREA_RATIO = 0.3
-BACKENDS = ("opencv", "torch")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -112,7 +113,7 @@ def _face_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Centre, unit 'up' vector (chin → nose bridge) and inter-ocular distance of a face."""
     up = points[27] - points[8]
     up = up / max(float(np.linalg.norm(up)), 1e-6)
-    iod = float(np.linalg.norm(points[36:42].mean(0) - points[42:48].mean(0)))
+    iod = inter_ocular_distance(points)
     return points.mean(0), up, max(iod, 1.0)
 
 

@@ -19,8 +19,8 @@ import numpy as np
 from ..core.errors import DependencyError, UsageError
 from .classic import CLASSIC_STYLES, ClassicStyle, stylize_classic
 
-ENGINE_CHOICES = ("auto", "classic", "gan")
-DEFAULT_STYLE = "cartoon"
+from ..core.choices import DEFAULT_INVERT_STEPS, DEFAULT_STYLE
+from ..core.choices import ENGINES as ENGINE_CHOICES
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class GanStyleSpec:
     base: Optional[Path] = None
     base_sha256: Optional[str] = None
     class_name: Optional[str] = None
-    invert_steps: int = 300
+    invert_steps: int = DEFAULT_INVERT_STEPS
     perceptual: str = "auto"
 
 
@@ -100,7 +100,7 @@ def resolve_style(style: str, engine: str = "auto", *, generator: Optional[Path]
         # the generator *is* the style: name it after its file in reports
         return ResolvedStyle(path.stem, "gan", gan=GanStyleSpec(
             checkpoint=path, base=base_path, class_name=class_name,
-            invert_steps=invert_steps or 300))
+            invert_steps=invert_steps or DEFAULT_INVERT_STEPS))
     if engine == "classic" or (engine == "auto" and registry is None and style in CLASSIC_STYLES
                                and not _user_may_override(style)):
         if style not in CLASSIC_STYLES:
@@ -118,7 +118,7 @@ def resolve_style(style: str, engine: str = "auto", *, generator: Optional[Path]
     return ResolvedStyle(style, "gan", gan=GanStyleSpec(
         checkpoint=entry.checkpoint, sha256=entry.sha256, base=entry.base,
         base_sha256=entry.base_sha256, class_name=class_name or entry.class_name,
-        invert_steps=invert_steps or entry.invert_steps or 300, perceptual=entry.perceptual))
+        invert_steps=invert_steps or entry.invert_steps or DEFAULT_INVERT_STEPS, perceptual=entry.perceptual))
 
 
 def _user_may_override(style: str) -> bool:

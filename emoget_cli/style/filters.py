@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.ibug68 import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_OUTER,
+                          NOSE_LOWER, inter_ocular_distance)
+
 
 def _mix(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
     """(1 - t) a + t b in float32; t scalar or [H, W] map."""
@@ -28,12 +31,12 @@ def face_mask(shape: tuple[int, ...], points: np.ndarray, *, feather: float = 0.
 
     h, w = shape[:2]
     pts = np.asarray(points, np.float64)
-    jaw = pts[0:17]
-    brow_mid = pts[17:27].mean(0)
-    eyes = (pts[36:42].mean(0) + pts[42:48].mean(0)) / 2
+    jaw = pts[JAW]
+    brow_mid = pts[BROWS].mean(0)
+    eyes = (pts[EYE_RIGHT].mean(0) + pts[EYE_LEFT].mean(0)) / 2
     up = eyes - pts[8]
     up /= np.linalg.norm(up) + 1e-9
-    iod = np.linalg.norm(pts[42:48].mean(0) - pts[36:42].mean(0))
+    iod = inter_ocular_distance(pts)
     forehead = [brow_mid + up * 0.55 * iod + (p - brow_mid) * 0.95 for p in pts[[26, 24, 21, 19, 17]]]
     poly = np.concatenate([jaw, np.array(forehead)]).astype(np.int32)
     mask = np.zeros((h, w), np.float32)
@@ -48,7 +51,7 @@ def smooth_skin(rgb: np.ndarray, points: np.ndarray, amount: float) -> np.ndarra
 
     if amount <= 0:
         return rgb
-    iod = float(np.linalg.norm(points[42:48].mean(0) - points[36:42].mean(0)))
+    iod = inter_ocular_distance(points)
     d = int(max(5, round(iod * 0.14)) | 1)
     smooth = cv2.bilateralFilter(rgb, d, 28, d)
     smooth = cv2.bilateralFilter(smooth, d, 20, d)
@@ -64,10 +67,10 @@ def feature_mask(shape: tuple[int, ...], points: np.ndarray, *, grow: float = 0.
     import cv2
 
     pts = np.asarray(points, np.float32)
-    iod = float(np.linalg.norm(pts[42:48].mean(0) - pts[36:42].mean(0)))
-    parts = [slice(36, 42), slice(42, 48), slice(48, 60), slice(17, 22), slice(22, 27)]
+    iod = inter_ocular_distance(pts)
+    parts = [EYE_RIGHT, EYE_LEFT, LIPS_OUTER, BROW_RIGHT, BROW_LEFT]
     if nose:
-        parts.append(slice(30, 36))  # tip and nostrils (the bridge sides only add stray lines)
+        parts.append(NOSE_LOWER)  # tip and nostrils (the bridge sides only add stray lines)
     feats = np.zeros(shape[:2], np.float32)
     for sl in parts:
         cv2.fillConvexPoly(feats, cv2.convexHull(pts[sl].astype(np.int32)), 1.0)
@@ -84,9 +87,9 @@ def blush(rgb: np.ndarray, points: np.ndarray, amount: float,
     if amount <= 0:
         return rgb
     h, w = rgb.shape[:2]
-    iod = float(np.linalg.norm(points[42:48].mean(0) - points[36:42].mean(0)))
+    iod = inter_ocular_distance(points)
     layer = np.zeros((h, w), np.float32)
-    for eye, corner in ((points[36:42].mean(0), points[48]), (points[42:48].mean(0), points[54])):
+    for eye, corner in ((points[EYE_RIGHT].mean(0), points[48]), (points[EYE_LEFT].mean(0), points[54])):
         c = eye * 0.45 + corner * 0.55
         c = c + (c - points[30]) * 0.25  # out towards the cheekbone
         cv2.ellipse(layer, (int(c[0]), int(c[1])), (int(iod * 0.24), int(iod * 0.15)), 0, 0, 360, 1.0, -1)
@@ -213,7 +216,7 @@ def eye_sparkle(rgb: np.ndarray, points: np.ndarray, amount: float = 1.0) -> np.
     out = rgb.astype(np.float32)
     h, w = rgb.shape[:2]
     grey = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.5).astype(np.float32)
-    for sl in (slice(36, 42), slice(42, 48)):
+    for sl in (EYE_RIGHT, EYE_LEFT):
         eye = np.asarray(points[sl], np.float32)
         width = float(np.linalg.norm(eye[3] - eye[0]))
         if width < 4:
@@ -257,7 +260,7 @@ def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: in
     cel = tone(cel, saturation=1.25, brightness=0.04)
     lines = ink_lines(skin)
     # wrinkles and skin texture read as age: keep ink on features, the face outline and hair
-    iod = float(np.linalg.norm(points[42:48].mean(0) - points[36:42].mean(0)))
+    iod = inter_ocular_distance(points)
     import cv2
     inner = cv2.erode(face_mask(rgb.shape, points, feather=0.0),
                       np.ones((int(iod * 0.25) | 1,) * 2, np.uint8))

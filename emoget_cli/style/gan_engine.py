@@ -13,13 +13,14 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ..core.errors import NoFaceError
+from ..core.ibug68 import inter_ocular_distance
 
 #: detection is rejected when its points are on average farther than this × IOD from the photo's
 DISAGREE_IOD = 0.25
 
 
 def _iod(points: np.ndarray) -> float:
-    return float(np.linalg.norm(points[42:48].mean(0) - points[36:42].mean(0)))
+    return inter_ocular_distance(points)
 
 
 def choose_landmarks(styled_rgb: np.ndarray, photo_points: np.ndarray, *,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.ibug68 import eye_centres
+
 #: max |d/dt (1 - t^2)^2| on [0, 1], reached at t = 1/sqrt(3)
 _BUMP_SLOPE = 4 / np.sqrt(3) * (2 / 3)
 
@@ -59,7 +61,7 @@ class FaceFrame:
 
     def __init__(self, points: np.ndarray):
         pts = np.asarray(points, dtype=np.float64)
-        eye_r, eye_l = pts[36:42].mean(0), pts[42:48].mean(0)  # image-left, image-right
+        eye_r, eye_l = eye_centres(pts)  # image-left, image-right
         self.origin = (eye_r + eye_l) / 2
         self.iod = float(np.linalg.norm(eye_l - eye_r))
         if not np.isfinite(self.iod) or self.iod < 2.0:
@@ -103,7 +105,7 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
     q0 = frame.to_face(points)
     g = geometry
     s = float(np.clip(strength, 0.0, 1.0))
-    eyes = (q0[36:42].mean(0), q0[42:48].mean(0))
+    eyes = (eye_centres(q0))
     brow_y = float(q0[17:27, 1].mean())
     nose_tip, nose_base = q0[30], q0[33]
     mouth = (q0[48] + q0[54] + q0[51] + q0[57]) / 4

@@ -1,0 +1,66 @@
+"""Every named choice of emoget, defined once: the CLI and the domain code both import these.
+
+A new style, expression, preset, format, landmark backend or loss is added HERE first (its name,
+and the default when it changes); the module that implements it keys its table by these names,
+and `tests/test_choices.py` checks that the two agree and that the CLI offers exactly these.
+
+Pure Python (no numpy, no torch): `emoget --help` and the shell completions import it.
+"""
+
+from __future__ import annotations
+
+# ------------------------------------------------------------------------------------ styles --
+#: The built-in styles of the classic engine (style/classic.py implements them, same order).
+#: gan styles are not listed here: they come from the weights registry (weights.yaml).
+CLASSIC_STYLE_NAMES: tuple[str, ...] = ("baby", "cartoon", "painting", "none")
+DEFAULT_STYLE = "cartoon"
+#: auto: gan when the style resolves to a generator checkpoint, else classic.
+ENGINES: tuple[str, ...] = ("auto", "classic", "gan")
+
+# ------------------------------------------------------------------------------- expressions --
+#: The expression library (motion/expressions.py implements them, same order).
+EXPRESSION_NAMES: tuple[str, ...] = (
+    "happiness", "surprise", "disgust", "sadness", "anger", "fear", "contempt", "wink", "blink",
+    "idle", "neutral")
+DEFAULT_EXPRESSION = "happiness"
+#: The expressions of a `make --pack` when only one (or none) is named.
+PACK_EXPRESSIONS: tuple[str, ...] = (
+    "happiness", "surprise", "disgust", "sadness", "anger", "fear", "wink")
+
+# --------------------------------------------------------------------------------- animation --
+HEAD_MOTIONS: tuple[str, ...] = ("none", "nod", "tilt")
+#: keep: the picture as it is; transparent: the head cut out (needs a format with alpha).
+BACKGROUNDS: tuple[str, ...] = ("keep", "transparent")
+#: The image-warp implementations (render/warp.py); "auto" picks torch on CUDA, else OpenCV.
+WARP_BACKENDS: tuple[str, ...] = ("opencv", "torch")
+WARP_BACKEND_CHOICES: tuple[str, ...] = ("auto", *WARP_BACKENDS)
+
+# ------------------------------------------------------------------------------------ output --
+#: Output format name → file suffixes (the first is the one written); render/export.py encodes.
+FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "gif": (".gif",), "apng": (".png", ".apng"), "webp": (".webp",),
+    "webm": (".webm",), "mp4": (".mp4", ".m4v"),
+}
+FORMATS: tuple[str, ...] = tuple(FORMAT_SUFFIXES)
+SUFFIX_FORMATS: dict[str, str] = {s: f for f, sufs in FORMAT_SUFFIXES.items() for s in sufs}
+#: The formats whose files can hold an alpha channel (--background transparent).
+ALPHA_FORMATS: frozenset[str] = frozenset({"gif", "apng", "webp", "webm"})
+DEFAULT_FORMAT = "gif"
+#: Messenger presets (render/export.py holds their limits, same order).
+PRESET_NAMES: tuple[str, ...] = ("telegram", "line", "whatsapp", "slack", "discord", "kakao")
+
+# --------------------------------------------------------------------------------- detection --
+#: Landmark detectors (face/backends.py implements them); "auto" = the first that is installed.
+LANDMARK_BACKENDS: tuple[str, ...] = ("dlib", "fan")
+LANDMARK_BACKEND_CHOICES: tuple[str, ...] = ("auto", *LANDMARK_BACKENDS)
+
+# ------------------------------------------------------------------------------ gan inversion --
+#: Perceptual losses of the inversion (gan/perceptual.py); auto = lpips when its weights load.
+PERCEPTUAL_CHOICES: tuple[str, ...] = ("auto", "lpips", "fallback", "none")
+#: Inversion steps when neither the command line nor the style's registry entry says: the same
+#: for `make` (gan engine) and `invert`, so a latent from one reproduces in the other.
+DEFAULT_INVERT_STEPS = 300
+
+# ---------------------------------------------------------------------------------- compute --
+#: auto: CUDA when a GPU is visible, else the CPU.
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
