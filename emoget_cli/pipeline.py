@@ -332,52 +332,50 @@ def write_intermediate(folder: Path, src: Path, face: FaceStage, styled,
     """aligned.png + aligned.landmarks.json, styled.png + styled.landmarks.json,
     motion-<expr>.landmarks.json, latent.pt (gan engine), make.json (the resolved config).
 
-    All or nothing: on failure the files written so far (and the folder, when this call
-    created it) are removed and an OutputError is raised.
+    All or nothing (core.atomic.all_or_nothing): on failure nothing is left (the folder too,
+    when this call created it) and an OutputError is raised.
     """
-    from .core.atomic import write_text_atomic
+    from .core.atomic import all_or_nothing, write_text_atomic
     from .core.image_io import write_image
     from .core.track import FaceLandmarks, LandmarkTrack, TrackFrame, save_track
 
     created = not folder.exists()
-    written: list[Path] = []
 
     def out(name: str) -> Path:
-        written.append(folder / name)
         return folder / name
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        write_image(out("aligned.png"), face.rgb)
-        aligned = dataclasses.replace(face.aligned, image="aligned.png")
-        save_track(LandmarkTrack(image_size=face.image_size, frames=[TrackFrame(0, [FaceLandmarks(
-            face.source_points)])], source=str(src), aligned=aligned, meta={"stage": "align"}),
-            out("aligned.landmarks.json"))
-        write_image(out("styled.png"), styled.image)
-        h, w = styled.image.shape[:2]
-        save_track(LandmarkTrack.from_points(styled.points, (w, h), source="styled.png",
-                                             meta={"stage": "style", "style": styled.style,
-                                                   "engine": styled.engine,
-                                                   "landmarks": styled.landmarks}),
-                   out("styled.landmarks.json"))
-        for expr, track in tracks.items():
-            save_track(track, out(f"motion-{_slug(expr)}.landmarks.json"))
-        if styled.latent is not None:
-            from .core.latent import save_latent
+        with all_or_nothing():
+            write_image(out("aligned.png"), face.rgb)
+            aligned = dataclasses.replace(face.aligned, image="aligned.png")
+            save_track(LandmarkTrack(image_size=face.image_size, frames=[TrackFrame(0, [FaceLandmarks(
+                face.source_points)])], source=str(src), aligned=aligned, meta={"stage": "align"}),
+                out("aligned.landmarks.json"))
+            write_image(out("styled.png"), styled.image)
+            h, w = styled.image.shape[:2]
+            save_track(LandmarkTrack.from_points(styled.points, (w, h), source="styled.png",
+                                                 meta={"stage": "style", "style": styled.style,
+                                                       "engine": styled.engine,
+                                                       "landmarks": styled.landmarks}),
+                       out("styled.landmarks.json"))
+            for expr, track in tracks.items():
+                save_track(track, out(f"motion-{_slug(expr)}.landmarks.json"))
+            if styled.latent is not None:
+                from .core.latent import save_latent
 
-            save_latent(styled.latent, out("latent.pt"))
-        info = {k: (str(v) if isinstance(v, Path) else v)
-                for k, v in dataclasses.asdict(config).items()}
-        info.update(input=str(src), style_meta=styled.meta)
-        write_text_atomic(out("make.json"), json.dumps(info, indent=2, default=str))
-    except (EmogetError, OSError) as exc:
-        _remove(written)
+                save_latent(styled.latent, out("latent.pt"))
+            info = {k: (str(v) if isinstance(v, Path) else v)
+                    for k, v in dataclasses.asdict(config).items()}
+            info.update(input=str(src), style_meta=styled.meta)
+            write_text_atomic(out("make.json"), json.dumps(info, indent=2, default=str))
+    except BaseException as exc:
         if created:
             try:
                 folder.rmdir()
             except OSError:
                 pass
-        if isinstance(exc, EmogetError):
+        if isinstance(exc, (EmogetError, KeyboardInterrupt)) or not isinstance(exc, OSError):
             raise
         raise OutputError(f"cannot write --keep-intermediate {folder}: "
                           f"{exc.strerror or exc}") from None
@@ -411,12 +409,14 @@ def apex_frame(anim) -> np.ndarray:
 
 
 def write_zip(path: Path, files: list[Path]) -> Path:
-    from .core.atomic import write_bytes_atomic
+    """A stored zip of `files` (each under its own name), read from where each is staged when
+    the zip is written inside the same all_or_nothing block."""
+    from .core.atomic import staged_path, write_bytes_atomic
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for f in files:
-            zf.write(f, arcname=f.name)
+            zf.write(staged_path(f), arcname=Path(f).name)
     return write_bytes_atomic(path, buf.getvalue())
 
 
@@ -428,75 +428,71 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None,
 
     debug: let unexpected exceptions (bugs) propagate instead of reporting them.
     """
+    from .core.atomic import all_or_nothing
+
     start = time.perf_counter()
     timer: dict[str, float] = {}
     written: list[Path] = []
     result = MakeResult(input=str(src), ok=False, style=config.style)
     try:
-        targets = output_paths(src, config, n_inputs)
-        for target in _all_targets(src, config, n_inputs):
-            if target.is_dir():  # fail before the work, not after it
-                raise OutputError(f"cannot write {target}: it is a folder")
-        face = stage_face(src, config, timer)
-        styled = stage_style(face, config, timer, warn=warn)
-        result.style, result.engine, result.landmarks = styled.style, styled.engine, styled.landmarks
-        motion_model = None
-        if config.motion_model is not None:
-            from .motion import load_motion_model
+        # one input's outputs (its emoticons, a pack's sheet and zip) appear together or not at all
+        with all_or_nothing():
+            targets = output_paths(src, config, n_inputs)
+            for target in _all_targets(src, config, n_inputs):
+                if target.is_dir():  # fail before the work, not after it
+                    raise OutputError(f"cannot write {target}: it is a folder")
+            face = stage_face(src, config, timer)
+            styled = stage_style(face, config, timer, warn=warn)
+            result.style, result.engine, result.landmarks = styled.style, styled.engine, styled.landmarks
+            motion_model = None
+            if config.motion_model is not None:
+                from .motion import load_motion_model
 
-            motion_model = load_motion_model(config.motion_model)
-        tracks, tiles = {}, []
-        for expr, path in targets.items():
-            anim = stage_animate(styled, expr, config, timer, motion_model)
-            report = stage_export(anim, path, config, timer)
-            written.append(Path(report.path))
-            tracks[expr] = anim.track
-            tiles.append((expr, apex_frame(anim)))
-            result.bytes += int(report.bytes)
-            result.n_frames = int(report.n_frames)
-            result.adjustments.extend(f"{expr}: {a}" for a in report.adjustments)
-        result.expressions = list(targets)
-        if config.pack:
-            from .core.image_io import write_image
+                motion_model = load_motion_model(config.motion_model)
+            tracks, tiles = {}, []
+            for expr, path in targets.items():
+                anim = stage_animate(styled, expr, config, timer, motion_model)
+                report = stage_export(anim, path, config, timer)
+                written.append(Path(report.path))
+                tracks[expr] = anim.track
+                tiles.append((expr, apex_frame(anim)))
+                result.bytes += int(report.bytes)
+                result.n_frames = int(report.n_frames)
+                result.adjustments.extend(f"{expr}: {a}" for a in report.adjustments)
+            result.expressions = list(targets)
+            if config.pack:
+                from .core.image_io import write_image
 
-            sheet, zpath = pack_paths(src, config)
-            write_image(sheet, contact_sheet(tiles))
-            written.append(sheet)
-            write_zip(zpath, [p for p in written if p != sheet])
-            written.append(zpath)
-            result.sheet, result.zip = str(sheet), str(zpath)
-        if config.keep_intermediate is not None:
-            folder = config.keep_intermediate / src.stem if n_inputs > 1 else config.keep_intermediate
-            t = time.perf_counter()
-            result.intermediate = str(write_intermediate(folder, src, face, styled, tracks, config))
-            timer["intermediate"] = time.perf_counter() - t
-        result.outputs = [str(p) for p in written if str(p) not in (result.sheet, result.zip)]
+                sheet, zpath = pack_paths(src, config)
+                write_image(sheet, contact_sheet(tiles))
+                written.append(sheet)
+                write_zip(zpath, [p for p in written if p != sheet])
+                written.append(zpath)
+                result.sheet, result.zip = str(sheet), str(zpath)
+            if config.keep_intermediate is not None:
+                folder = config.keep_intermediate / src.stem if n_inputs > 1 else config.keep_intermediate
+                t = time.perf_counter()
+                result.intermediate = str(write_intermediate(folder, src, face, styled, tracks, config))
+                timer["intermediate"] = time.perf_counter() - t
+            result.outputs = [str(p) for p in written if str(p) not in (result.sheet, result.zip)]
         result.ok = True
     except EmogetError as exc:
-        _remove(written)
         result.error, result.exit_code = str(exc), exc.exit_code
     except MemoryError:
-        _remove(written)
         result.error, result.exit_code = f"{src}: out of memory", 1
     except Exception as exc:  # a bug: report it for this input and go on with the others
         if debug or os.environ.get("EMOGET_DEBUG"):
             raise
-        _remove(written)
         result.error, result.exit_code = f"internal error: {type(exc).__name__}: {exc}", 1
     result.stages = {k: round(v, 4) for k, v in timer.items()}
     result.seconds = round(time.perf_counter() - start, 4)
     return result
 
 
-def _remove(paths: list[Path]) -> None:
-    for p in paths:
-        try:
-            p.unlink()
-        except OSError:
-            pass
-
-
 def _worker(args: tuple[str, MakeConfig, int, bool]) -> MakeResult:
+    from .core.signals import install_signal_handlers
+
+    install_signal_handlers()  # a stopped worker removes its temporary files too
     src, config, n, debug = args
     return process_one(Path(src), config, n, debug=debug)
 
@@ -529,7 +525,8 @@ def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[Progress
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(config.jobs, len(files)), mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(config.jobs, len(files)), mp_context=ctx)
+        try:
             futures = {pool.submit(_worker, (str(f), config, len(files), debug)): i for i, f in enumerate(files)}
             for done, fut in enumerate(as_completed(futures), 1):
                 i = futures[fut]
@@ -542,18 +539,25 @@ def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[Progress
                                             error=f"worker failed: {type(exc).__name__}: {exc}")
                 if progress:
                     progress(done, len(files), files[i].name)
+        except BaseException:  # interrupted: stop the workers (each removes its temporary files)
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     return [r for r in results if r is not None]
 
 
 def check_targets(files: list[Path], config: MakeConfig) -> None:
     """No output may replace an input (the selfie itself); two inputs with the same stem would
     overwrite each other's outputs in one folder."""
-    sources = {f.resolve(): f for f in files}
+    from .core.atomic import check_output
+
+    inputs = [*files, *(p for p in (config.generator, config.base_generator, config.motion_model)
+                        if p is not None)]
     for f in files:
         for target in _all_targets(f, config, len(files)):
-            if target.resolve() in sources:
-                raise UsageError(f"-o: {target} would overwrite the input "
-                                 f"{sources[target.resolve()]}; write somewhere else")
+            check_output(target, inputs)
     if not config.writes_folder(len(files)):
         return
     seen: dict[str, Path] = {}

@@ -97,6 +97,7 @@ def animate(
     """
     import time
 
+    from ..core.atomic import all_or_nothing
     from ..core.errors import UsageError
     from ..core.image_io import read_image
     from ..core.track import save_track as write_track
@@ -108,7 +109,7 @@ def animate(
     out_fmt, _ = resolve_format(output, fmt, preset)   # fail fast on a bad name / suffix
     for target in (output, save_track):  # ... and on an output that cannot be written
         if target is not None:
-            check_target(target)
+            check_target(target, inputs=[p for p in (face, landmarks, motion) if p is not None])
     if background == "transparent" and out_fmt == "mp4":
         raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif with "
                          "--background transparent")
@@ -133,14 +134,11 @@ def animate(
     with rep.progress("animate", total=cfg.n_frames) as update:
         result = run_animate(image.rgb, cfg, points=points, motion_model=model, progress=update,
                              where=str(face))
-    report = export_animation(result.rgba_frames(), output, fps=cfg.fps, fmt=fmt, preset=preset)
-    if save_track is not None:
-        result.track.source = str(face)
-        try:
+    with all_or_nothing():  # the animation and its track appear together or not at all
+        report = export_animation(result.rgba_frames(), output, fps=cfg.fps, fmt=fmt, preset=preset)
+        if save_track is not None:
+            result.track.source = str(face)
             write_track(result.track, save_track)
-        except Exception:
-            report.path.unlink(missing_ok=True)  # all or nothing
-            raise
     data = {**report.to_dict(), "input": str(face), "expression": result.track.label,
             "track": str(save_track) if save_track else None,
             "seconds": round(time.perf_counter() - started, 3)}

@@ -68,8 +68,14 @@ def main() -> None:
     option, missing argument) is one line on stderr with exit code 2, not a framed help box."""
     import sys
 
+    from ..core.signals import install_signal_handlers
+    from .common import interrupted_exit
+
+    install_signal_handlers()
     try:
         code = app(prog_name="emoget", standalone_mode=False)
+    except KeyboardInterrupt as exc:  # outside a command (e.g. while parsing options)
+        sys.exit(interrupted_exit(exc).exit_code)
     except ClickException as exc:
         message = exc.format_message().replace("Value error, ", "")
         if message:  # empty after `no_args_is_help` has printed the help

@@ -55,9 +55,37 @@ def print_warning(message: str) -> None:
     _stderr().print(f"[yellow]warning:[/] {escape(' '.join(str(message).split()))}")
 
 
+def interrupted_exit(exc: BaseException) -> "typer.Exit":
+    """Report an interruption in one line (what was left on disk) and give the exit code
+    128 + signal number (130 for Ctrl-C, 143 for SIGTERM)."""
+    import signal
+
+    from ..core.atomic import completed_outputs
+    from ..core.signals import ignore_further_signals, signal_name
+
+    ignore_further_signals()
+    signum = getattr(exc, "signum", signal.SIGINT)
+    name = signal_name(signum)
+    done = completed_outputs()
+    if done:
+        shown = ", ".join(str(p) for p in done[:3]) + (f" and {len(done) - 3} more" if len(done) > 3 else "")
+        what = (f"{len(done)} complete file(s) were written before it ({shown}); nothing partial "
+                "was left")
+    else:
+        what = "nothing was written (no partial files left)"
+    print_error(f"interrupted by {name}: {what}")
+    return typer.Exit(128 + int(signum))
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc(file=sys.stderr)
+
+
 def handle_errors(fn: Callable) -> Callable:
-    """Turn EmogetError into a one-line message + its exit code; bugs into exit 1 (no traceback
-    unless --debug)."""
+    """Turn EmogetError into a one-line message + its exit code; bugs into exit 1. --debug adds
+    the traceback and keeps the exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,17 +95,21 @@ def handle_errors(fn: Callable) -> Callable:
             raise
         except EmogetError as exc:
             if STATE["debug"]:
-                raise
+                _print_traceback()
             print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            print_error("interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            raise interrupted_exit(exc) from None
+        except RecursionError:
+            if STATE["debug"]:
+                _print_traceback()
+            print_error("input nested too deeply to process (internal error: RecursionError)")
+            raise typer.Exit(1) from None
         except Exception as exc:  # a bug: keep the user's terminal clean, point to --debug
             if STATE["debug"]:
-                raise
-            print_error(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
-                        "traceback)")
+                _print_traceback()
+            print_error(f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+                        + ("" if STATE["debug"] else " (rerun with --debug for the traceback)"))
             raise typer.Exit(1) from None
 
     return wrapper

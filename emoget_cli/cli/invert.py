@@ -138,14 +138,11 @@ def invert_cmd(
         result = invert(images, G, inv_config, progress=update, warn=rep.warn)
 
     latents = result.latent_files(sha, [f.name for f in config.faces])
-    written: list[Path] = []
-    try:
+    from ..core.atomic import all_or_nothing
+
+    with all_or_nothing():
         rows = _write_outputs(config, G, sha, inv_config, result, latents, latent_paths,
-                              recon_paths, pti_path, written)
-    except BaseException:
-        for path in written:  # all or nothing
-            path.unlink(missing_ok=True)
-        raise
+                              recon_paths, pti_path)
     report = {"faces": rows, "perceptual": result.perceptual, "space": result.space,
               "steps": inv_config.steps, "seconds": round(result.seconds, 3),
               "seconds_per_step": round(result.step_seconds, 5),
@@ -173,9 +170,9 @@ def _check_targets(paths: list[Path]) -> None:
 
 
 def _write_outputs(config: InvertCliConfig, G, sha: str, inv_config, result, latents,
-                   latent_paths: list[Path], recon_paths: list[Path], pti_path: Optional[Path],
-                   written: list[Path]) -> list[dict]:
-    """PTI generator, latents and reconstructions; appends each file to `written` as it goes."""
+                   latent_paths: list[Path], recon_paths: list[Path],
+                   pti_path: Optional[Path]) -> list[dict]:
+    """PTI generator, latents and reconstructions (called inside one all_or_nothing block)."""
     from ..core.image_io import write_image
     from ..core.latent import file_sha256, save_latent
     from ..gan.invert import to_uint8
@@ -187,16 +184,17 @@ def _write_outputs(config: InvertCliConfig, G, sha: str, inv_config, result, lat
                                         training={"pti": {"base_sha256": sha, "steps": inv_config.pti_steps,
                                                           "lr": inv_config.pti_lr,
                                                           "faces": [f.name for f in config.faces]}})
-        written.append(save_checkpoint(tuned, pti_path))
-        pti_sha = file_sha256(pti_path)
+        from ..core.atomic import staged_path
+
+        save_checkpoint(tuned, pti_path)
+        pti_sha = file_sha256(staged_path(pti_path))
         for lat in latents:
             lat.extra.update({"pti_checkpoint": pti_path.name, "pti_sha256": pti_sha})
     rows = []
     for face, lat, path, recon, rgb in zip(config.faces, latents, latent_paths, recon_paths,
                                            to_uint8(result.images)):
-        written.append(save_latent(lat, path))
+        save_latent(lat, path)
         write_image(recon, rgb)
-        written.append(recon)
         rows.append({"input": str(face), "latent": str(path), "reconstruction": str(recon),
                      **{k: round(v, 6) for k, v in lat.losses.items()}})
     return rows

@@ -771,16 +771,12 @@ def export_animation(frames: Sequence[np.ndarray], path: str | os.PathLike, *, f
                         alpha=C == 4, settings=used.describe(fmt))
 
 
-def check_target(target: Path) -> None:
-    """Fail (OutputError) before any slow work when `target` clearly cannot be written: it is
-    a folder, or its nearest existing parent is a file."""
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a folder")
-    parent = target.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {target}: {parent} is not a folder")
+def check_target(target: Path, inputs=()) -> None:
+    """Fail before any slow work when `target` cannot be written (core.atomic.check_output: a
+    folder, a parent that is a file, a name too long, an unwritable folder, one of `inputs`)."""
+    from ..core.atomic import check_output
+
+    check_output(target, inputs)
 
 
 def _check_options(fps, max_colors, palette, quality, lossless, fmt) -> None:
