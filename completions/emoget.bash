@@ -9,7 +9,7 @@ _emoget() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath} ${word}" in
-            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
+            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
         esac
     done
     subs=""; opts=""; files=0
@@ -26,9 +26,11 @@ _emoget() {
         "emoget train") subs="motion stylegan"; opts="-h --help"; files=0 ;;
         "emoget train motion") subs=""; opts="--arch --config --data --device --frames --holdout --json --output -o --quiet -q --seed --steps -h --help"; files=0 ;;
         "emoget train stylegan") subs=""; opts="--ac-weight --ada-target --aug --aug-p --batch --channel-max --channel-multiplier --conditional --config --data --device --dry-run --ema-kimg --freeze-d --gpus --json --kimg --log-every --lr --mixed-precision --n-mlp --no-xflip --xflip --out -o --quiet -q --r1-gamma --reset-progress --resume --seed --size --snapshot-every --style-dim --workers -h --help"; files=0 ;;
-        "emoget weights") subs="add list verify"; opts="-h --help"; files=0 ;;
+        "emoget weights") subs="add fetch forget list verify"; opts="-h --help"; files=0 ;;
         "emoget weights add") subs=""; opts="--base --class --description --force --invert-steps --json --perceptual --quiet -q --registry --swap-res -h --help"; files=1 ;;
-        "emoget weights list") subs=""; opts="--json --quiet -q --registry -h --help"; files=0 ;;
+        "emoget weights fetch") subs=""; opts="--accept-license --catalogue --force --from --json --quiet -q --retries --timeout -h --help"; files=0 ;;
+        "emoget weights forget") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
+        "emoget weights list") subs=""; opts="--catalogue --json --quiet -q --registry -h --help"; files=0 ;;
         "emoget weights verify") subs=""; opts="--json --quiet -q --registry -h --help"; files=0 ;;
     esac
     case "${cmdpath} ${prev}" in
@@ -161,6 +163,11 @@ _emoget() {
         "emoget weights add --perceptual") COMPREPLY=( $(compgen -W "auto lpips fallback none" -- "${cur}") ); return 0 ;;
         "emoget weights add --registry") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget weights add --swap-res") COMPREPLY=(); return 0 ;;
+        "emoget weights fetch --catalogue") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "emoget weights fetch --from") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "emoget weights fetch --retries") COMPREPLY=(); return 0 ;;
+        "emoget weights fetch --timeout") COMPREPLY=(); return 0 ;;
+        "emoget weights list --catalogue") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget weights list --registry") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget weights verify --registry") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
     esac

@@ -5,7 +5,7 @@ function __emoget_cmdpath
     set -l cmdpath emoget
     for word in $tokens[2..-1]
         switch "$cmdpath $word"
-            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights list' 'emoget weights verify'
+            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
                 set cmdpath "$cmdpath $word"
         end
     end
@@ -27,7 +27,7 @@ complete -c emoget -n "__emoget_at 'emoget'" -a 'make' -d 'Turn selfies into loo
 complete -c emoget -n "__emoget_at 'emoget'" -a 'render' -d 'Render a latent with a generator: emoget render face.latent.pt --ckpt toon.pt...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'sample' -d 'Sample generators into a labelled dataset: emoget sample toon.pt --n 500 --la...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'train' -d 'Train the models: a (conditional) StyleGAN2, or the landmark-motion generator.'
-complete -c emoget -n "__emoget_at 'emoget'" -a 'weights' -d 'Named styles → generator checkpoints (+ sha256): list, add, verify.'
+complete -c emoget -n "__emoget_at 'emoget'" -a 'weights' -d 'Named styles → generator checkpoints (+ sha256): list, fetch, add, verify, fo...'
 complete -c emoget -n "__emoget_at 'emoget'" -l debug -d 'Show full tracebacks instead of one-line errors.'
 complete -c emoget -n "__emoget_at 'emoget'" -l install-completion -d 'Install completion for the current shell.'
 complete -c emoget -n "__emoget_at 'emoget'" -l show-completion -d 'Show completion for the current shell, to copy it or customize the installation.'
@@ -220,7 +220,9 @@ complete -c emoget -n "__emoget_at 'emoget train stylegan'" -l workers -r -f -d 
 complete -c emoget -n "__emoget_at 'emoget train stylegan'" -s h -l help -d 'Show this message and exit.'
 
 complete -c emoget -n "__emoget_at 'emoget weights'" -a 'add' -d 'Register a checkpoint as a gan style: computes its sha256, writes the registr...'
-complete -c emoget -n "__emoget_at 'emoget weights'" -a 'list' -d 'Every style with its engine, checkpoint and whether it can run here.'
+complete -c emoget -n "__emoget_at 'emoget weights'" -a 'fetch' -d 'Download public checkpoints, check them (hash pinned on first use, file conte...'
+complete -c emoget -n "__emoget_at 'emoget weights'" -a 'forget' -d 'Drop the sha256 pinned at a file\'s first fetch (the file stays), so a republi...'
+complete -c emoget -n "__emoget_at 'emoget weights'" -a 'list' -d 'Every style with its engine and checkpoint, and the catalogue: what can be fe...'
 complete -c emoget -n "__emoget_at 'emoget weights'" -a 'verify' -d 'Recheck that every gan style\'s checkpoint exists and matches its sha256 (exit...'
 complete -c emoget -n "__emoget_at 'emoget weights'" -s h -l help -d 'Show this message and exit.'
 
@@ -237,6 +239,21 @@ complete -c emoget -n "__emoget_at 'emoget weights add'" -l swap-res -r -f -d 'I
 complete -c emoget -n "__emoget_at 'emoget weights add'" -s h -l help -d 'Show this message and exit.'
 complete -c emoget -n "__emoget_at 'emoget weights add'" -F
 
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l accept-license -d 'Accept non-commercial licences (NVIDIA\'s for the StyleGAN2 generators) withou...'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l catalogue -r -F -d 'Catalogue file instead of the shipped weights/catalogue.yaml.'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l force -d 'Download again even when the installed file matches its pin.'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l from -r -F -d 'Register this file already on disk instead of downloading (one NAME).'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l json -d 'Print a machine-readable JSON report on stdout.'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l quiet -s q -d 'Print nothing but errors.'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l retries -r -f -d 'Further attempts after a dropped connection, a timeout or a server error (eac...'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -l timeout -r -f -d 'Seconds to wait for a connection or for data.'
+complete -c emoget -n "__emoget_at 'emoget weights fetch'" -s h -l help -d 'Show this message and exit.'
+
+complete -c emoget -n "__emoget_at 'emoget weights forget'" -l json -d 'Print a machine-readable JSON report on stdout.'
+complete -c emoget -n "__emoget_at 'emoget weights forget'" -l quiet -s q -d 'Print nothing but errors.'
+complete -c emoget -n "__emoget_at 'emoget weights forget'" -s h -l help -d 'Show this message and exit.'
+
+complete -c emoget -n "__emoget_at 'emoget weights list'" -l catalogue -r -F -d 'Catalogue file instead of the shipped weights/catalogue.yaml.'
 complete -c emoget -n "__emoget_at 'emoget weights list'" -l json -d 'Print a machine-readable JSON report on stdout.'
 complete -c emoget -n "__emoget_at 'emoget weights list'" -l quiet -s q -d 'Print nothing but errors.'
 complete -c emoget -n "__emoget_at 'emoget weights list'" -l registry -r -F -d 'Registry file to use instead of the shipped + user registries (add: the file ...'

@@ -24,7 +24,7 @@ _emoget() {
                 'render:Render a latent with a generator emoget render face.latent.pt --ckpt toon.pt...'
                 'sample:Sample generators into a labelled dataset emoget sample toon.pt --n 500 --la...'
                 'train:Train the models a (conditional) StyleGAN2, or the landmark-motion generator.'
-                'weights:Named styles → generator checkpoints (+ sha256) list, add, verify.'
+                'weights:Named styles → generator checkpoints (+ sha256) list, fetch, add, verify, fo...'
             )
             _describe -t commands 'emoget command' commands && ret=0 ;;
         (args)
@@ -289,13 +289,17 @@ _emoget_weights() {
             local -a commands
             commands=(
                 'add:Register a checkpoint as a gan style computes its sha256, writes the registr...'
-                'list:Every style with its engine, checkpoint and whether it can run here.'
+                'fetch:Download public checkpoints, check them (hash pinned on first use, file conte...'
+                'forget:Drop the sha256 pinned at a files first fetch (the file stays), so a republi...'
+                'list:Every style with its engine and checkpoint, and the catalogue what can be fe...'
                 'verify:Recheck that every gan styles checkpoint exists and matches its sha256 (exit...'
             )
             _describe -t commands 'emoget weights command' commands && ret=0 ;;
         (args)
             case $line[1] in
                 (add) _emoget_weights_add && ret=0 ;;
+                (fetch) _emoget_weights_fetch && ret=0 ;;
+                (forget) _emoget_weights_forget && ret=0 ;;
                 (list) _emoget_weights_list && ret=0 ;;
                 (verify) _emoget_weights_verify && ret=0 ;;
             esac ;;
@@ -320,8 +324,31 @@ _emoget_weights_add() {
         ':checkpoint:_files'
 }
 
+_emoget_weights_fetch() {
+    _arguments \
+        '--accept-license[Accept non-commercial licences (NVIDIAs for the StyleGAN2 generators) withou...]' \
+        '--catalogue[Catalogue file instead of the shipped weights/catalogue.yaml.]:catalogue:_files' \
+        '--force[Download again even when the installed file matches its pin.]' \
+        '--from[Register this file already on disk instead of downloading (one NAME).]:from:_files' \
+        '--json[Print a machine-readable JSON report on stdout.]' \
+        '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
+        '--retries[Further attempts after a dropped connection, a timeout or a server error (eac...]:retries: ' \
+        '--timeout[Seconds to wait for a connection or for data.]:timeout: ' \
+        '(- *)'{-h,--help}'[Show this message and exit.]' \
+        '*:names: '
+}
+
+_emoget_weights_forget() {
+    _arguments \
+        '--json[Print a machine-readable JSON report on stdout.]' \
+        '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
+        '(- *)'{-h,--help}'[Show this message and exit.]' \
+        '*:names: '
+}
+
 _emoget_weights_list() {
     _arguments \
+        '--catalogue[Catalogue file instead of the shipped weights/catalogue.yaml.]:catalogue:_files' \
         '--json[Print a machine-readable JSON report on stdout.]' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--registry[Registry file to use instead of the shipped + user registries (add the file ...]:registry:_files' \

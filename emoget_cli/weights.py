@@ -5,7 +5,8 @@ Two YAML files are merged, later entries overriding earlier ones of the same nam
 1. the registry shipped with emoget, `weights/registry.yaml` next to the package (classic styles
    and commented examples of gan styles);
 2. the user's registry, `$EMOGET_WEIGHTS_DIR/registry.yaml` (default
-   `~/.cache/emoget/weights/registry.yaml`), which `emoget weights add` writes.
+   `~/.cache/emoget/weights/registry.yaml`), which `emoget weights add` and `emoget weights
+   fetch` write.
 
 Schema (version 1)::
 
@@ -22,6 +23,14 @@ Schema (version 1)::
         class_name: null             # class of a conditional generator
         invert_steps: 300
         perceptual: auto             # auto | lpips | fallback | none
+    fetched:                         # user registry only: what `weights fetch` installed
+      ffhq:                          # catalogue name (weights/catalogue.yaml)
+        file: ffhq-1024.safetensors  # the installed file (converted for NVlabs pickles)
+        sha256: 51ab...              # of the installed file
+        source_sha256: 77c0...       # of the file as downloaded: pinned at the first download
+        url: https://...             # where it came from (or the --from file)
+        licence: nvidia-nc
+        licence_accepted: true
 
 Checkpoints are untrusted files: this module only hashes them; loading is the gan package's job
 (`torch.load(weights_only=True)` / safetensors).
@@ -311,9 +320,76 @@ def add_style(name: str, checkpoint: Path, *, registry_path: Optional[Path] = No
                        swap_res=swap_res, class_name=class_name, invert_steps=invert_steps,
                        perceptual=perceptual, registry=registry_path)
     existing[name] = entry
-    doc = {"version": REGISTRY_VERSION,
-           "styles": {n: e.to_yaml(registry_path.parent.resolve()) for n, e in existing.items()}}
-    header = ("# emoget weights registry (written by `emoget weights add`; schema in "
-              "emoget_cli/weights.py)\n")
-    write_text_atomic(registry_path, header + yaml.safe_dump(doc, sort_keys=False))
+    write_registry_file(registry_path, existing, read_fetched(registry_path))
     return entry
+
+
+def write_registry_file(path: Path, styles: dict[str, StyleEntry],
+                        fetched: Optional[dict[str, dict]] = None) -> None:
+    """Rewrite a (user) registry file atomically: its styles and its `fetched` pins."""
+    import yaml
+
+    path = Path(path)
+    doc: dict[str, Any] = {"version": REGISTRY_VERSION,
+                           "styles": {n: e.to_yaml(path.parent.resolve()) for n, e in styles.items()}}
+    if fetched:
+        doc["fetched"] = fetched
+    header = ("# emoget weights registry (written by `emoget weights add` / `weights fetch`; "
+              "schema in emoget_cli/weights.py)\n")
+    write_text_atomic(path, header + yaml.safe_dump(doc, sort_keys=False))
+
+
+_FETCH_KEYS = {"file", "sha256", "source_sha256", "url", "licence", "licence_accepted"}
+
+
+def read_fetched(path: Path) -> dict[str, dict]:
+    """The `fetched` section of a registry file: catalogue name -> pin record (see the module
+    docstring). Missing file or section -> {}; UsageError for a malformed one."""
+    from .core.config import read_yaml_file
+
+    path = Path(path)
+    try:
+        data = read_yaml_file(path, "weights registry")
+    except FileNotFoundError:
+        return {}
+    section = (data or {}).get("fetched") if isinstance(data, dict) else None
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        raise UsageError(f"weights registry {path}: 'fetched' must be a mapping")
+    out = {}
+    for name, rec in section.items():
+        if not isinstance(rec, dict) or set(rec) - _FETCH_KEYS:
+            raise UsageError(f"weights registry {path}: fetched entry {name!r} is malformed "
+                             f"(keys: {', '.join(sorted(_FETCH_KEYS))})")
+        for key in ("sha256", "source_sha256"):
+            if rec.get(key) is not None and not _SHA_RE.match(str(rec[key])):
+                raise UsageError(f"weights registry {path}: fetched {name!r}: {key} must be 64 "
+                                 "lowercase hexadecimal digits")
+        out[str(name)] = dict(rec)
+    return out
+
+
+def forget_fetch(name: str, *, registry_path: Optional[Path] = None) -> bool:
+    """Drop a fetched file's pin (the file stays); False when there was none."""
+    registry_path = Path(registry_path or user_registry_path()).expanduser()
+    fetched = read_fetched(registry_path)
+    if name not in fetched:
+        return False
+    del fetched[name]
+    write_registry_file(registry_path, read_registry_file(registry_path), fetched)
+    return True
+
+
+def record_fetch(name: str, record: dict, *, registry_path: Optional[Path] = None,
+                 style: Optional[StyleEntry] = None) -> Path:
+    """Pin a fetched file (and optionally register a style built from it) in the user registry."""
+    registry_path = Path(registry_path or user_registry_path()).expanduser()
+    styles = read_registry_file(registry_path)
+    fetched = read_fetched(registry_path)
+    if name:
+        fetched[name] = {k: v for k, v in record.items() if k in _FETCH_KEYS and v is not None}
+    if style is not None:
+        styles[style.name] = style
+    write_registry_file(registry_path, styles, fetched)
+    return registry_path

@@ -1,4 +1,5 @@
-"""`emoget weights list|add|verify`: the registry of named styles and their checkpoints."""
+"""`emoget weights list|fetch|add|verify|forget`: named styles, their checkpoints, and the
+catalogue of public checkpoints that `fetch` downloads (core: emoget_cli/catalogue.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from typing_extensions import Annotated
 from .common import JsonOpt, PerceptualOpt, QuietOpt, Reporter, handle_errors
 
 weights_app = typer.Typer(
-    name="weights", help="Named styles → generator checkpoints (+ sha256): list, add, verify.",
+    name="weights", help="Named styles → generator checkpoints (+ sha256): list, fetch, add, verify, forget.",
     no_args_is_help=True, rich_markup_mode="rich")
 
 RegistryOpt = Annotated[Optional[Path], typer.Option(
     "--registry", help="Registry file to use instead of the shipped + user registries "
     "(add: the file to write; default ~/.cache/emoget/weights/registry.yaml or "
     "$EMOGET_WEIGHTS_DIR/registry.yaml).", show_default=False)]
+
+
+CatalogueOpt = Annotated[Optional[Path], typer.Option(
+    "--catalogue", help="Catalogue file instead of the shipped weights/catalogue.yaml.",
+    show_default=False)]
 
 
 def register(app: typer.Typer) -> None:
@@ -36,10 +42,20 @@ def _registry(path: Optional[Path]):
 
 @weights_app.command("list")
 @handle_errors
-def list_cmd(registry: RegistryOpt = None, json_output: JsonOpt = False,
-             quiet: QuietOpt = False) -> None:
-    """Every style with its engine, checkpoint and whether it can run here."""
+def list_cmd(registry: RegistryOpt = None, catalogue: CatalogueOpt = None,
+             json_output: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Every style with its engine and checkpoint, and the catalogue: what can be fetched, what is
+    here."""
+    from ..catalogue import entry_status, env_summary, load_catalogue
+    from ..weights import read_fetched, user_registry_path
+
     reg = _registry(registry)
+    cat = load_catalogue(catalogue)
+    pins = read_fetched(user_registry_path())
+    files = [entry_status(cat.files[n], pins) for n in sorted(cat.files)]
+    recipes = [{"name": r.name, "needs": [r.base, r.coarse], "built": r.name in reg.entries
+                and reg.get(r.name).available} for r in cat.recipes.values()]
+    where = env_summary()
     rows = []
     for name in reg.names():
         e = reg.get(name)
@@ -57,9 +73,21 @@ def list_cmd(registry: RegistryOpt = None, json_output: JsonOpt = False,
                           r["checkpoint"] or r["description"])
         console.print(table)
         console.print(f"registries: {', '.join(map(str, reg.files)) or '(built-in styles only)'}")
+        files_table = Table("fetchable", "kind", "px", "≈MB", "licence", "status")
+        for f in files:
+            status = "[green]installed[/]" if f["status"] == "installed" else f"[yellow]{f['status']}[/]"
+            lic = f["licence"] + ("" if f["commercial"] else " [red](non-commercial)[/]")
+            files_table.add_row(f["name"], f["kind"], str(f["resolution"] or ""),
+                                f"{f['approx_mb']:g}" if f["approx_mb"] else "", lic, status)
+        console.print(files_table)
+        for r in recipes:
+            console.print(f"recipe {r['name']}: " + ("[green]built[/]" if r["built"] else
+                          f"needs `emoget weights fetch {' '.join(r['needs'])}`"))
+        console.print(f"fetched files: {where['weights_dir']} (generators), {where['torch_hub_dir']} "
+                      f"(FAN, VGG16){'; mirror ' + where['mirror'] if where['mirror'] else ''}")
 
-    Reporter(json_output, quiet).result({"styles": rows, "registries": [str(f) for f in reg.files]},
-                                        human)
+    Reporter(json_output, quiet).result({"styles": rows, "registries": [str(f) for f in reg.files],
+                                         "catalogue": files, "recipes": recipes, **where}, human)
 
 
 @weights_app.command("add")
@@ -122,3 +150,126 @@ def verify_cmd(
     if bad:
         raise CheckpointError(f"{len(bad)} style(s) failed verification: "
                               + "; ".join(r.message for r in bad))
+
+
+@weights_app.command("fetch")
+@handle_errors
+def fetch_cmd(
+    names: Annotated[list[str], typer.Argument(
+        help="Catalogue names (`emoget weights list`), e.g. ffhq metfaces fan-2d vgg16.",
+        show_default=False)],
+    accept_license: Annotated[bool, typer.Option(
+        "--accept-license", help="Accept non-commercial licences (NVIDIA's for the StyleGAN2 "
+        "generators) without a prompt.")] = False,
+    from_file: Annotated[Optional[Path], typer.Option(
+        "--from", help="Register this file already on disk instead of downloading (one NAME).",
+        show_default=False)] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Download again even when the installed file matches its pin.")] = False,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.01, help="Seconds to wait for a connection or for data.")] = 30.0,
+    retries: Annotated[int, typer.Option(
+        "--retries", min=0, max=100, help="Further attempts after a dropped connection, a "
+        "timeout or a server error (each resumes the partial file).")] = 4,
+    catalogue: CatalogueOpt = None,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Download public checkpoints, check them (hash pinned on first use, file contents),
+    convert NVlabs pickles to safetensors, and build recipes such as painting-gan.
+
+    [bold]emoget weights fetch ffhq metfaces --accept-license[/] · [bold]emoget weights fetch
+    vgg16 fan-2d fan-sfd[/] · [bold]emoget weights fetch ffhq --from ~/Downloads/ffhq.pkl[/].
+    EMOGET_WEIGHTS_MIRROR=URL/ replaces each URL's folder; http(s)_proxy are honoured.
+    """
+    import sys
+
+    from rich.markup import escape
+
+    from ..catalogue import build_recipes, fetch, load_catalogue
+    from ..core.errors import UsageError
+    from ..fetch import FetchOptions
+
+    rep = Reporter(json_output, quiet)
+    cat = load_catalogue(catalogue)
+    entries = [cat.get(n) for n in dict.fromkeys(names)]
+    if from_file is not None and len(entries) != 1:
+        raise UsageError("--from registers one file: give exactly one NAME")
+    options = FetchOptions(timeout=timeout, retries=retries)
+    options.validate()
+    interactive = sys.stdin.isatty() and not json_output
+
+    def confirm(question: str) -> bool:
+        return interactive and typer.confirm(question, default=False, err=True)
+
+    results = []
+    for entry in entries:
+        with _download_bar(rep, entry.name) as progress:
+            result = fetch(entry, accept_licence=accept_license, from_file=from_file, force=force,
+                           options=options, confirm=confirm, progress=progress)
+        for w in result.warnings:
+            rep.warn(w)
+        if result.pinned_now:
+            rep.info(f"{entry.name}: sha256 {result.source_sha256} pinned (trust on first use: a "
+                     "later download with another hash is refused)")
+        results.append(result)
+    built = build_recipes(cat)
+    data = {"files": [r.to_dict() for r in results],
+            "styles_built": [{"name": s.name, "checkpoint": str(s.checkpoint), "sha256": s.sha256}
+                             for s in built]}
+
+    def human(console) -> None:
+        for r in results:
+            console.print(f"[green]{r.status}[/] {r.name} → {escape(str(r.path))} "
+                          f"(sha256 {r.sha256[:12]}…)")
+        for s in built:
+            console.print(f"[green]built[/] style {s.name} → {escape(str(s.checkpoint))}: "
+                          f"`emoget make me.jpg --style {s.name}`")
+
+    rep.result(data, human)
+
+
+def _download_bar(rep: Reporter, name: str):
+    """A rich download bar (bytes, speed, time left) on stderr; a no-op when not a terminal."""
+    import contextlib
+    import os
+    import sys
+
+    @contextlib.contextmanager
+    def bar():
+        if rep.quiet or rep.json_mode or os.environ.get("EMOGET_NO_PROGRESS") or not sys.stderr.isatty():
+            yield None
+            return
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                   TimeRemainingColumn, TransferSpeedColumn)
+
+        from .common import _stderr
+
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(), console=_stderr(),
+                      transient=True) as progress:
+            task = progress.add_task(name, total=None)
+
+            def update(done: int, total) -> None:
+                progress.update(task, completed=done, **({"total": total} if total else {}))
+
+            yield update
+
+    return bar()
+
+
+@weights_app.command("forget")
+@handle_errors
+def forget_cmd(
+    names: Annotated[list[str], typer.Argument(help="Catalogue names whose pin to drop.",
+                                               show_default=False)],
+    json_output: JsonOpt = False, quiet: QuietOpt = False,
+) -> None:
+    """Drop the sha256 pinned at a file's first fetch (the file stays), so a republished file
+    can be fetched. Only do this when you trust the new file."""
+    from ..weights import forget_fetch
+
+    dropped = [n for n in names if forget_fetch(n)]
+    Reporter(json_output, quiet).result(
+        {"forgotten": dropped, "not_pinned": [n for n in names if n not in dropped]},
+        lambda c: c.print(f"forgot the pin of {', '.join(dropped) or 'nothing'}"))

@@ -71,9 +71,10 @@ def _file_checks() -> list[dict[str, Any]]:
     hub = hub_checkpoints_dir()
     checks.append(_check("torch hub cache", True, str(hub) + ("" if hub.is_dir() else " (not created yet)")))
     fan = fan_weight_files()
-    for label, name in zip(("FAN 2D weights", "FAN detector (SFD)"), fan):
+    for label, name, entry in zip(("FAN 2D weights", "FAN detector (SFD)"), fan, ("fan-2d", "fan-sfd")):
         ok = (hub / name).is_file()
-        checks.append(_check(label, ok, name if ok else f"missing {name} (put it in the torch hub cache)"))
+        checks.append(_check(label, ok, name if ok else
+                             f"missing {name}: `emoget weights fetch {entry}` (or --from FILE)"))
     checks.append(_lpips_check())
     return checks
 
@@ -89,7 +90,8 @@ def _lpips_check() -> dict[str, Any]:
         return _check("LPIPS VGG16 weights", False, f"{type(exc).__name__}: {exc}")
     if ok:
         return _check("LPIPS VGG16 weights", True, str(vgg16_weights_path()))
-    return _check("LPIPS VGG16 weights", False, f"{why}; inversion uses the fallback loss")
+    return _check("LPIPS VGG16 weights", False, f"{why}; inversion uses the fallback loss; "
+                  "`emoget weights fetch vgg16` gets it")
 
 
 def _tool_checks() -> list[dict[str, Any]]:

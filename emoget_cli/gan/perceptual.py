@@ -107,7 +107,7 @@ def lpips_available() -> tuple[bool, str]:
     """(True, "") when LPIPS-VGG can be built offline here, else (False, why not)."""
     if not vgg16_weights_path().is_file():
         return False, (f"VGG16 ImageNet weights not found at {vgg16_weights_path()} "
-                       "(download vgg16-397923af.pth from download.pytorch.org/models/ there)")
+                       "(`emoget weights fetch vgg16` downloads it there)")
     if lpips_linear_weights_path() is None:
         return False, "the LPIPS calibration weights (pip package 'lpips') are not installed"
     return True, ""
