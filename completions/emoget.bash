@@ -15,12 +15,12 @@ _emoget() {
     subs=""; opts=""; files=0
     case "${cmdpath}" in
         "emoget") subs="animate blend doctor invert landmarks make render sample train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
-        "emoget animate") subs=""; opts="--backend --background --config --device --duration --expr -e --format --fps --frames --head --intensity --json --landmarks --motion --output -o --preset --quiet -q --save-track --seed --size -h --help"; files=1 ;;
+        "emoget animate") subs=""; opts="--backend --background --config --device --duration --effects --expr -e --format --fps --frames --head --intensity --json --landmarks --motion --output -o --preset --quiet -q --save-track --seed --size -h --help"; files=1 ;;
         "emoget blend") subs=""; opts="--alpha --coarse-from --config --json --mapping-from --output -o --quiet -q --recipe --swap-res --width -h --help"; files=1 ;;
         "emoget doctor") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;
-        "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
+        "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
         "emoget render") subs=""; opts="--ckpt --class --config --device --json --no-noise --noise --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
         "emoget train") subs="motion stylegan"; opts="-h --help"; files=0 ;;
@@ -39,6 +39,7 @@ _emoget() {
         "emoget animate --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;
         "emoget animate --duration") COMPREPLY=(); return 0 ;;
+        "emoget animate --effects") COMPREPLY=(); return 0 ;;
         "emoget animate --expr"|"emoget animate -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral" -- "${cur}") ); return 0 ;;
         "emoget animate --format") COMPREPLY=( $(compgen -W "gif apng webp webm mp4" -- "${cur}") ); return 0 ;;
         "emoget animate --fps") COMPREPLY=(); return 0 ;;
@@ -88,6 +89,7 @@ _emoget() {
         "emoget make --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;
         "emoget make --duration") COMPREPLY=(); return 0 ;;
+        "emoget make --effects") COMPREPLY=(); return 0 ;;
         "emoget make --engine") COMPREPLY=( $(compgen -W "auto classic gan" -- "${cur}") ); return 0 ;;
         "emoget make --expr"|"emoget make -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral" -- "${cur}") ); return 0 ;;
         "emoget make --format") COMPREPLY=( $(compgen -W "gif apng webp webm mp4" -- "${cur}") ); return 0 ;;

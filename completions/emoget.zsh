@@ -51,6 +51,7 @@ _emoget_animate() {
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
+        '--effects[Emoticon effects drawn over the face auto (the expressions own), none, or n...]:effects: ' \
         '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
         '--fps[Frames per second.]:fps: ' \
@@ -143,6 +144,7 @@ _emoget_make() {
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--dry-run[Validate and print the resolved configuration; process nothing.]' \
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
+        '--effects[Emoticon effects drawn over the face auto (the expressions own), none, or n...]:effects: ' \
         '--engine[auto gan when the style resolves to a checkpoint, else classic.]:engine:(auto classic gan)' \
         '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \

@@ -26,7 +26,7 @@ import numpy as np
 
 from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
-from .core.choices import (BACKGROUNDS, DEFAULT_EXPRESSION, DEFAULT_STYLE, FORMAT_SUFFIXES,
+from .core.choices import (BACKGROUNDS, DEFAULT_EFFECTS, DEFAULT_EXPRESSION, DEFAULT_STYLE, FORMAT_SUFFIXES,
                            PACK_EXPRESSIONS, SUFFIX_FORMATS)
 
 SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
@@ -56,6 +56,7 @@ class MakeConfig:
     size: Optional[int] = None
     intensity: float = 1.0
     head: str = "none"
+    effects: str = DEFAULT_EFFECTS
     background: str = "keep"
     preset: Optional[str] = None
     fmt: Optional[str] = None
@@ -124,6 +125,9 @@ class MakeConfig:
             raise UsageError(f"--intensity must be in 0..1, got {self.intensity}")
         if not 0 <= self.strength <= 1:
             raise UsageError(f"--strength must be in 0..1, got {self.strength}")
+        from .render.effects import parse_effects
+
+        parse_effects(self.effects)
         if self.background not in BACKGROUNDS:
             raise UsageError(f"--background must be keep or transparent, got {self.background!r}")
         if not 1 <= self.jobs <= 64:
@@ -308,6 +312,7 @@ def stage_animate(styled, expr: str, config: MakeConfig, timer: dict[str, float]
     acfg = AnimateConfig(expr=expr, frames=config.n_frames, fps=config.fps,
                          intensity=config.intensity, head=config.head,
                          background=config.background, seed=config.seed,
+                         style=config.style, effects=config.effects,
                          device=resolve_device_name(config.device))
     anim = animate(styled.image, acfg, points=styled.points, motion_model=motion_model)
     timer["animate"] = timer.get("animate", 0.0) + time.perf_counter() - t

@@ -9,9 +9,9 @@ import typer
 from typing_extensions import Annotated
 
 from ..core import choices
-from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, FormatOpt, FpsOpt, FramesOpt,
-                     HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt, PresetOpt,
-                     QuietOpt, Reporter, SeedOpt, handle_errors, parse_size)
+from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, EffectsOpt, FormatOpt, FpsOpt,
+                     FramesOpt, HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt,
+                     PresetOpt, QuietOpt, Reporter, SeedOpt, handle_errors, parse_size)
 
 
 def register(app: typer.Typer) -> None:
@@ -77,6 +77,7 @@ def animate(
         "default: the input's size.", show_default=False)] = None,
     intensity: IntensityOpt = 1.0,
     head: HeadOpt = "none",
+    effects: EffectsOpt = choices.DEFAULT_EFFECTS,
     background: BackgroundOpt = "keep",
     preset: PresetOpt = None,
     motion: MotionOpt = None,
@@ -114,7 +115,7 @@ def animate(
         raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif with "
                          "--background transparent")
     cfg = AnimateConfig(expr=expr, frames=frames, fps=fps, duration=duration,
-                        size=parse_size(size), intensity=intensity, head=head,
+                        size=parse_size(size), intensity=intensity, head=head, effects=effects,
                         background=background, seed=seed, device=device, landmarks=backend,
                         trim=background == "transparent")
     if motion is None:

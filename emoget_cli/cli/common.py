@@ -180,6 +180,9 @@ PresetOpt = Annotated[Optional[str], typer.Option(
 MotionOpt = Annotated[Optional[Path], typer.Option(
     "--motion", help="A learned motion model (from `emoget train motion`) instead of the FACS "
     "library.", show_default=False)]
+EffectsOpt = Annotated[str, typer.Option(
+    "--effects", help="Emoticon effects drawn over the face: auto (the expression's own), none, "
+    f"or names joined with '+': {', '.join(choices.EFFECT_NAMES)}.")]
 LandmarkBackendOpt = Annotated[Literal[choices.LANDMARK_BACKEND_CHOICES], typer.Option(
     "--backend", help="Landmark detector: dlib (embedded), fan (face-alignment, needs its "
     "weights) or auto (fan when its weights are present).")]

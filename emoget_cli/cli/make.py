@@ -9,9 +9,9 @@ import typer
 from typing_extensions import Annotated, Literal
 
 from ..core import choices
-from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, FormatOpt, FpsOpt, FramesOpt,
-                     HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt, PresetOpt,
-                     QuietOpt, Reporter, SeedOpt, handle_errors)
+from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, EffectsOpt, FormatOpt, FpsOpt,
+                     FramesOpt, HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt,
+                     PresetOpt, QuietOpt, Reporter, SeedOpt, handle_errors)
 
 
 def register(app: typer.Typer) -> None:
@@ -69,6 +69,7 @@ def make(
         show_default=False)] = None,
     intensity: IntensityOpt = 1.0,
     head: HeadOpt = "none",
+    effects: EffectsOpt = choices.DEFAULT_EFFECTS,
     background: BackgroundOpt = "keep",
     preset: PresetOpt = None,
     motion: MotionOpt = None,
@@ -110,7 +111,7 @@ def make(
         raise UsageError("give -o/--output (a file, or a folder for several inputs or --pack)")
     exprs = _split_exprs(expr) or ("happiness",)
     cfg = MakeConfig(output=output, style=style, engine=engine, expressions=exprs, frames=frames,
-                     fps=fps, duration=duration, size=size, intensity=intensity, head=head,
+                     fps=fps, duration=duration, size=size, intensity=intensity, head=head, effects=effects,
                      background=background, preset=preset, fmt=fmt, strength=strength,
                      generator=generator, base_generator=base, class_name=class_name,
                      invert_steps=invert_steps,

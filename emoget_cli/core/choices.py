@@ -35,6 +35,14 @@ BACKGROUNDS: tuple[str, ...] = ("keep", "transparent")
 WARP_BACKENDS: tuple[str, ...] = ("opencv", "torch")
 WARP_BACKEND_CHOICES: tuple[str, ...] = ("auto", *WARP_BACKENDS)
 
+#: Emoticon effects (render/effects.py draws them, same order = drawing order: tints first).
+EFFECT_NAMES: tuple[str, ...] = (
+    "flush", "pale", "gloom", "blush", "tears", "stream", "sweat", "vein", "sparkles", "hearts",
+    "heart-eyes", "exclaim", "zzz")
+#: --effects: auto (each expression's own), none, or EFFECT_NAMES joined with '+'.
+EFFECT_MODES: tuple[str, ...] = ("auto", "none")
+DEFAULT_EFFECTS = "auto"
+
 # ------------------------------------------------------------------------------------ output --
 #: Output format name → file suffixes (the first is the one written); render/export.py encodes.
 FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {

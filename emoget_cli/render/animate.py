@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..core.choices import BACKGROUNDS
+from ..core.choices import BACKGROUNDS, DEFAULT_EFFECTS
 from ..core.choices import WARP_BACKEND_CHOICES as WARP_BACKENDS
 from ..core.errors import UsageError
 from ..core.ibug68 import N_POINTS, inter_ocular_distance
@@ -49,7 +49,9 @@ class AnimateConfig:
     warp (auto = torch on CUDA, else OpenCV); landmarks: detection backend when no points are
     given; fill: synthesise the mouth interior and eyelids; trim (transparent background only):
     crop the picture to a square around the cut-out head before `size` applies, so a sticker
-    made from a whole photo is the head, not a small head on an empty canvas.
+    made from a whole photo is the head, not a small head on an empty canvas. style: the look
+    drawn things take (render.draw_style: ink, fills); effects: emoticon effects
+    (render.effects) — "auto" (the expression's own), "none" or NAME+NAME.
     """
 
     expr: str
@@ -66,6 +68,8 @@ class AnimateConfig:
     landmarks: str = "auto"
     fill: bool = True
     trim: bool = False
+    style: str = "none"
+    effects: str = DEFAULT_EFFECTS
 
     def __post_init__(self) -> None:
         if not isinstance(self.expr, str) or not self.expr.strip():
@@ -88,6 +92,9 @@ class AnimateConfig:
             raise UsageError(f"unknown warp backend {self.backend!r} (choose from "
                              f"{', '.join(WARP_BACKENDS)})")
         self.output_size  # validates size
+        from .effects import parse_effects
+
+        parse_effects(self.effects)  # validates the names
 
     @property
     def n_frames(self) -> int:
@@ -240,6 +247,40 @@ def generate_track(points: np.ndarray, config: AnimateConfig,
     return _check_motion(generate_motion(points, config.expr, mcfg), config.n_frames)
 
 
+def _effects_plan(config: AnimateConfig, motion: np.ndarray,
+                  motion_model: Any = None) -> tuple[tuple[str, ...], np.ndarray]:
+    """(effect names, presence [T] in [0, 1]): how far each frame is into the expression.
+
+    With the FACS library the presence is the strongest unit's activity in the frame; with a
+    motion model (no units to read), the landmarks' mean displacement from frame 0 relative to
+    its largest. A loop without any expression motion (neutral + NAME) shows its effects
+    throughout.
+    """
+    from .effects import parse_effects
+
+    frames = len(motion)
+    names: tuple[str, ...] = ()
+    presence = np.zeros(frames)
+    if motion_model is None:
+        from ..motion import parse_expression
+        from ..motion.expressions import expression_activity
+
+        spec = parse_expression(config.expr)
+        names = parse_effects(config.effects, spec.names)
+        for right, left in expression_activity(spec, frames, intensity=1.0,
+                                               seed=int(config.seed)).values():
+            presence = np.maximum(presence, np.maximum(right, left))
+    else:
+        names = parse_effects(config.effects, ())
+        shift = np.linalg.norm(motion - motion[:1], axis=2).mean(1)
+        presence = shift / max(float(shift.max()), 1e-9)
+    if not names:
+        return (), presence
+    if presence.max() < 1e-3:
+        presence = np.ones(frames)
+    return names, np.clip(presence / max(float(presence.max()), 1e-9), 0.0, 1.0)
+
+
 def _warp_backend(config: AnimateConfig) -> tuple[str, str]:
     """(backend, device) for the warper: torch on a GPU, OpenCV on the CPU unless asked."""
     if config.backend == "opencv":
@@ -265,6 +306,8 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     progress(done, total) is called once per rendered frame.
     """
     from ..motion import parse_expression
+    from .draw_style import draw_style
+    from .effects import composite, draw_effects
     from .warp import FaceWarper
 
     rgb = np.asarray(face_rgb)
@@ -299,12 +342,20 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     backend, device = _warp_backend(config)
     warper = FaceWarper(rgb, points, backend=backend, device=device, alpha=alpha, fill=config.fill)
     wanted, motion = motion, warper.limit_motion(motion)  # foldover-free, scaled alike in all frames
+    effects, presence = _effects_plan(config, motion, motion_model)
+    look = draw_style(config.style)
     frames, alphas, limited = [], [], float(np.abs(motion - wanted).max())
     for i, dst in enumerate(motion):
         out = warper.render_frame(dst)
-        frames.append(out.rgb)
-        if out.alpha is not None:
-            alphas.append(out.alpha)
+        rgb_i, alpha_i = out.rgb, out.alpha
+        if effects:  # after the warp and the matte, on their own layer: kept by transparency
+            matte = None if alpha_i is None else alpha_i.astype(np.float32) / 255.0
+            layer = draw_effects(out.mesh[:N_POINTS], i / len(motion), float(presence[i]), effects,
+                                 look, rgb_i.shape[:2], matte)
+            rgb_i, alpha_i = composite(rgb_i, alpha_i, layer)
+        frames.append(rgb_i)
+        if alpha_i is not None:
+            alphas.append(alpha_i)
         limited = max(limited, float(np.abs(out.mesh[:N_POINTS] - wanted[i]).max()))
         if progress is not None:
             progress(i + 1, len(motion))
@@ -312,7 +363,8 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     label = str(parse_expression(config.expr)) if motion_model is None else config.expr
     meta = {"generator": "motion-model" if motion_model is not None else "facs",
             "intensity": float(config.intensity), "head": config.head, "seed": int(config.seed),
-            "warp_backend": backend, "max_limited_px": round(limited, 3)}
+            "warp_backend": backend, "max_limited_px": round(limited, 3),
+            "effects": list(effects)}
     track = LandmarkTrack.from_points(motion, (width, height), fps=float(config.fps),
                                       label=label, meta=meta)
     return AnimationResult(frames=frames, alpha=alphas if alpha is not None else None,
