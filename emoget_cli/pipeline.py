@@ -26,8 +26,8 @@ import numpy as np
 
 from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
-from .core.choices import (BACKGROUNDS, DEFAULT_EFFECTS, DEFAULT_EXPRESSION, DEFAULT_STYLE, FORMAT_SUFFIXES,
-                           PACK_EXPRESSIONS, SUFFIX_FORMATS)
+from .core.choices import (BACKGROUNDS, DEFAULT_EFFECTS, DEFAULT_EXPRESSION, DEFAULT_STYLE,
+                           FORMAT_SUFFIXES, PACK_EXPRESSIONS, SUFFIX_FORMATS)
 
 SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
 

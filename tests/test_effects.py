@@ -177,3 +177,9 @@ def test_composite_over_a_transparent_frame():
     out, a = composite(rgb, alpha, layer)
     assert a[1, 1] == 128 and out[1, 1, 0] == 255   # colour un-premultiplied over nothing
     assert a[0, 0] == 0
+
+
+def test_the_effects_are_the_registered_choices():
+    from emoget_cli.core import choices
+
+    assert tuple(EFFECTS) == choices.EFFECT_NAMES
