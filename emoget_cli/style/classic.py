@@ -36,9 +36,9 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
                      cranium=0.10),
             filters.baby),
         ClassicStyle(
-            "cartoon", "Disney-like: large eyes, small nose and chin, cel shading, ink outlines",
-            Geometry(eye_scale=0.50, eye_drop=0.02, nose_shrink=0.25, nose_lift=0.05,
-                     mouth_scale=-0.05, chin_lift=0.14, jaw_pinch=0.16, cranium=0.06),
+            "cartoon", "cel-shaded cartoon: flat tones, drawn eyes, ink lines, larger eyes",
+            Geometry(eye_scale=0.25, nose_shrink=0.15, nose_lift=0.02, chin_lift=0.06,
+                     jaw_pinch=0.08, cranium=0.06),
             filters.cartoon),
         ClassicStyle(
             "painting", "oil painting: oriented brush strokes on canvas, slightly larger eyes",

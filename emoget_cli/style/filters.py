@@ -251,24 +251,24 @@ def eye_sparkle(rgb: np.ndarray, points: np.ndarray, amount: float = 1.0) -> np.
     return _u8(out)
 
 
+def head_matte(rgb: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """The head's alpha matte uint8 [H, W] (render.matting), or None when it cannot be cut."""
+    from ..render.matting import head_alpha
+
+    try:
+        return head_alpha(rgb, points)
+    except Exception:  # noqa: BLE001 - the outline is a touch; the style works without it
+        return None
+
+
 def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Disney-like look: smooth skin, flat cel-shaded colours, thin dark outlines, vivid tones."""
+    """Cel-shaded cartoon (style.toon): flat tones per region, drawn eyes, landmark ink lines."""
+    from .toon import CARTOON, toon
+
+    del seed
     if strength <= 0:
         return rgb
-    skin = smooth_skin(rgb, points, 0.8)
-    cel = cel_shade(skin, seed=seed)
-    cel = tone(cel, saturation=1.25, brightness=0.04)
-    lines = ink_lines(skin)
-    # wrinkles and skin texture read as age: keep ink on features, the face outline and hair
-    iod = inter_ocular_distance(points)
-    import cv2
-    inner = cv2.erode(face_mask(rgb.shape, points, feather=0.0),
-                      np.ones((int(iod * 0.25) | 1,) * 2, np.uint8))
-    inner = cv2.GaussianBlur(inner, (0, 0), iod * 0.05)
-    lines = lines * (1 - 0.9 * inner * (1 - feature_mask(rgb.shape, points, grow=0.1, nose=True)))
-    ink = np.array([45, 28, 30], np.float32)
-    out = _mix(cel, np.broadcast_to(ink, rgb.shape), lines * 0.85)
-    out = eye_sparkle(_u8(out), points, 1.0)
+    out = toon(rgb, points, CARTOON, alpha=head_matte(rgb, points))
     return _u8(_mix(rgb, out, strength))
 
 

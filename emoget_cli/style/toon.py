@@ -1,0 +1,578 @@
+"""Cel-shaded drawing for the classic engine: flat tones per region, ink drawn from the landmarks.
+
+A photo filter puts ink on every texture edge and bands the lightness of every pixel, which reads
+as posterisation noise. Here the picture is rebuilt the way an animator draws it
+(docs/styles.md):
+
+1. **Regions.** An edge-preserving smoothing (two bilateral passes) is segmented into regions by
+   Felzenszwalb & Huttenlocher's graph segmentation; the regions whose colour is the cheeks'
+   colour are merged into one skin region.
+2. **Tones.** Each region is painted with its mean colour plus at most two more tones (a shadow
+   and a light) chosen from the heavily smoothed lightness relative to the region's mean, so a
+   region has 2–3 flat tones with smooth borders instead of per-pixel bands. Skin gets a base and
+   a shadow only.
+3. **Features from the landmarks.** Eyes are drawn (sclera, an iris in the photo's iris colour,
+   a pupil and a catch-light placed on the iris), brows are tapered strokes in the hair colour,
+   lips are filled; ink lines follow the landmark contours (jaw, eye lids, nose base, mouth) and
+   the silhouette of the head (hair outline), and nowhere else.
+
+Every function takes/returns uint8 RGB [H, W, 3] or float32 masks [H, W] in [0, 1]; `points` are
+the (already reshaped) iBUG-68 landmarks [68, 2] in pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import ibug68
+
+#: sub-pixel precision of OpenCV's drawing calls (coordinates are multiplied by 2**SHIFT)
+_SHIFT = 4
+
+
+@dataclass(frozen=True)
+class ToonLook:
+    """How a cel-shaded style draws. Widths are fractions of the inter-ocular distance (IOD).
+
+    ink: RGB of the lines; ink_width: width of the main contours (jaw, silhouette, lids);
+    tone_sigma / mass_sigma: smoothing of the lightness that decides the tones of the skin /
+    of the other regions (hair, clothes, backdrop), fraction of the image size;
+    split: a pixel is in the shadow/light tone below/above its region's mean by split × spread;
+    contrast: how far the shadow/light tones sit from the region's mean (1 = the photo's);
+    modelling: fraction of the smoothed photo lightness kept inside each tone (0 = flat);
+    skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
+    iris_scale: iris radius / eye-opening height; highlights: draw a second, smaller catch-light;
+    soft: Gaussian softening of the tone borders in pixels at 256 px (0 = crisp cel edges);
+    nose: draw the nose base; lower_lid: opacity of the lower-lid line.
+    """
+
+    ink: tuple[int, int, int] = (34, 24, 28)
+    ink_width: float = 0.045
+    tone_sigma: float = 0.008
+    split: float = 0.6
+    contrast: float = 1.0
+    mass_sigma: float = 0.02
+    modelling: float = 0.4
+    skin_lift: float = 6.0
+    saturation: float = 1.15
+    iris_scale: float = 0.62
+    highlights: bool = True
+    soft: float = 0.6
+    nose: bool = True
+    lower_lid: float = 0.3
+    eye_photo: float = 0.0
+    lid_width: float = 0.8
+    lid_lift: float = 0.0
+    silhouette: bool = True
+
+
+#: the `cartoon` style's look
+CARTOON = ToonLook()
+
+
+# ------------------------------------------------------------------------------ geometry --
+
+def smooth_curve(points: np.ndarray, *, closed: bool = False, samples: int = 8) -> np.ndarray:
+    """Centripetal-free (uniform) Catmull-Rom spline through `points` [N, 2] → [M, 2]."""
+    p = np.asarray(points, np.float64)
+    if len(p) < 3:
+        return p
+    ext = np.concatenate([p[-1:], p, p[:2]]) if closed else np.concatenate(
+        [2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]])
+    segments = len(p) if closed else len(p) - 1
+    t = np.linspace(0, 1, samples, endpoint=False)[:, None]
+    out = []
+    for i in range(segments):
+        p0, p1, p2, p3 = ext[i], ext[i + 1], ext[i + 2], ext[i + 3]
+        out.append(0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                          + (-p0 + 3 * p1 - 3 * p2 + p3) * t ** 3))
+    if not closed:
+        out.append(p[-1:])
+    return np.concatenate(out)
+
+
+def snap_curve(curve: np.ndarray, score: np.ndarray, reach: float, *, smooth_k: int = 5
+               ) -> np.ndarray:
+    """Move each point of `curve` [N, 2] along its normal, by at most `reach` pixels, to the
+    best `score` [H, W] float32 (e.g. darkness for a lash line, gradient magnitude for a
+    contour), with a mild preference for staying put; the offsets are then smoothed along the
+    curve. Landmarks are a pixel or two off the real contour; ink drawn on them looks (and
+    measures) wrong, ink snapped to the picture's own line does not."""
+    import cv2
+
+    c = np.asarray(curve, np.float64)
+    if len(c) < 3 or reach <= 0:
+        return c
+    tangent = np.gradient(c, axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-9
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], 1)
+    offsets = np.linspace(-reach, reach, int(2 * reach / 0.5) + 1)
+    pos = c[:, None, :] + offsets[None, :, None] * normal[:, None, :]  # [N, K, 2]
+    vals = cv2.remap(score.astype(np.float32), pos[..., 0].astype(np.float32),
+                     pos[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+    span = float(vals.max() - vals.min()) + 1e-6
+    vals = vals - 0.15 * span * (np.abs(offsets) / reach)[None, :]
+    best = offsets[vals.argmax(1)]
+    k = min(smooth_k, len(c))
+    pad = np.pad(best, k // 2, mode="edge")
+    best = np.convolve(pad, np.ones(k) / k, "valid")[: len(c)]
+    return c + best[:, None] * normal
+
+
+def darkness(rgb: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """float32 [H, W]: 255 - smoothed grey (high on dark lines)."""
+    import cv2
+
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return 255.0 - cv2.GaussianBlur(grey, (0, 0), sigma)
+
+
+def edges(rgb: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """float32 [H, W]: gradient magnitude of the smoothed grey (high on contours)."""
+    import cv2
+
+    grey = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), sigma)
+    return cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+
+
+def fill_mask(shape: tuple[int, ...], polygon: np.ndarray) -> np.ndarray:
+    """Anti-aliased coverage [H, W] float32 of a filled polygon [N, 2]."""
+    import cv2
+
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(polygon) * (1 << _SHIFT)).astype(np.int32)], 255,
+                 cv2.LINE_AA, shift=_SHIFT)
+    return mask.astype(np.float32) / 255.0
+
+
+def stroke_mask(shape: tuple[int, ...], curve: np.ndarray, width: float, *,
+                taper: tuple[float, float] = (0.35, 0.35), step: float = 0.5) -> np.ndarray:
+    """Coverage [H, W] float32 of a brush stroke along `curve` [N, 2] (a union of discs).
+
+    width: the full width in pixels at the middle; taper: the width at each end, as a fraction
+    of `width` (1 = no taper). The profile eases from the ends to the middle, as a pen does.
+    """
+    import cv2
+
+    c = np.asarray(curve, np.float64)
+    seg = np.linalg.norm(np.diff(c, axis=0), axis=1)
+    length = float(seg.sum())
+    mask = np.zeros(shape[:2], np.uint8)
+    if length < 1e-6:
+        return mask.astype(np.float32)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    s = np.linspace(0, length, max(2, int(length / step) + 1))
+    xy = np.stack([np.interp(s, arc, c[:, 0]), np.interp(s, arc, c[:, 1])], 1)
+    u = s / length
+    ease = np.sin(np.pi * np.clip(np.where(u < 0.5, u, 1 - u) * 2, 0, 1) / 2)  # 0 at ends, 1 mid
+    ends = np.where(u < 0.5, taper[0], taper[1])
+    radius = 0.5 * width * (ends + (1 - ends) * ease)
+    scale = 1 << _SHIFT
+    for (x, y), r in zip(xy, radius):
+        cv2.circle(mask, (int(round(x * scale)), int(round(y * scale))),
+                   max(1, int(round(r * scale))), 255, -1, cv2.LINE_AA, shift=_SHIFT)
+    return mask.astype(np.float32) / 255.0
+
+
+def paint(canvas: np.ndarray, mask: np.ndarray, colour) -> np.ndarray:
+    """canvas float32 [H, W, 3] with `colour` (RGB or [H, W, 3]) laid over by coverage `mask`."""
+    m = np.asarray(mask, np.float32)[..., None]
+    return canvas * (1 - m) + np.asarray(colour, np.float32) * m
+
+
+# ------------------------------------------------------------------------------- regions --
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+
+
+def _rgb(lab: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(np.clip(np.rint(lab), 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+
+
+def smooth(rgb: np.ndarray) -> np.ndarray:
+    """Edge-preserving smoothing (two bilateral passes scaled to the image size)."""
+    import cv2
+
+    size = min(rgb.shape[:2])
+    d = max(5, int(round(size / 28)) | 1)
+    out = cv2.bilateralFilter(rgb, d, 32, d / 2)
+    return cv2.bilateralFilter(out, d, 24, d / 2)
+
+
+def segment(smoothed: np.ndarray) -> np.ndarray:
+    """Region labels int32 [H, W] (0..K-1) of a smoothed image (Felzenszwalb's graph cuts)."""
+    from skimage.segmentation import felzenszwalb
+
+    h, w = smoothed.shape[:2]
+    scale = (h * w) / 65536.0
+    labels = felzenszwalb(smoothed, scale=400 * scale ** 0.5, sigma=0.8,
+                          min_size=int(260 * scale))
+    return labels.astype(np.int32)
+
+
+def skin_colour(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Median Lab [3] of two cheek patches (between each eye and mouth corner)."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = ibug68.inter_ocular_distance(p)
+    eyes = ibug68.eye_centres(p)
+    mask = np.zeros(lab.shape[:2], np.uint8)
+    for eye, corner in zip(eyes, (p[ibug68.MOUTH_CORNERS[0]], p[ibug68.MOUTH_CORNERS[1]])):
+        c = eye * 0.5 + corner * 0.5
+        c = c + (c - p[ibug68.NOSE_TIP]) * 0.2
+        cv2.circle(mask, (int(c[0]), int(c[1])), max(2, int(iod * 0.12)), 1, -1)
+    vals = lab[mask > 0]
+    return np.median(vals, axis=0) if len(vals) else lab.reshape(-1, 3).mean(0)
+
+
+def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat cel-shaded colours of the whole picture.
+
+    Returns (float32 Lab-converted RGB [H, W, 3] in 0..255, skin mask bool [H, W],
+    region labels int32 [H, W]).
+    """
+    import cv2
+
+    h, w = rgb.shape[:2]
+    size = min(h, w)
+    sm = smooth(rgb)
+    labels = segment(sm)
+    lab = _lab(sm)
+    n = int(labels.max()) + 1
+    flat = labels.ravel()
+    count = np.maximum(np.bincount(flat, minlength=n), 1).astype(np.float32)
+    mean = np.stack([np.bincount(flat, lab[..., k].ravel(), n) for k in range(3)], 1) / count[:, None]
+    # the regions of the cheeks' colour become one skin region (no blotches across the face)
+    skin_lab = skin_colour(lab, points)
+    chroma_d = np.linalg.norm(mean[:, 1:] - skin_lab[1:], axis=1)
+    # lightness: the shaded side of the face is much darker than the cheek, hair rarely lighter
+    is_skin = (chroma_d < 10.0) & (mean[:, 0] > skin_lab[0] - 70) & (mean[:, 0] < skin_lab[0] + 30)
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.asarray(points, np.int32)), 1)
+    touches_face = np.bincount(flat, face.ravel().astype(np.float32), n) > 0
+    is_skin &= touches_face
+    skin_label = n
+    labels = np.where(is_skin[labels], skin_label, labels)
+    skin = labels == skin_label
+    mean = np.concatenate([mean, [skin_lab]], 0)
+    flat = labels.ravel()
+    # tones: the region's lightness field, smoothed hard, split at its mean ± a fraction of
+    # its spread; each tone is painted with the mean lightness of its own pixels, so the
+    # shading keeps the photo's contrast (which is what carries the face's 3-D shape)
+    # (skin: fine, the modelling of the face carries its identity; elsewhere: broad masses)
+    L = np.where(skin, cv2.GaussianBlur(lab[..., 0], (0, 0), look.tone_sigma * size),
+                 cv2.GaussianBlur(lab[..., 0], (0, 0), look.mass_sigma * size))
+    count = np.maximum(np.bincount(flat, minlength=n + 1), 1).astype(np.float32)
+    region_L = np.bincount(flat, L.ravel(), n + 1) / count
+    region_var = np.bincount(flat, (L.ravel() - region_L[flat]) ** 2, n + 1) / count
+    # a flat region (a plain backdrop) stays one tone: the split is at least 8 L units
+    step = np.maximum(look.split * np.sqrt(region_var), 8.0)
+    dev = (L - region_L[labels]) / step[labels]
+    tone = np.zeros((h, w), np.uint8) + 1
+    tone[dev < -1] = 0
+    tone[dev > 1] = 2
+    k = max(3, int(round(size / 30)) | 1)
+    tone = cv2.medianBlur(tone, k)  # no specks: each tone is a shape, not a pixel
+    cls = (labels * 3 + tone).ravel()
+    cls_count = np.maximum(np.bincount(cls, minlength=3 * (n + 1)), 1)
+    cls_L = np.bincount(cls, lab[..., 0].ravel(), 3 * (n + 1)) / cls_count
+    out = mean[labels].copy()
+    out[..., 0] = region_L[labels] + (cls_L[cls].reshape(h, w) - region_L[labels]) * look.contrast
+    if look.modelling > 0:  # a soft trace of the photo's modelling inside the flat tones
+        out[..., 0] += look.modelling * (L - cls_L[cls].reshape(h, w))
+    out[..., 0] += skin * look.skin_lift
+    out[..., 1:] = 128 + (out[..., 1:] - 128) * look.saturation
+    flat_rgb = _rgb(out).astype(np.float32)
+    if look.soft > 0:
+        flat_rgb = cv2.GaussianBlur(flat_rgb, (0, 0), look.soft * size / 256)
+    return flat_rgb, skin, labels
+
+
+# ------------------------------------------------------------------------------ features --
+
+def _eye_colours(rgb: np.ndarray, eye: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """(iris RGB [3], iris centre (x, y)) from the photo inside the eye polygon [6, 2]."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    poly = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(poly, np.round(eye).astype(np.int32), 1)
+    inside = poly > 0
+    centre = eye.mean(0)
+    if inside.sum() < 4:
+        return np.array([90, 70, 60], np.float32), (float(centre[0]), float(centre[1]))
+    grey = cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (0, 0), 1.2).astype(np.float32)
+    vals = grey[inside]
+    dark = np.clip(np.percentile(vals, 35) - grey, 0, None) * inside
+    ys, xs = np.nonzero(inside)
+    wts = dark[ys, xs]
+    if wts.sum() > 0:
+        cx, cy = float((xs * wts).sum() / wts.sum()), float((ys * wts).sum() / wts.sum())
+    else:
+        cx, cy = float(centre[0]), float(centre[1])
+    # the gaze moves the iris sideways only; vertically it sits at the opening's middle
+    cy = 0.3 * cy + 0.7 * float(centre[1])
+    iris = rgb[inside][vals <= np.percentile(vals, 40)].astype(np.float32)
+    colour = np.median(iris, axis=0) if len(iris) else np.array([90, 70, 60], np.float32)
+    return colour, (cx, cy)
+
+
+def _saturate(rgb, amount: float, lift: float = 0.0) -> np.ndarray:
+    import cv2
+
+    px = np.clip(np.asarray(rgb, np.float32).reshape(1, 1, 3) / 255.0, 0, 1)
+    hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV)
+    hsv[..., 1] = np.clip(hsv[..., 1] * amount, 0, 1)
+    hsv[..., 2] = np.clip(hsv[..., 2] + lift, 0, 1)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).reshape(3) * 255.0
+
+
+def draw_eyes(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, look: ToonLook,
+              ink_width: float) -> np.ndarray:
+    """Draw both eyes: sclera, iris (photo colour), pupil, catch-light(s) on the iris, lids.
+
+    canvas: float32 [H, W, 3]; photo: uint8 [H, W, 3] (where the iris colour and gaze are read).
+    """
+    p = np.asarray(points, np.float64)
+    shape = canvas.shape
+    iod = ibug68.inter_ocular_distance(p)
+    dark = darkness(photo)
+    for group in (ibug68.EYE_RIGHT, ibug68.EYE_LEFT):
+        eye = p[group]
+        width = float(np.linalg.norm(eye[3] - eye[0]))
+        if width < 3:
+            continue
+        opening = smooth_curve(eye, closed=True, samples=6)
+        inside = fill_mask(shape, opening)
+        height = float(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2
+        iris_rgb, (cx, cy) = _eye_colours(photo, eye)
+        r = max(look.iris_scale * height, 0.24 * width)
+        r = min(r, 0.36 * width)
+        # sclera, a little shadowed under the upper lid
+        photo_f = photo.astype(np.float32)
+        canvas = paint(canvas, inside, np.float32([246, 243, 240]) * (1 - look.eye_photo)
+                       + photo_f * look.eye_photo)
+        lid_shadow = fill_mask(shape, opening + np.array([0.0, 0.22 * height]))
+        canvas = paint(canvas, inside * (1 - lid_shadow) * 0.35, (175, 165, 170))
+        disc = lambda rr, dx=0.0, dy=0.0: fill_mask(  # noqa: E731
+            shape, np.stack([cx + dx + rr * np.cos(a), cy + dy + rr * np.sin(a)], 1)) * inside
+        a = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+        rim = _saturate(iris_rgb, 1.2, -0.18)
+        body = _saturate(iris_rgb, 1.35, 0.08)
+        canvas = paint(canvas, disc(r), rim)
+        canvas = paint(canvas, disc(r * 0.78, 0, 0.12 * r), body * (1 - look.eye_photo)
+                       + photo_f * look.eye_photo)
+        canvas = paint(canvas, disc(r * 0.45), look.ink)
+        canvas = paint(canvas, disc(r * 0.3, -0.38 * r, -0.38 * r), (255, 255, 255))
+        if look.highlights:
+            canvas = paint(canvas, disc(r * 0.14, 0.42 * r, 0.36 * r), (255, 255, 255))
+        # lids: a bold upper lid (thicker towards the outer corner) that sits on the lid
+        # margin, above the opening, and a light lower one below it
+        outer_first = group == ibug68.EYE_RIGHT  # 36 is the outer corner of the image-left eye
+        half = len(opening) // 2
+        upper = opening[: half + 1]  # corner → upper lid → other corner
+        upper = snap_curve(upper, dark, 0.05 * iod)
+        lift = look.lid_lift * ink_width * np.sin(np.linspace(0, np.pi, len(upper)))[:, None]
+        taper = (1.0, 0.4) if outer_first else (0.4, 1.0)
+        canvas = paint(canvas, stroke_mask(shape, upper - np.c_[0 * lift, lift], ink_width * look.lid_width,
+                                           taper=taper), look.ink)
+        lower = snap_curve(np.concatenate([opening[half:], opening[:1]]), dark, 0.04 * iod)
+        drop = 0.3 * ink_width * np.sin(np.linspace(0, np.pi, len(lower)))[:, None]
+        canvas = paint(canvas, stroke_mask(shape, lower + np.c_[0 * drop, drop], ink_width * 0.5,
+                                           taper=(0.2, 0.2)) * look.lower_lid, look.ink)
+    return canvas
+
+
+def draw_brows(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, width: float
+               ) -> np.ndarray:
+    """Flat brows in the photo's brow colour, shaped like the photo's brows.
+
+    The brow landmarks trace the brow's upper edge; the shape drawn is the dark part of the
+    photo in a band under that curve (the brow's own outline carries much of a face's
+    identity), smoothed into one clean shape, with a tapered stroke as the fallback.
+    """
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = ibug68.inter_ocular_distance(p)
+    grey = cv2.GaussianBlur(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), (0, 0), 1.0).astype(np.float32)
+    down = np.array([0.0, 0.07 * iod])
+    for group, taper in ((ibug68.BROW_RIGHT, (0.45, 0.85)), (ibug68.BROW_LEFT, (0.85, 0.45))):
+        curve = smooth_curve(p[group] + down, samples=6)
+        band = stroke_mask(canvas.shape, curve, 0.26 * iod, taper=(0.6, 0.6), step=1.0) > 0.5
+        shape = stroke_mask(canvas.shape, curve, width, taper=taper)
+        if band.sum() > 10:
+            vals = grey[band]
+            lo, hi = np.percentile(vals, 15), np.percentile(vals, 85)
+            if hi - lo > 12:
+                dark = (band & (grey < (lo + hi) / 2)).astype(np.float32)
+                dark = cv2.GaussianBlur(dark, (0, 0), max(0.8, 0.02 * iod))
+                found = np.clip((dark - 0.35) / 0.3, 0, 1)
+                if found.sum() > 0.25 * shape.sum():
+                    shape = found
+        sel = shape > 0.5
+        colour = np.median(photo[sel].astype(np.float32), 0) * 0.8 if sel.sum() > 4 else \
+            np.array([70, 50, 40], np.float32)
+        canvas = paint(canvas, shape, colour)
+    return canvas
+
+
+def draw_mouth(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, look: ToonLook,
+               ink_width: float) -> np.ndarray:
+    """Flat lips (two tones), the mouth opening outlined, the corners marked."""
+    p = np.asarray(points, np.float64)
+    shape = canvas.shape
+    iod = ibug68.inter_ocular_distance(p)
+    outer = smooth_curve(p[ibug68.LIPS_OUTER], closed=True, samples=5)
+    inner = smooth_curve(p[ibug68.LIPS_INNER], closed=True, samples=5)
+    lips = fill_mask(shape, outer)
+    opening = fill_mask(shape, inner)
+    lips_only = np.clip(lips - opening, 0, 1)
+    sel = lips_only > 0.5
+    colour = np.median(photo[sel].astype(np.float32), 0) if sel.sum() > 4 else \
+        np.array([190, 100, 100], np.float32)
+    colour = _saturate(colour, 1.2, 0.03)
+    canvas = paint(canvas, lips_only * 0.85, colour)
+    # the upper lip is in the shade
+    upper_lip = fill_mask(shape, np.concatenate([p[48:55], p[[64, 63, 62, 61, 60]]]))
+    canvas = paint(canvas, np.clip(upper_lip - opening, 0, 1) * 0.4, colour * 0.85)
+    gap = ibug68.inner_lip_distance(p)
+    if gap > 0.9:
+        # the opening: teeth as flat white, the rest as a dark mouth (two tones of the photo)
+        grey = photo.astype(np.float32).mean(2)
+        sel = opening > 0.5
+        bright = grey > (np.percentile(grey[sel], 45) if sel.sum() > 4 else 128)
+        inside_col = np.where(bright[..., None], np.float32([250, 247, 240]),
+                              np.float32([120, 40, 50]))
+        canvas = paint(canvas, opening, inside_col)
+        ring = snap_curve(np.concatenate([inner, inner[:1]]), edges(photo), 0.05 * iod)
+        canvas = paint(canvas, stroke_mask(shape, ring,
+                                           ink_width * 0.5, taper=(1, 1)), look.ink)
+    else:
+        line = snap_curve(smooth_curve(p[[48, 60, 61, 62, 63, 64, 54]], samples=6),
+                          darkness(photo), 0.05 * iod)
+        canvas = paint(canvas, stroke_mask(shape, line, ink_width * 0.9), look.ink)
+    return canvas
+
+
+def draw_nose(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, look: ToonLook, ink_width: float
+              ) -> np.ndarray:
+    """The nose base only (nostril wings and tip): a cartoon nose is a short curve."""
+    p = np.asarray(points, np.float64)
+    base = snap_curve(smooth_curve(p[ibug68.NOSE_BASE], samples=6), darkness(photo),
+                      0.05 * ibug68.inter_ocular_distance(p))
+    return paint(canvas, stroke_mask(canvas.shape, base, ink_width * 0.55, taper=(0.15, 0.15))
+                 * 0.75, look.ink)
+
+
+def silhouette_ink(alpha: np.ndarray, points: np.ndarray, width: float) -> np.ndarray:
+    """Coverage [H, W] of the head's outline (hair, ears, neck) from a head matte [H, W] uint8,
+    away from the image border (the subject continues beyond the frame there)."""
+    import cv2
+
+    h, w = alpha.shape
+    mask = (cv2.GaussianBlur(alpha, (0, 0), 1.5) > 127).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    out = np.zeros((h, w), np.float32)
+    margin = 3
+    for c in contours:
+        c = c[:, 0, :].astype(np.float64)
+        if len(c) < 10:
+            continue
+        # smooth the outline (a hand-drawn contour does not follow every hair)
+        k = max(3, int(round(len(c) / 60)))
+        kern = np.ones(k) / k
+        cs = np.stack([np.convolve(np.r_[c[-k:, i], c[:, i], c[:k, i]], kern, "same")[k:-k]
+                       for i in range(2)], 1)
+        on_border = (cs[:, 0] < margin) | (cs[:, 1] < margin) | (cs[:, 0] > w - 1 - margin) | \
+            (cs[:, 1] > h - 1 - margin)
+        # draw the runs that stay inside the frame
+        start = None
+        for i in range(len(cs) + 1):
+            inside = i < len(cs) and not on_border[i]
+            if inside and start is None:
+                start = i
+            elif not inside and start is not None:
+                if i - start > 8:
+                    out = np.maximum(out, stroke_mask((h, w), cs[start:i:2], width,
+                                                      taper=(0.4, 0.4), step=1.0))
+                start = None
+    return out
+
+
+def outline_ink(skin: np.ndarray, points: np.ndarray, width: float) -> np.ndarray:
+    """Coverage [H, W] of the skin's outer contour above the jaw's ends (the hairline and the
+    temples): where the face meets the hair, a cartoon has a line."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    h, w = skin.shape
+    mask = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), max(1.0, min(h, w) / 150)) > 0.5
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(p).astype(np.int32)), 1)
+    n, lab = cv2.connectedComponents(mask.astype(np.uint8))
+    if n <= 1:
+        return np.zeros((h, w), np.float32)
+    hits = np.bincount(lab.ravel(), face.ravel().astype(np.float32), n)
+    hits[0] = 0
+    main = (lab == int(hits.argmax())).astype(np.uint8)
+    contours, _ = cv2.findContours(main, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return np.zeros((h, w), np.float32)
+    c = max(contours, key=len)[:, 0, :].astype(np.float64)
+    # keep the part above the jaw's upper ends (the jaw itself is drawn from the landmarks)
+    frame_up = np.array(ibug68.eye_centres(p)).mean(0) - p[ibug68.CHIN]
+    frame_up /= np.linalg.norm(frame_up) + 1e-9
+    cut = min(p[0] @ frame_up, p[16] @ frame_up)
+    keep = (c @ frame_up) > cut
+    k = 5
+    kern = np.ones(k) / k
+    cs = np.stack([np.convolve(np.r_[c[-k:, i], c[:, i], c[:k, i]], kern, "same")[k:-k]
+                   for i in range(2)], 1)
+    out = np.zeros((h, w), np.float32)
+    start = None
+    for i in range(len(cs) + 1):
+        inside = i < len(cs) and keep[i]
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            if i - start > 6:
+                out = np.maximum(out, stroke_mask((h, w), cs[start:i:2], width, taper=(0.3, 0.3),
+                                                  step=1.0))
+            start = None
+    return out
+
+
+def toon(rgb: np.ndarray, points: np.ndarray, look: ToonLook, *, alpha: np.ndarray | None = None
+         ) -> np.ndarray:
+    """Cel-shaded cartoon of an aligned face. rgb uint8 [H, W, 3], points [68, 2];
+    alpha: optional head matte uint8 [H, W] for the silhouette line. Returns uint8 [H, W, 3]."""
+    p = np.asarray(points, np.float64)
+    iod = ibug68.inter_ocular_distance(p)
+    ink_w = max(1.2, look.ink_width * iod)
+    canvas, skin, _ = cel_tones(rgb, p, look)
+    shape = canvas.shape
+    ink = np.zeros(shape[:2], np.float32)
+    if look.silhouette and alpha is not None:
+        ink = np.maximum(ink, silhouette_ink(alpha, p, ink_w))
+    ink = np.maximum(ink, outline_ink(skin, p, ink_w * 0.9))
+    jaw = snap_curve(smooth_curve(p[ibug68.JAW], samples=6), edges(rgb, 2.0), 0.08 * iod,
+                     smooth_k=9)
+    ink = np.maximum(ink, stroke_mask(shape, jaw, ink_w, taper=(0.3, 0.3)))
+    canvas = paint(canvas, ink, look.ink)
+    canvas = draw_brows(canvas, rgb, p, ink_w * 2.0)
+    if look.nose:
+        canvas = draw_nose(canvas, rgb, p, look, ink_w)
+    canvas = draw_mouth(canvas, rgb, p, look, ink_w)
+    canvas = draw_eyes(canvas, rgb, p, look, ink_w)
+    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
