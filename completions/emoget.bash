@@ -9,12 +9,12 @@ _emoget() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath} ${word}" in
-            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
+            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget serve"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
         esac
     done
     subs=""; opts=""; files=0
     case "${cmdpath}" in
-        "emoget") subs="animate blend doctor invert landmarks make render sample train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
+        "emoget") subs="animate blend doctor invert landmarks make render sample serve train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
         "emoget animate") subs=""; opts="--backend --background --config --device --duration --effects --expr -e --format --fps --frames --head --intensity --json --landmarks --motion --output -o --preset --quiet -q --save-track --seed --size -h --help"; files=1 ;;
         "emoget blend") subs=""; opts="--alpha --coarse-from --config --json --mapping-from --output -o --quiet -q --recipe --swap-res --width -h --help"; files=1 ;;
         "emoget doctor") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
@@ -23,6 +23,7 @@ _emoget() {
         "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
         "emoget render") subs=""; opts="--ckpt --class --config --device --json --no-noise --noise --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
+        "emoget serve") subs=""; opts="--host --keep --open --port -p --token --workers -j -h --help"; files=0 ;;
         "emoget train") subs="motion stylegan"; opts="-h --help"; files=0 ;;
         "emoget train motion") subs=""; opts="--arch --config --data --device --frames --holdout --json --output -o --quiet -q --seed --steps -h --help"; files=0 ;;
         "emoget train stylegan") subs=""; opts="--ac-weight --ada-target --aug --aug-p --batch --channel-max --channel-multiplier --conditional --config --data --device --dry-run --ema-kimg --freeze-d --gpus --json --kimg --log-every --lr --mixed-precision --n-mlp --no-xflip --xflip --out -o --quiet -q --r1-gamma --reset-progress --resume --seed --size --snapshot-every --style-dim --workers -h --help"; files=0 ;;
@@ -124,6 +125,11 @@ _emoget() {
         "emoget sample --seed") COMPREPLY=(); return 0 ;;
         "emoget sample --size") COMPREPLY=(); return 0 ;;
         "emoget sample --truncation") COMPREPLY=(); return 0 ;;
+        "emoget serve --host") COMPREPLY=(); return 0 ;;
+        "emoget serve --keep") COMPREPLY=(); return 0 ;;
+        "emoget serve --port"|"emoget serve -p") COMPREPLY=(); return 0 ;;
+        "emoget serve --token") COMPREPLY=(); return 0 ;;
+        "emoget serve --workers"|"emoget serve -j") COMPREPLY=(); return 0 ;;
         "emoget train motion --arch") COMPREPLY=( $(compgen -W "best seed temporal" -- "${cur}") ); return 0 ;;
         "emoget train motion --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget train motion --data") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;

@@ -5,7 +5,7 @@ function __emoget_cmdpath
     set -l cmdpath emoget
     for word in $tokens[2..-1]
         switch "$cmdpath $word"
-            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
+            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget serve' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
                 set cmdpath "$cmdpath $word"
         end
     end
@@ -26,6 +26,7 @@ complete -c emoget -n "__emoget_at 'emoget'" -a 'landmarks' -d 'Detect faces and
 complete -c emoget -n "__emoget_at 'emoget'" -a 'make' -d 'Turn selfies into looping animated emoticons: align → style → motion → warp →...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'render' -d 'Render a latent with a generator: emoget render face.latent.pt --ckpt toon.pt...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'sample' -d 'Sample generators into a labelled dataset: emoget sample toon.pt --n 500 --la...'
+complete -c emoget -n "__emoget_at 'emoget'" -a 'serve' -d 'Serve the web page: upload a selfie, pick a style and an expression, download...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'train' -d 'Train the models: a (conditional) StyleGAN2, or the landmark-motion generator.'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'weights' -d 'Named styles → generator checkpoints (+ sha256): list, fetch, add, verify, fo...'
 complete -c emoget -n "__emoget_at 'emoget'" -l debug -d 'Show full tracebacks instead of one-line errors.'
@@ -169,6 +170,14 @@ complete -c emoget -n "__emoget_at 'emoget sample'" -l size -r -f -d 'Resize sam
 complete -c emoget -n "__emoget_at 'emoget sample'" -l truncation -r -f -d 'Truncation ψ toward the mean w (1 = none; 0.7 = typical).'
 complete -c emoget -n "__emoget_at 'emoget sample'" -s h -l help -d 'Show this message and exit.'
 complete -c emoget -n "__emoget_at 'emoget sample'" -F
+
+complete -c emoget -n "__emoget_at 'emoget serve'" -l host -r -f -d 'Address to listen on.'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l keep -r -f -d 'Minutes a job\'s photo and results are kept before deletion.'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l open -d 'Open the page in the default web browser.'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l port -s p -r -f -d 'Port (0: any free port).'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l token -r -f -d 'Secret every API call must carry (default: $EMOGET_SERVE_TOKEN).'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l workers -s j -r -f -d 'CPU jobs run at once (one process each); GPUs run one job each.'
+complete -c emoget -n "__emoget_at 'emoget serve'" -s h -l help -d 'Show this message and exit.'
 
 complete -c emoget -n "__emoget_at 'emoget train'" -a 'motion' -d 'Train the class-conditional landmark-motion model; report held-out errors of ...'
 complete -c emoget -n "__emoget_at 'emoget train'" -a 'stylegan' -d 'Train a StyleGAN2 (optionally class-conditional) on a folder or zip of images.'

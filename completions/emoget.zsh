@@ -23,6 +23,7 @@ _emoget() {
                 'make:Turn selfies into looping animated emoticons align → style → motion → warp →...'
                 'render:Render a latent with a generator emoget render face.latent.pt --ckpt toon.pt...'
                 'sample:Sample generators into a labelled dataset emoget sample toon.pt --n 500 --la...'
+                'serve:Serve the web page upload a selfie, pick a style and an expression, download...'
                 'train:Train the models a (conditional) StyleGAN2, or the landmark-motion generator.'
                 'weights:Named styles → generator checkpoints (+ sha256) list, fetch, add, verify, fo...'
             )
@@ -37,6 +38,7 @@ _emoget() {
                 (make) _emoget_make && ret=0 ;;
                 (render) _emoget_render && ret=0 ;;
                 (sample) _emoget_sample && ret=0 ;;
+                (serve) _emoget_serve && ret=0 ;;
                 (train) _emoget_train && ret=0 ;;
                 (weights) _emoget_weights && ret=0 ;;
             esac ;;
@@ -202,6 +204,17 @@ _emoget_sample() {
         '--truncation[Truncation ψ toward the mean w (1 = none; 0.7 = typical).]:truncation: ' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         '*:checkpoints:_files'
+}
+
+_emoget_serve() {
+    _arguments \
+        '--host[Address to listen on.]:host: ' \
+        '--keep[Minutes a jobs photo and results are kept before deletion.]:keep: ' \
+        '--open[Open the page in the default web browser.]' \
+        '(--port -p)'{--port,-p}'[Port (0 any free port).]:port: ' \
+        '--token[Secret every API call must carry (default EMOGET_SERVE_TOKEN).]:token: ' \
+        '(--workers -j)'{--workers,-j}'[CPU jobs run at once (one process each); GPUs run one job each.]:workers: ' \
+        '(- *)'{-h,--help}'[Show this message and exit.]'
 }
 
 _emoget_train() {
