@@ -92,15 +92,16 @@ def test_page_and_static_files_are_served_with_a_strict_policy(client):
 
 
 def test_options_come_from_the_cli_registries(client):
-    from emoget_cli.motion import EXPRESSIONS
-    from emoget_cli.render.export import FORMATS, PRESETS
+    from emoget_cli.core import choices
     from emoget_cli.style import list_styles
 
     body = client.get("/api/options").json()
     assert [s["name"] for s in body["styles"]] == [s["name"] for s in list_styles() if s["available"]]
-    assert [e["name"] for e in body["expressions"]] == list(EXPRESSIONS)
-    assert [p["name"] for p in body["presets"]] == list(PRESETS)
-    assert [f["name"] for f in body["formats"]] == list(FORMATS)
+    assert {s["name"] for s in body["styles"]} >= set(choices.CLASSIC_STYLE_NAMES)
+    assert [e["name"] for e in body["expressions"]] == list(choices.EXPRESSION_NAMES)
+    assert [p["name"] for p in body["presets"]] == list(choices.PRESET_NAMES)
+    assert [f["name"] for f in body["formats"]] == list(choices.FORMATS)
+    assert body["pack_expressions"] == list(choices.PACK_EXPRESSIONS)
     assert body["limits"]["max_upload_bytes"] == ServeConfig().max_upload_bytes
 
 
@@ -152,7 +153,7 @@ def test_make_job_returns_a_looping_animated_gif(client):
 
 
 def test_pack_job_gives_every_expression_a_sheet_and_a_zip(client):
-    from emoget_cli.pipeline import PACK_EXPRESSIONS
+    from emoget_cli.core.choices import PACK_EXPRESSIONS
 
     job = wait(client, post(client, {"pack": "true", "preset": "telegram", **FAST}).json()["id"])
     assert job["status"] == "done", job

@@ -10,22 +10,11 @@ A make job's form fields are named as `emoget make`'s options (`style`, `expr`, 
 from __future__ import annotations
 
 import math
-import typing
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from ..core import choices
 from ..core.errors import UsageError
-
-
-def _literal_choices(option_type: Any) -> tuple[str, ...]:
-    """The choices of a CLI option declared as Annotated[(Optional[])Literal[...], ...]."""
-    for arg in typing.get_args(option_type):
-        if typing.get_origin(arg) is typing.Literal:
-            return tuple(typing.get_args(arg))
-        inner = _literal_choices(arg)
-        if inner:
-            return inner
-    return ()
 
 
 def _to_int(name: str, text: str) -> int:
@@ -58,12 +47,11 @@ def _to_bool(name: str, text: str) -> bool:
     raise UsageError(f"{name} must be true or false, got {text!r}")
 
 
-def _to_choice(choices_of: Callable[[], tuple[str, ...]]) -> Callable[[str, str], str]:
+def _to_choice(allowed: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(name: str, text: str) -> str:
-        choices = choices_of()
         value = text.strip()
-        if value not in choices:
-            raise UsageError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
+        if value not in allowed:
+            raise UsageError(f"{name} must be one of {', '.join(allowed)}, got {text!r}")
         return value
     return parse
 
@@ -75,28 +63,10 @@ def _to_text(name: str, text: str) -> str:
     return value
 
 
-def _head_choices() -> tuple[str, ...]:
-    from ..cli.common import HeadOpt
-
-    return _literal_choices(HeadOpt)
-
-
-def _background_choices() -> tuple[str, ...]:
-    from ..pipeline import BACKGROUNDS
-
-    return BACKGROUNDS
-
-
-def _engine_choices() -> tuple[str, ...]:
-    from ..style import ENGINE_CHOICES
-
-    return ENGINE_CHOICES
-
-
 #: form field → (MakeConfig field, parser). `expr` is handled apart (repeatable, comma lists).
 MAKE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "style": ("style", _to_text),
-    "engine": ("engine", _to_choice(_engine_choices)),
+    "engine": ("engine", _to_choice(choices.ENGINES)),
     "strength": ("strength", _to_float),
     "format": ("fmt", _to_text),
     "preset": ("preset", _to_text),
@@ -106,8 +76,8 @@ MAKE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "duration": ("duration", _to_float),
     "size": ("size", _to_int),
     "intensity": ("intensity", _to_float),
-    "head": ("head", _to_choice(_head_choices)),
-    "background": ("background", _to_choice(_background_choices)),
+    "head": ("head", _to_choice(choices.HEAD_MOTIONS)),
+    "background": ("background", _to_choice(choices.BACKGROUNDS)),
     "seed": ("seed", _to_int),
 }
 #: make options a request may not set, with the reason given to the caller
@@ -155,25 +125,26 @@ def make_config_from_form(fields: Sequence[tuple[str, str]], output: Path):
 
 
 def options() -> dict[str, Any]:
-    """What the page (and any API client) may choose, from the registries the CLI uses."""
+    """What the page (and any API client) may choose: the names from `core.choices`, with the
+    descriptions and limits of the modules that implement them."""
     from ..motion import EXPRESSIONS
-    from ..pipeline import BACKGROUNDS, DEFAULT_EXPRESSION, DEFAULT_STYLE, PACK_EXPRESSIONS
-    from ..render.export import FORMAT_NAMES, FORMATS, PRESETS
+    from ..render.export import FORMAT_NAMES, PRESETS
     from ..style import list_styles
 
-    styles = [s for s in list_styles() if s["available"]]
     return {
-        "styles": styles,
-        "default_style": DEFAULT_STYLE,
-        "expressions": [{"name": name, "description": e.description}
-                        for name, e in EXPRESSIONS.items()],
-        "default_expression": DEFAULT_EXPRESSION,
-        "pack_expressions": list(PACK_EXPRESSIONS),
-        "presets": [{"name": p.name, "format": p.format, "width": p.width, "height": p.height,
-                     "max_bytes": p.max_bytes, "description": p.describe()} for p in PRESETS.values()],
-        "formats": [{"name": f, "label": FORMAT_NAMES[f]} for f in FORMATS],
-        "heads": list(_head_choices()),
-        "backgrounds": list(BACKGROUNDS),
+        "styles": [s for s in list_styles() if s["available"]],
+        "default_style": choices.DEFAULT_STYLE,
+        "expressions": [{"name": name, "description": EXPRESSIONS[name].description}
+                        for name in choices.EXPRESSION_NAMES],
+        "default_expression": choices.DEFAULT_EXPRESSION,
+        "pack_expressions": list(choices.PACK_EXPRESSIONS),
+        "presets": [{"name": name, "format": PRESETS[name].format, "width": PRESETS[name].width,
+                     "height": PRESETS[name].height, "max_bytes": PRESETS[name].max_bytes,
+                     "description": PRESETS[name].describe()} for name in choices.PRESET_NAMES],
+        "formats": [{"name": f, "label": FORMAT_NAMES[f]} for f in choices.FORMATS],
+        "default_format": choices.DEFAULT_FORMAT,
+        "heads": list(choices.HEAD_MOTIONS),
+        "backgrounds": list(choices.BACKGROUNDS),
         "fields": ["image", "expr", *MAKE_FIELDS],
     }
 
