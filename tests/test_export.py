@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from emoget_cli.core.errors import DependencyError, OutputError, UsageError
-from emoget_cli.render import export as export_module
-from emoget_cli.render.export import (FORMATS, _durations_ms, attach_alpha, export_animation,
-                                      h264_encoder, resolve_format)
+from emoget_cli.render import formats as formats_module
+from emoget_cli.render.export import attach_alpha, export_animation, resolve_format
+from emoget_cli.render.formats import FORMATS, durations_ms as _durations_ms, h264_encoder
 from test_export_support import (astronaut_clip, disc_alpha, ffmpeg_decode, ffprobe, pil_decode,
                                  with_alpha)
 
@@ -295,11 +295,11 @@ def test_unwritable_output(tmp_path, clip):
 
 
 def test_ffmpeg_failures_leave_nothing(tmp_path, clip, monkeypatch):
-    export_module.ffmpeg_encoders()                         # cache the real encoder list
-    monkeypatch.setattr(export_module, "ffmpeg_exe", lambda: "/bin/false")
+    formats_module.ffmpeg_encoders()                         # cache the real encoder list
+    monkeypatch.setattr(formats_module, "ffmpeg_exe", lambda: "/bin/false")
     with pytest.raises(OutputError, match="ffmpeg could not encode WebM"):
         export_animation(clip[:3], tmp_path / "a.webm", fps=FPS)
-    monkeypatch.setattr(export_module, "ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
+    monkeypatch.setattr(formats_module, "ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
     with pytest.raises(DependencyError, match="cannot run ffmpeg"):
         export_animation(clip[:3], tmp_path / "a.mp4", fps=FPS)
     assert _no_leftovers(tmp_path) == []

@@ -53,8 +53,11 @@ def test_preset_output_meets_every_limit(tmp_path, clip_rgba, name):
         assert frames[:, 0, :, 3].max() <= 8 and frames[:, -1, :, 3].max() <= 8
         assert any("padded" in a for a in rep.adjustments)
     else:
-        # telegram: one side exactly 512; LINE: one side >= 270 (within 320x270)
-        assert w <= pre.width and h <= pre.height and (w == pre.width or h == pre.height)
+        # telegram: one side exactly 512; LINE: one side >= 270 (within 320x270); signal may
+        # shrink below 512 to fit its byte limit
+        assert w <= pre.width and h <= pre.height
+        assert pre.shrink_ok or w == pre.width or h == pre.height
+        assert max(w, h) >= pre.min_side
     assert pre.min_frames <= n <= (pre.max_frames or n)
     assert duration <= (pre.max_seconds or duration) + 1e-3
     assert duration == pytest.approx(rep.duration, abs=0.011)
@@ -122,7 +125,7 @@ def test_preset_fixes_the_format(tmp_path, clip_rgba):
         export_animation(clip_rgba, tmp_path / "x.gif", fps=FPS, preset="telegram")
     with pytest.raises(UsageError, match="writes GIF, not animated WebP"):
         export_animation(clip_rgba, tmp_path / "x.gif", fps=FPS, preset="slack", fmt="webp")
-    with pytest.raises(UsageError, match="telegram, line, whatsapp, slack, discord, kakao"):
+    with pytest.raises(UsageError, match="telegram, telegram-emoji, line, whatsapp, discord-sticker"):
         get_preset("myspace")
     assert get_preset("LINE") is PRESETS["line"]
     assert list(tmp_path.iterdir()) == []

@@ -40,7 +40,8 @@ def ckpts(tmp_path_factory):
 
 
 def _loader(path, size=32):
-    dataset = pytest.importorskip("emoget_cli.gan.dataset")
+    from emoget_cli.gan import dataset  # the project's own module: a broken import must fail
+
     return dataset.ImageDataset(path, size)
 
 

@@ -44,7 +44,8 @@ EFFECT_MODES: tuple[str, ...] = ("auto", "none")
 DEFAULT_EFFECTS = "auto"
 
 # ------------------------------------------------------------------------------------ output --
-#: Output format name → file suffixes (the first is the one written); render/export.py encodes.
+#: Output format name → file suffixes (the first is the one written); render/formats.py holds
+#: one object per format (alpha, fps cap, delays, loop flag, quality ladder, encoder).
 FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
     "gif": (".gif",), "apng": (".png", ".apng"), "webp": (".webp",),
     "webm": (".webm",), "mp4": (".mp4", ".m4v"),
@@ -54,8 +55,10 @@ SUFFIX_FORMATS: dict[str, str] = {s: f for f, sufs in FORMAT_SUFFIXES.items() fo
 #: The formats whose files can hold an alpha channel (--background transparent).
 ALPHA_FORMATS: frozenset[str] = frozenset({"gif", "apng", "webp", "webm"})
 DEFAULT_FORMAT = "gif"
-#: Messenger presets (render/export.py holds their limits, same order).
-PRESET_NAMES: tuple[str, ...] = ("telegram", "line", "whatsapp", "slack", "discord", "kakao")
+#: Messenger presets (render/presets.py holds their limits, same order).
+PRESET_NAMES: tuple[str, ...] = ("telegram", "telegram-emoji", "line", "whatsapp",
+                                 "discord-sticker", "signal", "imessage", "slack", "discord",
+                                 "kakao")
 
 # --------------------------------------------------------------------------------- detection --
 #: Landmark detectors (face/backends.py implements them); "auto" = the first that is installed.
