@@ -50,7 +50,7 @@ _emoget() {
         "emoget animate --landmarks") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --motion") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --output"|"emoget animate -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
-        "emoget animate --preset") COMPREPLY=( $(compgen -W "telegram line whatsapp slack discord kakao" -- "${cur}") ); return 0 ;;
+        "emoget animate --preset") COMPREPLY=( $(compgen -W "telegram telegram-emoji line whatsapp discord-sticker signal imessage slack discord kakao" -- "${cur}") ); return 0 ;;
         "emoget animate --save-track") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --seed") COMPREPLY=(); return 0 ;;
         "emoget animate --size") COMPREPLY=(); return 0 ;;
@@ -104,7 +104,7 @@ _emoget() {
         "emoget make --keep-intermediate") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --motion") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --output"|"emoget make -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
-        "emoget make --preset") COMPREPLY=( $(compgen -W "telegram line whatsapp slack discord kakao" -- "${cur}") ); return 0 ;;
+        "emoget make --preset") COMPREPLY=( $(compgen -W "telegram telegram-emoji line whatsapp discord-sticker signal imessage slack discord kakao" -- "${cur}") ); return 0 ;;
         "emoget make --seed") COMPREPLY=(); return 0 ;;
         "emoget make --size") COMPREPLY=(); return 0 ;;
         "emoget make --strength") COMPREPLY=(); return 0 ;;

@@ -64,7 +64,7 @@ _emoget_animate() {
         '--landmarks[Use this landmark track (from emoget landmarks) instead of detecting its f...]:landmarks:_files' \
         '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
         '(--output -o)'{--output,-o}'[Animation file; its suffix picks the format (.gif .png/.apng .webp .webm .mp4).]:output:_files' \
-        '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset:(telegram line whatsapp slack discord kakao)' \
+        '--preset[Messenger limits, enforced telegram, telegram-emoji, line, whatsapp, discord...]:preset:(telegram telegram-emoji line whatsapp discord-sticker signal imessage slack discord kakao)' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--save-track[Also write the generated landmark motion (track JSON).]:save-track:_files' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
@@ -162,7 +162,7 @@ _emoget_make() {
         '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
         '(--output -o)'{--output,-o}'[Animation file (one input, one expression) or folder (several inputs, several...]:output:_files' \
         '--pack[One emoticon per expression (all of them unless several --expr are given), a ...]' \
-        '--preset[Messenger limits, enforced telegram, line, whatsapp, slack, discord, kakao.]:preset:(telegram line whatsapp slack discord kakao)' \
+        '--preset[Messenger limits, enforced telegram, telegram-emoji, line, whatsapp, discord...]:preset:(telegram telegram-emoji line whatsapp discord-sticker signal imessage slack discord kakao)' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--sample[Use the bundled sample portrait (public-domain astronaut photo).]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
