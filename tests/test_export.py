@@ -303,3 +303,21 @@ def test_ffmpeg_failures_leave_nothing(tmp_path, clip, monkeypatch):
     with pytest.raises(DependencyError, match="cannot run ffmpeg"):
         export_animation(clip[:3], tmp_path / "a.mp4", fps=FPS)
     assert _no_leftovers(tmp_path) == []
+
+
+def test_format_objects_match_the_names_in_choices():
+    """One object per format, keyed by core.choices' names, with the container facts that the
+    exporter relies on (docs/formats.md)."""
+    from emoget_cli.core import choices
+    from emoget_cli.render.formats import get_format
+
+    assert tuple(FORMATS) == choices.FORMATS
+    for name, fmt in FORMATS.items():
+        assert fmt.name == name and fmt.suffixes == choices.FORMAT_SUFFIXES[name]
+        assert fmt.alpha == (name in choices.ALPHA_FORMATS)
+        assert get_format(fmt.suffixes[0]) is fmt
+        ladder = fmt.ladder(fmt.start_quality(formats_module.ExportOptions()))
+        assert len(ladder) >= 3 and len(set(ladder)) == len(ladder)   # rungs all differ
+    assert FORMATS["gif"].delay_quantum_ms == 10 and FORMATS["gif"].max_fps == 50
+    assert FORMATS["mp4"].even_sides and not FORMATS["mp4"].alpha
+    assert [n for n, f in FORMATS.items() if f.loop_flag] == ["gif", "apng", "webp"]
