@@ -9,15 +9,16 @@ _emoget() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath} ${word}" in
-            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget serve"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
+            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget expressions"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget serve"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
         esac
     done
     subs=""; opts=""; files=0
     case "${cmdpath}" in
-        "emoget") subs="animate blend doctor invert landmarks make render sample serve train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
+        "emoget") subs="animate blend doctor expressions invert landmarks make render sample serve train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
         "emoget animate") subs=""; opts="--backend --background --config --device --duration --effects --expr -e --format --fps --frames --head --intensity --json --landmarks --motion --output -o --preset --quiet -q --save-track --seed --size -h --help"; files=1 ;;
         "emoget blend") subs=""; opts="--alpha --coarse-from --config --json --mapping-from --output -o --quiet -q --recipe --swap-res --width -h --help"; files=1 ;;
         "emoget doctor") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
+        "emoget expressions") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;
         "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
@@ -41,11 +42,11 @@ _emoget() {
         "emoget animate --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;
         "emoget animate --duration") COMPREPLY=(); return 0 ;;
         "emoget animate --effects") COMPREPLY=(); return 0 ;;
-        "emoget animate --expr"|"emoget animate -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral" -- "${cur}") ); return 0 ;;
+        "emoget animate --expr"|"emoget animate -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous" -- "${cur}") ); return 0 ;;
         "emoget animate --format") COMPREPLY=( $(compgen -W "gif apng webp webm mp4" -- "${cur}") ); return 0 ;;
         "emoget animate --fps") COMPREPLY=(); return 0 ;;
         "emoget animate --frames") COMPREPLY=(); return 0 ;;
-        "emoget animate --head") COMPREPLY=( $(compgen -W "none nod tilt" -- "${cur}") ); return 0 ;;
+        "emoget animate --head") COMPREPLY=( $(compgen -W "auto none nod tilt bounce shake tremble droop recoil sway sob" -- "${cur}") ); return 0 ;;
         "emoget animate --intensity") COMPREPLY=(); return 0 ;;
         "emoget animate --landmarks") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget animate --motion") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
@@ -92,12 +93,12 @@ _emoget() {
         "emoget make --duration") COMPREPLY=(); return 0 ;;
         "emoget make --effects") COMPREPLY=(); return 0 ;;
         "emoget make --engine") COMPREPLY=( $(compgen -W "auto classic gan" -- "${cur}") ); return 0 ;;
-        "emoget make --expr"|"emoget make -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral" -- "${cur}") ); return 0 ;;
+        "emoget make --expr"|"emoget make -e") COMPREPLY=( $(compgen -W "happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous" -- "${cur}") ); return 0 ;;
         "emoget make --format") COMPREPLY=( $(compgen -W "gif apng webp webm mp4" -- "${cur}") ); return 0 ;;
         "emoget make --fps") COMPREPLY=(); return 0 ;;
         "emoget make --frames") COMPREPLY=(); return 0 ;;
         "emoget make --generator") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
-        "emoget make --head") COMPREPLY=( $(compgen -W "none nod tilt" -- "${cur}") ); return 0 ;;
+        "emoget make --head") COMPREPLY=( $(compgen -W "auto none nod tilt bounce shake tremble droop recoil sway sob" -- "${cur}") ); return 0 ;;
         "emoget make --intensity") COMPREPLY=(); return 0 ;;
         "emoget make --invert-steps") COMPREPLY=(); return 0 ;;
         "emoget make --jobs"|"emoget make -j") COMPREPLY=(); return 0 ;;

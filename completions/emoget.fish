@@ -5,7 +5,7 @@ function __emoget_cmdpath
     set -l cmdpath emoget
     for word in $tokens[2..-1]
         switch "$cmdpath $word"
-            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget serve' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
+            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget expressions' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget serve' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
                 set cmdpath "$cmdpath $word"
         end
     end
@@ -21,6 +21,7 @@ complete -c emoget -f
 complete -c emoget -n "__emoget_at 'emoget'" -a 'animate' -d 'Animate a face with an expression and write a looping GIF / APNG / WebP / Web...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'blend' -d 'Blend generators: θ = Σ αᵢ(layer)·θᵢ (Toonify: emoget blend ffhq.pt toon.pt -...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'doctor' -d 'Report landmark backends, devices and weights that are available here, and wh...'
+complete -c emoget -n "__emoget_at 'emoget'" -a 'expressions' -d 'List the expressions --expr accepts: FACS units, timing, effects and head mot...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'invert' -d 'Invert faces into a generator: writes FACE.latent.pt + FACE.recon.png per face.'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'landmarks' -d 'Detect faces and write 68-point landmark tracks (*.landmarks.json).'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'make' -d 'Turn selfies into looping animated emoticons: align → style → motion → warp →...'
@@ -41,12 +42,12 @@ complete -c emoget -n "__emoget_at 'emoget animate'" -l config -r -F -d 'YAML fi
 complete -c emoget -n "__emoget_at 'emoget animate'" -l device -r -f -a 'auto cpu cuda' -d 'Where to compute: auto (GPU when there is one), cpu or cuda.'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l duration -r -f -d 'Seconds per loop (overrides --frames: frames = duration x fps).'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l effects -r -f -d 'Emoticon effects drawn over the face: auto (the expression\'s own), none, or n...'
-complete -c emoget -n "__emoget_at 'emoget animate'" -l expr -s e -r -f -a 'happiness surprise disgust sadness anger fear contempt wink blink idle neutral' -d 'Expression: happiness, surprise, disgust, sadness, anger, fear, contempt, win...'
+complete -c emoget -n "__emoget_at 'emoget animate'" -l expr -s e -r -f -a 'happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous' -d 'Expression: happiness, surprise, disgust, sadness, anger, fear, contempt, win...'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l format -r -f -a 'gif apng webp webm mp4' -d 'Output format (default: from the suffix, the preset, else gif).'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l fps -r -f -d 'Frames per second.'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l frames -r -f -d 'Frames per loop.'
-complete -c emoget -n "__emoget_at 'emoget animate'" -l head -r -f -a 'none nod tilt' -d 'Subtle head motion.'
-complete -c emoget -n "__emoget_at 'emoget animate'" -l intensity -r -f -d 'Strength of the expression, 0..1.'
+complete -c emoget -n "__emoget_at 'emoget animate'" -l head -r -f -a 'auto none nod tilt bounce shake tremble droop recoil sway sob' -d 'Head motion: auto = the expression\'s own (see \'emoget expressions\').'
+complete -c emoget -n "__emoget_at 'emoget animate'" -l intensity -r -f -d 'Strength of the expression: 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l json -d 'Print a machine-readable JSON report on stdout.'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l landmarks -r -F -d 'Use this landmark track (from `emoget landmarks`) instead of detecting: its f...'
 complete -c emoget -n "__emoget_at 'emoget animate'" -l motion -r -F -d 'A learned motion model (from `emoget train motion`) instead of the FACS library.'
@@ -75,6 +76,10 @@ complete -c emoget -n "__emoget_at 'emoget blend'" -F
 complete -c emoget -n "__emoget_at 'emoget doctor'" -l json -d 'Print a machine-readable JSON report on stdout.'
 complete -c emoget -n "__emoget_at 'emoget doctor'" -l quiet -s q -d 'Print nothing but errors.'
 complete -c emoget -n "__emoget_at 'emoget doctor'" -s h -l help -d 'Show this message and exit.'
+
+complete -c emoget -n "__emoget_at 'emoget expressions'" -l json -d 'Print a machine-readable JSON report on stdout.'
+complete -c emoget -n "__emoget_at 'emoget expressions'" -l quiet -s q -d 'Print nothing but errors.'
+complete -c emoget -n "__emoget_at 'emoget expressions'" -s h -l help -d 'Show this message and exit.'
 
 complete -c emoget -n "__emoget_at 'emoget invert'" -l align -d 'Detect and FFHQ-align each face first.'
 complete -c emoget -n "__emoget_at 'emoget invert'" -l ckpt -r -F -d 'Generator checkpoint to invert into.'
@@ -120,13 +125,13 @@ complete -c emoget -n "__emoget_at 'emoget make'" -l dry-run -d 'Validate and pr
 complete -c emoget -n "__emoget_at 'emoget make'" -l duration -r -f -d 'Seconds per loop (overrides --frames: frames = duration x fps).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l effects -r -f -d 'Emoticon effects drawn over the face: auto (the expression\'s own), none, or n...'
 complete -c emoget -n "__emoget_at 'emoget make'" -l engine -r -f -a 'auto classic gan' -d 'auto: gan when the style resolves to a checkpoint, else classic.'
-complete -c emoget -n "__emoget_at 'emoget make'" -l expr -s e -r -f -a 'happiness surprise disgust sadness anger fear contempt wink blink idle neutral' -d 'Expression (repeat or comma-separate for several): happiness, surprise, disgu...'
+complete -c emoget -n "__emoget_at 'emoget make'" -l expr -s e -r -f -a 'happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous' -d 'Expression (repeat or comma-separate for several): happiness, surprise, disgu...'
 complete -c emoget -n "__emoget_at 'emoget make'" -l format -r -f -a 'gif apng webp webm mp4' -d 'Output format (default: from the suffix, the preset, else gif).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l fps -r -f -d 'Frames per second.'
 complete -c emoget -n "__emoget_at 'emoget make'" -l frames -r -f -d 'Frames per loop.'
 complete -c emoget -n "__emoget_at 'emoget make'" -l generator -r -F -d 'Style generator checkpoint (overrides the registry; gan engine).'
-complete -c emoget -n "__emoget_at 'emoget make'" -l head -r -f -a 'none nod tilt' -d 'Subtle head motion.'
-complete -c emoget -n "__emoget_at 'emoget make'" -l intensity -r -f -d 'Strength of the expression, 0..1.'
+complete -c emoget -n "__emoget_at 'emoget make'" -l head -r -f -a 'auto none nod tilt bounce shake tremble droop recoil sway sob' -d 'Head motion: auto = the expression\'s own (see \'emoget expressions\').'
+complete -c emoget -n "__emoget_at 'emoget make'" -l intensity -r -f -d 'Strength of the expression: 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...'
 complete -c emoget -n "__emoget_at 'emoget make'" -l invert-steps -r -f -d 'Inversion steps (gan engine; default from the registry, else 300).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l jobs -s j -r -f -d 'Inputs processed in parallel (worker processes).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l json -d 'Print a machine-readable JSON report on stdout.'

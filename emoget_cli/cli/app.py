@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "render",
     "animate",
     "make",
+    "expressions",
     "serve",
     "weights",
     "doctor",

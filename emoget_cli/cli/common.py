@@ -170,10 +170,11 @@ DurationOpt = Annotated[Optional[float], typer.Option(
     "--duration", help="Seconds per loop (overrides --frames: frames = duration x fps).",
     show_default=False)]
 IntensityOpt = Annotated[float, typer.Option(
-    "--intensity", min=0.0, max=1.0, help="Strength of the expression, 0..1.")]
-HeadOpt = Annotated[Literal[choices.HEAD_MOTIONS], typer.Option("--head", help="Subtle head motion.")]
-BackgroundOpt = Annotated[Literal[choices.BACKGROUNDS], typer.Option(
-    "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")]
+    "--intensity", min=0.0, max=choices.MAX_INTENSITY, help="Strength of the expression: 1 = "
+    "the emoticon apex, up to 1.5 exaggerates, 0 = the photo as it is.")]
+HeadOpt = Annotated[Literal[choices.HEAD_MOTIONS], typer.Option(
+    "--head", help="Head motion: auto = the expression's own (see 'emoget expressions').")]
+BackgroundOpt = Annotated[Literal[choices.BACKGROUNDS], typer.Option(    "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")]
 PresetOpt = Annotated[Optional[str], typer.Option(
     "--preset", help=f"Messenger limits, enforced: {', '.join(choices.PRESET_NAMES)}.",
     show_default=False)]

@@ -68,7 +68,7 @@ def make(
         "--size", help="Output side in pixels (square); default 256, or the preset's side.",
         show_default=False)] = None,
     intensity: IntensityOpt = 1.0,
-    head: HeadOpt = "none",
+    head: HeadOpt = "auto",
     effects: EffectsOpt = choices.DEFAULT_EFFECTS,
     background: BackgroundOpt = "keep",
     preset: PresetOpt = None,

@@ -21,14 +21,19 @@ ENGINES: tuple[str, ...] = ("auto", "classic", "gan")
 #: The expression library (motion/expressions.py implements them, same order).
 EXPRESSION_NAMES: tuple[str, ...] = (
     "happiness", "surprise", "disgust", "sadness", "anger", "fear", "contempt", "wink", "blink",
-    "idle", "neutral")
+    "idle", "neutral", "laugh", "love", "cry", "sleepy", "kiss", "shocked", "smug", "nervous")
 DEFAULT_EXPRESSION = "happiness"
 #: The expressions of a `make --pack` when only one (or none) is named.
 PACK_EXPRESSIONS: tuple[str, ...] = (
     "happiness", "surprise", "disgust", "sadness", "anger", "fear", "wink")
 
 # --------------------------------------------------------------------------------- animation --
-HEAD_MOTIONS: tuple[str, ...] = ("none", "nod", "tilt")
+#: auto: the expression's own secondary motion (motion/head.py implements them, same order).
+HEAD_MOTIONS: tuple[str, ...] = ("auto", "none", "nod", "tilt", "bounce", "shake", "tremble",
+                                 "droop", "recoil", "sway", "sob")
+DEFAULT_HEAD = "auto"
+#: --intensity: 1 is the calibrated emoticon apex, up to MAX_INTENSITY exaggerates further.
+MAX_INTENSITY = 1.5
 #: keep: the picture as it is; transparent: the head cut out (needs a format with alpha).
 BACKGROUNDS: tuple[str, ...] = ("keep", "transparent")
 #: The image-warp implementations (render/warp.py); "auto" picks torch on CUDA, else OpenCV.

@@ -1,6 +1,6 @@
 """The landmark track artifact (`*.landmarks.json`): defined, written and validated here only.
 
-Schema (version 1)::
+Schema (version 2; version 1 files, which lack `photo_units`, still load)::
 
     {
       "format": "emoget.landmarks", "version": 1, "scheme": "ibug68",
@@ -15,6 +15,8 @@ Schema (version 1)::
       "aligned": null | {"size": 256, "image": "face.png" | null,
                          "quad": [[x, y] x 4],      # TL, BL, BR, TR corners in the input image
                          "points": [[x, y] x 68]}   # the same face in aligned-image pixels
+      "photo_units": null | {"12": 0.52, ...} # version 2: the action units the source photo
+                                              # shows (motion/estimate.py), code -> intensity
       "meta": {...}                           # free-form, e.g. backend, motion parameters
     }
 
@@ -38,7 +40,10 @@ from .atomic import write_text_atomic
 from .errors import TrackError
 
 TRACK_FORMAT = "emoget.landmarks"
-TRACK_VERSION = 1
+TRACK_VERSION = 2
+#: photo_units: at most this many entries, codes like "12" or "R12", intensities in 0..MAX_UNIT
+MAX_PHOTO_UNITS = 64
+MAX_UNIT = 10.0
 SCHEME = "ibug68"
 N_POINTS = 68
 TRACK_SUFFIX = ".landmarks.json"
@@ -101,6 +106,8 @@ class LandmarkTrack:
     label: str | None = None
     aligned: AlignedFace | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the source photo's own action units (code → intensity), estimated before animating
+    photo_units: dict[str, float] | None = None
 
     @classmethod
     def from_points(cls, points: np.ndarray, image_size: tuple[int, int], *, fps: float | None = None,
@@ -146,6 +153,8 @@ class LandmarkTrack:
                 "quad": np.round(self.aligned.quad.astype(np.float64), 3).tolist(),
                 "points": np.round(self.aligned.points.astype(np.float64), 3).tolist(),
             },
+            "photo_units": None if self.photo_units is None else {
+                str(k): round(float(v), 4) for k, v in self.photo_units.items()},
             "meta": self.meta,
         }
 
@@ -275,7 +284,25 @@ def track_from_dict(data: Any, where: str = "track") -> LandmarkTrack:
     source = data.get("source")
     return LandmarkTrack(image_size=(size[0], size[1]), frames=frames, fps=fps,
                          source=source if isinstance(source, str) else None, label=label,
-                         aligned=aligned, meta=meta)
+                         aligned=aligned, meta=meta,
+                         photo_units=_photo_units(data.get("photo_units"), where))
+
+
+def _photo_units(value: Any, where: str) -> dict[str, float] | None:
+    """The optional `photo_units` object: {unit code: intensity}; TrackError when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_PHOTO_UNITS:
+        raise TrackError(f"{where}: photo_units must be an object of at most {MAX_PHOTO_UNITS} "
+                         "unit codes")
+    out = {}
+    for code, amount in value.items():
+        if not (isinstance(code, str) and 0 < len(code) <= 8 and code.isascii() and code.isalnum()):
+            raise TrackError(f"{where}: photo_units has a bad unit code {code!r}")
+        out[code] = _number(amount, f"{where}: photo_units[{code!r}]", limit=MAX_UNIT)
+        if out[code] < 0:
+            raise TrackError(f"{where}: photo_units[{code!r}] must not be negative")
+    return out
 
 
 MAX_TRACK_BYTES = 256 * 1024 * 1024

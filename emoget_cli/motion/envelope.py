@@ -7,6 +7,8 @@ rises and falls are raised-cosine ramps and the loop rests at 0 around s = 0.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 #: onset starts, apex reached, offset starts, back to rest (phases in [0, 1]).
@@ -16,6 +18,34 @@ PULSE_HALF_WIDTH = 0.10
 PULSE_PLATEAU = 0.03
 
 ENVELOPE_KINDS = ("sustain", "pulse", "breath")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How an expression unfolds over one loop (phases in [0, 1]): the onset runs from `start`
+    to `apex`, the offset from `release` to `end`; `anticipation` is a small move the other way
+    just before the onset (a fraction of the apex), `overshoot` passes the apex and settles back
+    during the hold (Thomas & Johnston's principles; docs/expressions.md)."""
+
+    start: float
+    apex: float
+    release: float
+    end: float
+    anticipation: float = 0.0
+    overshoot: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.start < self.apex < self.release < self.end < 1.0:
+            raise ValueError(f"timing phases must increase inside (0, 1): {self}")
+
+
+#: Named timings: surprise snaps open, sadness sinks slowly, most others in between.
+TIMINGS: dict[str, Timing] = {
+    "snap": Timing(0.08, 0.20, 0.72, 0.95, anticipation=0.25, overshoot=0.15),
+    "punch": Timing(0.08, 0.24, 0.72, 0.95, anticipation=0.18, overshoot=0.12),
+    "normal": Timing(0.06, 0.32, 0.70, 0.95, anticipation=0.10, overshoot=0.08),
+    "slow": Timing(0.05, 0.50, 0.76, 0.97),
+}
 
 
 def phases(frames: int) -> np.ndarray:
@@ -34,6 +64,29 @@ def trapezoid(s: np.ndarray, start: float, apex: float, release: float, end: flo
     rise = _ramp((s - start) / max(apex - start, 1e-9))
     fall = 1.0 - _ramp((s - release) / max(end - release, 1e-9))
     return np.minimum(rise, fall)
+
+
+def _bump(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """sin² bump on [lo, hi] (0 outside, 1 in the middle, zero slope at both ends)."""
+    u = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return np.sin(np.pi * u) ** 2
+
+
+def timed(frames: int, timing: Timing) -> np.ndarray:
+    """An expression's envelope [T]: rest, anticipation dip, onset, overshoot and settle, hold,
+    offset, rest. 0 at s = 0 and smooth across the loop's seam; dips below 0 by about
+    `anticipation`, peaks near 1 + `overshoot`."""
+    if frames <= 3:
+        return sustain(frames)
+    s = phases(frames)
+    plain = trapezoid(s, timing.start, timing.apex, timing.release, timing.end)
+    span = timing.apex - timing.start
+    x = (s - timing.start) / span  # onset progress: 0 → 1 over the onset
+    # the anticipation dip fills the onset's first third, the overshoot straddles the apex
+    # and settles before the offset begins
+    settle = min(1.6, 1.0 + 0.9 * (timing.release - timing.apex) / span)
+    return (plain - timing.anticipation * _bump(x, -0.2, 0.45)
+            + timing.overshoot * _bump(x, 0.6, settle))
 
 
 def sustain(frames: int) -> np.ndarray:

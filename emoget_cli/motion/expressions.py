@@ -1,5 +1,10 @@
-"""The expression library — each expression defined once, as FACS action units — and the
-`--expr` syntax: `happiness`, `happiness+wink`, `happiness:0.5+wink` (per-term intensity 0..1).
+"""The expression library — each expression defined ONCE: its FACS action units, its timing, its
+secondary head motion and the emoticon effects drawn with it — and the `--expr` syntax:
+`happiness`, `happiness+wink`, `happiness:0.5+wink` (per-term intensity 0..1).
+
+The units follow the prototypes of Ekman & Friesen's FACS/EMFACS (docs/expressions.md); the
+emoticon-only ones (laugh, love, cry, sleepy, kiss, shocked, smug, nervous) are built from the
+same units. `effects` are names of render/effects.py overlays (`--effects auto` draws them).
 """
 
 from __future__ import annotations
@@ -9,9 +14,11 @@ from typing import Iterable
 
 import numpy as np
 
+from ..core.choices import EFFECT_NAMES
 from ..core.errors import UsageError
-from .envelope import ENVELOPE_KINDS, envelope
+from .envelope import ENVELOPE_KINDS, TIMINGS, envelope, timed, trapezoid, phases
 from .facs import ACTION_UNITS
+from .head import HEAD_CHOICES
 
 SIDES = ("both", "R", "L")
 
@@ -19,7 +26,8 @@ SIDES = ("both", "R", "L")
 @dataclass(frozen=True)
 class Activation:
     """One action unit inside an expression: side "both", "R" (subject's right = image-left) or
-    "L"; intensity in [0, 1]; the envelope that drives it over the loop."""
+    "L"; intensity in [0, 1]; the envelope that drives it over the loop ("sustain" = the
+    expression's own timing)."""
 
     au: str
     side: str = "both"
@@ -32,7 +40,8 @@ class Activation:
 
     @property
     def label(self) -> str:
-        return ("" if self.side == "both" else self.side) + self.au
+        weight = "" if self.intensity == 1.0 else f":{self.intensity:g}"
+        return ("" if self.side == "both" else self.side) + self.au + weight
 
 
 def _units(text: str, envelope: str = "sustain") -> tuple[Activation, ...]:
@@ -48,34 +57,76 @@ def _units(text: str, envelope: str = "sustain") -> tuple[Activation, ...]:
 
 @dataclass(frozen=True)
 class Expression:
+    """name; description; units (the apex, as activations); effects (EFFECT_NAMES drawn by
+    `--effects auto`); head: the secondary head motion (head.HEAD_CHOICES) of `--head auto`;
+    timing: a name in envelope.TIMINGS; replaces: the expression replaces the photo's own
+    (estimated) units (False for blinks and idle loops, which keep the photo's smile)."""
+
     name: str
     description: str
     units: tuple[Activation, ...]
+    effects: tuple[str, ...] = ()
+    head: str = "none"
+    timing: str = "normal"
+    replaces: bool = True
     #: random shift (± phase) of the pulse timing per seed, so idle loops differ
     timing_jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if (self.head not in HEAD_CHOICES or self.timing not in TIMINGS
+                or any(e not in EFFECT_NAMES for e in self.effects)):
+            raise ValueError(f"bad expression {self.name!r}")
 
     @property
     def facs(self) -> str:
         """FACS notation, e.g. '6+12+25'."""
         return "+".join(a.label for a in self.units) or "-"
 
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description, "units": self.facs,
+                "effects": list(self.effects), "head": self.head, "timing": self.timing,
+                "replaces_photo_expression": self.replaces}
+
 
 EXPRESSIONS: dict[str, Expression] = {e.name: e for e in (
-    Expression("happiness", "smile: cheeks up, lip corners up and out, lips part",
-               _units("6:0.8+12+25:0.6")),
-    Expression("surprise", "brows up, eyes wide, jaw drops", _units("1+2+5:0.6+26")),
-    Expression("disgust", "nose wrinkles, upper lip up, corners down", _units("9+10+15:0.7")),
-    Expression("sadness", "inner brows up and together, corners down", _units("1:0.9+4:0.6+15")),
-    Expression("anger", "brows down and together, glare, lips pressed", _units("4+5:0.6+7+23")),
-    Expression("fear", "brows up and together, eyes wide, lips stretched, jaw drops",
-               _units("1+2+4:0.5+5+7:0.5+20+26:0.5")),
-    Expression("contempt", "one-sided smirk (subject's right)", _units("R12:0.7+R14:0.8")),
-    Expression("wink", "the subject's left eye closes (image right), cheek raised",
-               _units("L46+L6:0.5")),
-    Expression("blink", "both eyes close briefly", _units("45", "pulse")),
-    Expression("idle", "a subtle blink and breathing", _units("45", "pulse") + _units("breath", "breath"),
+    Expression("happiness", "a Duchenne smile: cheeks up, lip corners up and out, teeth show",
+               _units("6+12+25:0.7+10:0.3"), ("blush", "sparkles"), "nod"),
+    Expression("surprise", "brows shoot up, eyes wide, jaw drops",
+               _units("1+2+5+26"), ("exclaim",), "recoil", "snap"),
+    Expression("disgust", "nose wrinkles, upper lip curls up, corners down, brows lower",
+               _units("9+10+15:0.6+16:0.4+4:0.5+7:0.5"), ("gloom", "pale"), "recoil"),
+    Expression("sadness", "inner brows up and together, lids droop, corners down, chin pouts",
+               _units("1+4:0.7+15+17:0.6+45:0.3"), ("tears", "gloom"), "droop", "slow"),
+    Expression("anger", "brows down and together, glare, lips pressed thin",
+               _units("4+5:0.5+7+23+24:0.5+9:0.3+15:0.5+17:0.4"), ("vein", "flush"), "shake",
+               "punch"),
+    Expression("fear", "brows up and together, eyes wide, lips stretched back, jaw drops",
+               _units("1+2+4:0.6+5+20+25+26:0.5"), ("sweat", "pale"), "tremble", "snap"),
+    Expression("contempt", "a one-sided smirk (subject's right), lids lowered",
+               _units("R12+R14+45:0.2"), (), "tilt"),
+    Expression("wink", "the subject's left eye closes (image right) with a small smile",
+               _units("L46+L6:0.6+12:0.6"), ("sparkles",), "tilt"),
+    Expression("blink", "both eyes close briefly", _units("45", "pulse"), replaces=False),
+    Expression("idle", "a subtle blink and breathing",
+               _units("45", "pulse") + _units("breath", "breath"), replaces=False,
                timing_jitter=0.15),
-    Expression("neutral", "no motion", ()),
+    Expression("neutral", "the photo's own expression relaxes to a neutral face", ()),
+    Expression("laugh", "a wide open-mouthed grin, eyes squeezed to crescents",
+               _units("6+12+25+26:0.7+10:0.4+45:0.6"), ("sparkles", "tears"), "bounce", "punch"),
+    Expression("love", "a soft smile with dreamy half-closed eyes and raised brows",
+               _units("6:0.8+12:0.8+1:0.4+45:0.45"), ("hearts", "blush"), "sway", "slow"),
+    Expression("cry", "a crumpled crying face: brows knit up, eyes squeezed, mouth wails",
+               _units("1+4+6:0.5+15+16:0.6+20:0.5+25+26:0.4+45:0.7"), ("stream",), "sob"),
+    Expression("sleepy", "heavy lids close, brows and mouth slack, a small yawn",
+               _units("45:0.85+1:0.2+26:0.35+25:0.5"), ("zzz",), "droop", "slow"),
+    Expression("kiss", "puckered lips, one eye closed", _units("18+24:0.4+L46+6:0.4"),
+               ("hearts", "blush"), "tilt"),
+    Expression("shocked", "eyes pop, brows fly up, mouth gapes wide", _units("1+2+5+27+20:0.4"),
+               ("exclaim", "pale"), "recoil", "snap"),
+    Expression("smug", "a lopsided grin under lowered lids and one raised brow",
+               _units("R12+L12:0.4+R14:0.5+45:0.4+L2:0.7"), ("sparkles",), "tilt"),
+    Expression("nervous", "a strained grin: lips stretched, brows up and together",
+               _units("20+12:0.5+1+4:0.5+24:0.5+5:0.3"), ("sweat",), "tremble"),
 )}
 
 #: Everyday synonyms accepted by --expr (mapped to the library names).
@@ -136,23 +187,59 @@ def parse_expression(text: "str | ExpressionSpec", *, names: Iterable[str] | Non
     return ExpressionSpec(tuple(terms))
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What an --expr does over T frames.
+
+    units: unit code → (right, left) target intensities [T] (the expression's own motion; may
+    dip below 0 in anticipation and pass 1 in overshoot); replace: [T] in [0, 1], how far the
+    photo's own units are undone (0 at rest, 1 at the apex of a replacing expression); envelope:
+    [T] the main expression envelope (for the head motion); head: the head motion `--head auto`
+    uses; effects: the effect names `--effects auto` draws.
+    """
+
+    units: dict[str, tuple[np.ndarray, np.ndarray]]
+    replace: np.ndarray
+    envelope: np.ndarray
+    head: str
+    effects: tuple[str, ...]
+
+
 def expression_activity(spec: ExpressionSpec, frames: int, *, intensity: float = 1.0,
-                        seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                        seed: int = 0) -> Activity:
     """Per-frame intensity of every action unit the spec uses.
 
-    Returns unit code → (right, left): [T] arrays in [0, 1]. Terms add; each unit's combined
-    intensity is clipped to 1 per side and frame, so happiness+contempt never over-drives AU12.
+    Terms add (units, replacement, the head's envelope); each unit's combined intensity is
+    clipped to [-0.5, 2] per side and frame, the replacement to [0, 1]. The head motion is that
+    of the strongest term (the first on ties); effects are the union.
     """
     rng = np.random.default_rng(seed)
     sums: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    replace = np.zeros(frames)
+    main = np.zeros(frames)
+    head, best = "none", -1.0
+    effects: list[str] = []
     for name, weight in spec.terms:
         expr = EXPRESSIONS[name]
+        timing = TIMINGS[expr.timing]
         centre = 0.5 + (rng.uniform(-1.0, 1.0) * expr.timing_jitter if expr.timing_jitter else 0.0)
+        own = timed(frames, timing)
+        if expr.replaces:
+            plain = trapezoid(phases(frames), timing.start, timing.apex, timing.release, timing.end) \
+                if frames > 3 else np.clip(own, 0.0, 1.0)
+            replace = replace + weight * min(float(intensity), 1.0) * plain
+        if expr.units or expr.replaces:
+            main = main + own * weight
+            if weight > best:
+                head, best = expr.head, weight
+        effects += [e for e in expr.effects if e not in effects]
         for act in expr.units:
-            env = envelope(act.envelope, frames, centre=centre) * act.intensity * weight * intensity
+            env = own if act.envelope == "sustain" else envelope(act.envelope, frames, centre=centre)
+            env = env * act.intensity * weight * intensity
             right, left = sums.setdefault(act.au, (np.zeros(frames), np.zeros(frames)))
             if act.side in ("both", "R"):
                 right += env
             if act.side in ("both", "L"):
                 left += env
-    return {code: (np.clip(r, 0.0, 1.0), np.clip(l, 0.0, 1.0)) for code, (r, l) in sums.items()}
+    units = {code: (np.clip(r, -0.5, 2.0), np.clip(l, -0.5, 2.0)) for code, (r, l) in sums.items()}
+    return Activity(units, np.clip(replace, 0.0, 1.0), main, head, tuple(effects))

@@ -9,8 +9,12 @@ additive: it draws each upper lid onto its lower lid after the other units have 
 closed eye is closed whatever else is active.
 
 Bilateral units are written for the image-left half (the subject's right) and mirrored;
-"R"/"L" prefixes (R12 = right lip corner puller) apply a unit to one side only. Amplitudes are
-heuristic (REFERENCE.md §9.4), chosen to read clearly on a 128–512 px emoticon.
+"R"/"L" prefixes (R12 = right lip corner puller) apply a unit to one side only.
+
+Amplitudes are calibrated (`CALIBRATION`, docs/expressions.md): each unit's field is scaled so
+that, on the neutral reference face (estimate.NEUTRAL_REFERENCE), its key measure at intensity 1
+equals the EMOTICON apex — a caricature of the posed apex, because an emoticon must read at
+128 px. Intensities up to 1.5 (`--intensity`) exaggerate further.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .geometry import INNER_LIPS, LIDS_LEFT, LIDS_RIGHT, MIRROR, N_POINTS, TEMPLATE, inner_lip_distance
+from .reference import NEUTRAL_REFERENCE
 
 Field = Callable[[np.ndarray], np.ndarray]
 
@@ -121,11 +126,29 @@ _UNITS = [
         {48: (-0.10, -0.01), 60: (-0.085, -0.005), 49: (-0.04, 0.0), 59: (-0.05, 0.0),
          50: (-0.015, 0.0), 58: (-0.015, 0.0), 61: (-0.035, 0.0), 67: (-0.035, 0.0),
          4: (-0.01, 0.0), 5: (-0.01, 0.0)}))),
+    ActionUnit("16", "lower lip depressor", _const(mirrored(
+        {59: (0.0, -0.05), 58: (0.0, -0.08), 67: (0.0, -0.06), 48: (0.0, -0.01)},
+        {57: (0.0, -0.09), 66: (0.0, -0.065)}))),
+    ActionUnit("17", "chin raiser", _const(mirrored(
+        {59: (0.0, 0.03), 58: (0.0, 0.05), 67: (0.0, 0.02), 7: (0.0, 0.03), 6: (0.0, 0.015),
+         48: (0.0, -0.01)},
+        {57: (0.0, 0.06), 66: (0.0, 0.02), 8: (0.0, 0.04)}))),
+    ActionUnit("18", "lip pucker", _const(mirrored(
+        {48: (0.12, 0.0), 60: (0.10, 0.0), 49: (0.06, 0.015), 59: (0.06, -0.015),
+         50: (0.02, 0.02), 58: (0.02, -0.02), 61: (0.04, -0.005), 67: (0.04, 0.005)},
+        {51: (0.0, 0.025), 57: (0.0, -0.025)}))),
     ActionUnit("23", "lip tightener", _lip_tightener),
+    ActionUnit("24", "lip pressor", _const(mirrored(
+        {49: (0.0, -0.02), 50: (0.0, -0.025), 59: (0.0, 0.02), 58: (0.0, 0.025),
+         48: (0.01, -0.005)},
+        {51: (0.0, -0.025), 57: (0.0, 0.025)}))),
     ActionUnit("25", "lips part", _const(mirrored(
         {61: (0.0, 0.03), 67: (0.0, -0.08), 58: (0.0, -0.065), 59: (0.0, -0.04), 60: (0.0, -0.01)},
         {62: (0.0, 0.03), 66: (0.0, -0.09), 57: (0.0, -0.07)}))),
     ActionUnit("26", "jaw drop", _jaw_drop),
+    ActionUnit("27", "mouth stretch", lambda n0: 1.6 * _jaw_drop(n0) + mirrored(
+        {48: (0.04, -0.06), 60: (0.05, -0.06), 49: (0.015, 0.0), 59: (0.02, -0.04),
+         61: (0.01, 0.0), 67: (0.02, 0.0)})),
     ActionUnit("45", "blink (eye closure)", None),
     ActionUnit("46", "wink (one-eye closure)", None),
     ActionUnit("breath", "breathing (not a FACS unit)", _const(
@@ -135,9 +158,72 @@ _UNITS = [
 ACTION_UNITS: dict[str, ActionUnit] = {u.code: u for u in _UNITS}
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """A unit's key measure: point `point`'s displacement along `axis` (0 = x outward on the
+    image-left side, 1 = y up) in IOD, for the posed apex (`posed`, None where no published or
+    measured figure exists) and the emoticon apex the unit is scaled to (`emoticon`)."""
+
+    measure: str
+    point: int
+    axis: int
+    posed: float | None
+    emoticon: float
+
+
+#: Key measure per unit, in inter-ocular distances (IOD): see docs/expressions.md for where the
+#: posed figures come from and why the emoticon figures are what they are.
+CALIBRATION: dict[str, Calibration] = {
+    "1": Calibration("inner brow raise", 21, 1, None, 0.17),
+    "2": Calibration("outer brow raise", 18, 1, None, 0.15),
+    "4": Calibration("inner brow lowering", 21, 1, None, -0.15),
+    "5": Calibration("upper lid raise", 37, 1, None, 0.07),
+    "6": Calibration("lower lid lift (cheek)", 41, 1, None, 0.045),
+    "7": Calibration("lower lid lift (tightener)", 41, 1, None, 0.05),
+    "9": Calibration("nose wing lift", 31, 1, None, 0.07),
+    "10": Calibration("upper lip lift", 50, 1, None, 0.11),
+    "12": Calibration("lip corner lift", 48, 1, 0.11, 0.17),
+    "14": Calibration("lip corner inward", 48, 0, None, -0.05),
+    "15": Calibration("lip corner drop", 48, 1, None, -0.15),
+    "16": Calibration("lower lip drop", 58, 1, None, -0.09),
+    "17": Calibration("lower lip lift", 58, 1, None, 0.06),
+    "18": Calibration("lip corner inward", 48, 0, None, -0.14),
+    "20": Calibration("lip corner outward", 48, 0, None, 0.13),
+    "24": Calibration("lip press", 51, 1, None, -0.03),
+    "26": Calibration("inner-lip aperture", 66, 1, None, -0.42),
+    "27": Calibration("inner-lip aperture", 66, 1, None, -0.68),
+}
+
+
+def _key_value(field: np.ndarray, cal: Calibration) -> float:
+    """The signed key measure of a field [68, 2]: x outward (image-left side), y up."""
+    value = float(field[cal.point, cal.axis])
+    return -value if cal.axis == 0 else value
+
+
+def _gains() -> dict[str, float]:
+    out = {}
+    for code, cal in CALIBRATION.items():
+        raw = _key_value(ACTION_UNITS[code].field(NEUTRAL_REFERENCE), cal)
+        if code in ("26", "27"):  # the aperture: the upper lip's own lift counts too
+            field = ACTION_UNITS[code].field(NEUTRAL_REFERENCE)
+            raw = float(field[66, 1] - field[62, 1])
+        out[code] = cal.emoticon / raw if abs(raw) > 1e-9 else 1.0
+    return out
+
+
+#: Multiplier of each unit's hand-shaped field so its key measure hits the emoticon apex.
+GAIN: dict[str, float] = _gains()
+
+
+def unit_field(code: str, n0: np.ndarray) -> np.ndarray:
+    """The calibrated full-intensity field [68, 2] of additive unit `code` on shape n0."""
+    return GAIN.get(code, 1.0) * ACTION_UNITS[code].field(n0)
+
+
 def linear_fields(n0: np.ndarray, codes: list[str]) -> np.ndarray:
     """Full-intensity bilateral fields of the additive units `codes`: [K, 68, 2] face units."""
-    return np.stack([ACTION_UNITS[c].field(n0) for c in codes]) if codes else np.zeros((0, N_POINTS, 2))
+    return np.stack([unit_field(c, n0) for c in codes]) if codes else np.zeros((0, N_POINTS, 2))
 
 
 def close_eyes(shapes: np.ndarray, right: np.ndarray, left: np.ndarray) -> np.ndarray:
@@ -168,8 +254,9 @@ def keep_plausible(shapes: np.ndarray) -> np.ndarray:
 def deform(n0: np.ndarray, activity: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Apply action units over time.
 
-    n0: [68, 2] neutral shape in face units. activity: unit code → (right, left) intensities,
-    each [T] in [0, 1] (per side, already clipped). Returns shapes [T, 68, 2] in face units.
+    n0: [68, 2] shape in face units. activity: unit code → (right, left) intensity changes,
+    each [T] (per side; negative undoes a unit the photo shows, see estimate.py; closures are
+    clipped to [0, 1]). Returns shapes [T, 68, 2] in face units.
     """
     frames = len(next(iter(activity.values()))[0]) if activity else 1
     additive = [c for c in activity if not ACTION_UNITS[c].is_closure]

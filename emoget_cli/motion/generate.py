@@ -1,4 +1,9 @@
-"""`generate_motion`: neutral landmarks + expression → a looping landmark track (FACS library)."""
+"""`generate_motion`: a photo's landmarks + expression → a looping landmark track (FACS library).
+
+The photo's own expression is estimated (estimate.estimate_units) and REPLACED: at the apex the
+face shows the target's units and none of the photo's (a smiling selfie asked for sadness loses
+its smile). Frame 0 is the photo as it is, so the loop starts and ends on the real picture.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.choices import MAX_INTENSITY
 from ..core.errors import UsageError
+from .estimate import estimate_units
 from .expressions import ExpressionSpec, expression_activity, parse_expression
 from .facs import deform
 from .geometry import FaceFrame, check_points
@@ -19,14 +26,16 @@ MAX_FRAMES = 10_000
 
 @dataclass(frozen=True)
 class MotionConfig:
-    """frames T ≥ 2 per loop at `fps`; intensity in [0, 1] scales every expression; head motion
-    none|nod|tilt; seed varies the timing of idle blinks."""
+    """frames T ≥ 2 per loop at `fps`; intensity in [0, MAX_INTENSITY] scales every expression;
+    head motion (head.HEAD_CHOICES; auto = the expression's own); seed varies the timing of idle
+    blinks; replace: undo the photo's own expression (estimate.py) instead of adding to it."""
 
     frames: int = 24
     fps: float = 12.0
     intensity: float = 1.0
-    head: str = "none"
+    head: str = "auto"
     seed: int = 0
+    replace: bool = True
 
     def __post_init__(self) -> None:
         for name in ("frames", "seed"):  # accept numpy integers, store plain ints
@@ -39,8 +48,8 @@ class MotionConfig:
                 or not math.isfinite(self.fps) or self.fps <= 0:
             raise UsageError(f"fps must be a positive number, got {self.fps!r}")
         if isinstance(self.intensity, bool) or not isinstance(self.intensity, (int, float)) \
-                or not 0.0 <= self.intensity <= 1.0:
-            raise UsageError(f"intensity must be in 0..1, got {self.intensity!r}")
+                or not 0.0 <= self.intensity <= MAX_INTENSITY:
+            raise UsageError(f"intensity must be in 0..{MAX_INTENSITY:g}, got {self.intensity!r}")
         if self.head not in HEAD_CHOICES:
             raise UsageError(f"unknown head motion {self.head!r} (choose from {', '.join(HEAD_CHOICES)})")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -63,19 +72,47 @@ def displacements_to_track(l0: np.ndarray, frame: FaceFrame, face_disp: np.ndarr
     return out.astype(np.float32)
 
 
-def generate_motion(l0: np.ndarray, expr: "str | ExpressionSpec",
-                    config: MotionConfig = MotionConfig()) -> np.ndarray:
-    """FACS-driven landmark motion.
+@dataclass(frozen=True)
+class MotionPlan:
+    """A generated motion and what went into it: points float32 [T, 68, 2] pixels; photo_units:
+    the photo's estimated units (code → intensity); head: the head motion used; effects: the
+    expression's effect names (for `--effects auto`); envelope [T]: the main envelope."""
 
-    l0: [68, 2] neutral landmarks (pixels, any roll and scale). expr: e.g. 'happiness+wink:0.5'.
-    Returns float32 [T, 68, 2] in l0's pixel frame, T = config.frames; frame 0 == l0, the motion
-    is smooth and loops (frame T-1 flows into frame 0).
-    """
+    points: np.ndarray
+    photo_units: dict
+    head: str
+    effects: tuple
+    envelope: np.ndarray
+
+
+def plan_motion(l0: np.ndarray, expr: "str | ExpressionSpec",
+                config: MotionConfig = MotionConfig()) -> MotionPlan:
+    """FACS-driven landmark motion with the photo's own expression replaced (see module doc)."""
     points = check_points(l0)
     spec = parse_expression(expr)
     frame = FaceFrame.of(points)
     n0 = frame.to_face(points)
-    activity = expression_activity(spec, config.frames, intensity=float(config.intensity), seed=config.seed)
-    shapes = deform(n0, activity) if activity else np.repeat(n0[None], config.frames, axis=0)
-    shapes = head_motion(shapes, n0, config.head)
-    return displacements_to_track(points, frame, shapes - n0)
+    act = expression_activity(spec, config.frames, intensity=float(config.intensity), seed=config.seed)
+    photo = estimate_units(points) if config.replace else {}
+    units = {code: (r.copy(), l.copy()) for code, (r, l) in act.units.items()}
+    for code, value in photo.items():  # undo the photo's units as the target's come in
+        undo = -value * act.replace
+        right, left = units.setdefault(code, (np.zeros(config.frames), np.zeros(config.frames)))
+        right += undo
+        left += undo
+    shapes = deform(n0, units) if units else np.repeat(n0[None], config.frames, axis=0)
+    head = act.head if config.head == "auto" else config.head
+    shapes = head_motion(shapes, n0, head, act.envelope, min(float(config.intensity), 1.2))
+    return MotionPlan(displacements_to_track(points, frame, shapes - n0), photo, head, act.effects,
+                      act.envelope)
+
+
+def generate_motion(l0: np.ndarray, expr: "str | ExpressionSpec",
+                    config: MotionConfig = MotionConfig()) -> np.ndarray:
+    """FACS-driven landmark motion.
+
+    l0: [68, 2] landmarks of the photo (pixels, any roll and scale). expr: e.g.
+    'happiness+wink:0.5'. Returns float32 [T, 68, 2] in l0's pixel frame, T = config.frames;
+    frame 0 == l0, the motion is smooth and loops (frame T-1 flows into frame 0).
+    """
+    return plan_motion(l0, expr, config).points

@@ -26,8 +26,10 @@ import numpy as np
 from ..core.atomic import atomic_path
 from ..core.errors import CheckpointError, OutputError, TrackError, UsageError
 from ..core.track import TRACK_SUFFIX, load_track
-from .expressions import ExpressionSpec, parse_expression
-from .generate import MotionConfig, displacements_to_track
+from .estimate import estimate_units
+from .expressions import EXPRESSIONS, ExpressionSpec, parse_expression
+from .facs import unit_field
+from .generate import MotionConfig, MotionPlan, displacements_to_track
 from .geometry import N_POINTS, FaceFrame, check_points
 from .head import head_motion
 
@@ -228,21 +230,43 @@ class MotionModel:
         disp[:, 0] = 0.0  # frame 0 is the neutral face by definition
         return disp
 
-    def generate(self, l0: np.ndarray, expr: "str | ExpressionSpec",
-                 config: MotionConfig = MotionConfig()) -> np.ndarray:
+    def plan(self, l0: np.ndarray, expr: "str | ExpressionSpec",
+             config: MotionConfig = MotionConfig()) -> MotionPlan:
         """l0 [68, 2] pixels; expr among `self.classes` ('+' and ':' combine as in the FACS
-        library). Returns float32 [config.frames, 68, 2] in l0's pixel frame, frame 0 == l0."""
+        library). The network sees the photo's face with its own expression undone (estimate.py,
+        as the FACS library does) and the photo's units fade out as the learned motion grows,
+        so a smiling photo asked for sadness loses its smile here too. Returns a MotionPlan whose
+        points are float32 [config.frames, 68, 2] in l0's pixel frame, frame 0 == l0."""
         points = check_points(l0)
         spec = parse_expression(expr, names=self.classes)
         frame = FaceFrame.of(points)
         n0 = frame.to_face(points)
+        photo = estimate_units(points) if config.replace else {}
+        undo = sum((value * unit_field(code, n0) for code, value in photo.items()),
+                   np.zeros_like(n0))                                    # [68, 2]
         labels = np.array([self.classes.index(name) for name in spec.names])
-        disp = self.predict(np.repeat(n0[None], len(labels), axis=0), labels)
+        disp = self.predict(np.repeat((n0 - undo)[None], len(labels), axis=0), labels)
         weights = np.array([w for _, w in spec.terms]) * float(config.intensity)
-        total = np.einsum("n,nfpd->fpd", weights, disp)  # [F, 68, 2]
-        total = close_loop(total)
-        shapes = head_motion(n0 + resample_loop(total, config.frames), n0, config.head)
-        return displacements_to_track(points, frame, shapes - n0)
+        total = resample_loop(close_loop(np.einsum("n,nfpd->fpd", weights, disp)), config.frames)
+        # the learned motion's own progress (0 at rest, 1 at its largest) drives the undo
+        size = np.linalg.norm(total, axis=-1).mean(-1)                   # [T]
+        progress = np.clip(size / max(float(size.max()), 1e-9), 0.0, 1.0) * min(
+            float(config.intensity), 1.0) if photo else np.zeros(len(total))
+        shapes = n0 + total - progress[:, None, None] * undo
+        head = config.head
+        if head == "auto":  # the library's head motion for a class the library knows
+            first = spec.names[0]
+            head = EXPRESSIONS[first].head if first in EXPRESSIONS else "none"
+        shapes = head_motion(shapes, n0, head, progress, min(float(config.intensity), 1.2))
+        effects = tuple(dict.fromkeys(e for name in spec.names if name in EXPRESSIONS
+                                      for e in EXPRESSIONS[name].effects))
+        return MotionPlan(displacements_to_track(points, frame, shapes - n0), photo, head,
+                          effects, progress)
+
+    def generate(self, l0: np.ndarray, expr: "str | ExpressionSpec",
+                 config: MotionConfig = MotionConfig()) -> np.ndarray:
+        """`plan(...).points`: float32 [config.frames, 68, 2] pixels, frame 0 == l0."""
+        return self.plan(l0, expr, config).points
 
     def to_dict(self) -> dict[str, Any]:
         return {

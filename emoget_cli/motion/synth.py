@@ -11,13 +11,14 @@ import numpy as np
 from ..core.ibug68 import inter_ocular_distance
 from ..core.track import LandmarkTrack
 from .generate import MotionConfig, generate_motion
-from .geometry import INNER_LIPS, LIDS_LEFT, LIDS_RIGHT, MIRROR, TEMPLATE
+from .geometry import INNER_LIPS, LIDS_LEFT, LIDS_RIGHT, MIRROR
+from .reference import NEUTRAL_REFERENCE
 
 
 def random_face(rng: np.random.Generator, image_size: int = 256) -> np.ndarray:
-    """A plausible neutral face: the template with identity jitter, rescaled, rotated, shifted.
-    Returns float32 [68, 2] pixels inside an image_size² frame."""
-    face = TEMPLATE.copy()
+    """A plausible neutral face: the neutral reference with identity jitter, rescaled, rotated,
+    shifted. Returns float32 [68, 2] pixels inside an image_size² frame."""
+    face = NEUTRAL_REFERENCE.copy()
     jitter = rng.normal(0.0, 0.02, face.shape)
     jitter = 0.5 * (jitter + jitter[MIRROR] * np.array([-1.0, 1.0]))  # mostly symmetric faces
     face += jitter + rng.normal(0.0, 0.005, face.shape)
@@ -46,7 +47,7 @@ def synthesize_tracks(classes: list[str], per_class: int, *, frames: int = 24, s
         for _ in range(per_class):
             l0 = random_face(rng, image_size)
             config = MotionConfig(frames=frames, intensity=float(rng.uniform(0.85, 1.0)),
-                                  seed=int(rng.integers(1 << 30)))
+                                  seed=int(rng.integers(1 << 30)), head="none", replace=False)
             pts = generate_motion(l0, name, config).astype(np.float64)
             iod = inter_ocular_distance(l0)
             pts[1:] += rng.normal(0.0, noise * iod, pts[1:].shape)

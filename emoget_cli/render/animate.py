@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ..core import choices
 from ..core.choices import BACKGROUNDS, DEFAULT_EFFECTS
 from ..core.choices import WARP_BACKEND_CHOICES as WARP_BACKENDS
 from ..core.errors import UsageError
@@ -44,7 +45,8 @@ class AnimateConfig:
 
     expr: expression, e.g. "surprise" or "happiness:0.5+wink"; frames per loop at fps, or
     duration seconds (then frames = round(duration * fps)); size: output (width, height) or one
-    int for a square, None = the input's size; intensity in [0, 1]; head none|nod|tilt;
+    int for a square, None = the input's size; intensity in [0, 1.5]; head: motion.HEAD_CHOICES
+    (auto = the expression's own);
     background keep|transparent; seed (varies idle timing); device auto|cpu|cuda; backend: the
     warp (auto = torch on CUDA, else OpenCV); landmarks: detection backend when no points are
     given; fill: synthesise the mouth interior and eyelids; trim (transparent background only):
@@ -60,7 +62,7 @@ class AnimateConfig:
     duration: Optional[float] = None
     size: Optional[Any] = None
     intensity: float = 1.0
-    head: str = "none"
+    head: str = choices.DEFAULT_HEAD
     background: str = "keep"
     seed: int = 0
     device: str = "cpu"
@@ -83,8 +85,14 @@ class AnimateConfig:
         if not 2 <= self.n_frames <= MAX_FRAMES:
             raise UsageError(f"an animation needs 2..{MAX_FRAMES} frames, got {self.n_frames} "
                              "(check --frames / --duration / --fps)")
-        if not _is_number(self.intensity) or not 0.0 <= float(self.intensity) <= 1.0:
-            raise UsageError(f"--intensity must be in 0..1, got {self.intensity!r}")
+        if not _is_number(self.intensity) \
+                or not 0.0 <= float(self.intensity) <= choices.MAX_INTENSITY:
+            raise UsageError(f"--intensity must be in 0..{choices.MAX_INTENSITY:g}, "
+                             f"got {self.intensity!r}")
+        from ..motion.head import HEAD_CHOICES
+
+        if self.head not in HEAD_CHOICES:
+            raise UsageError(f"unknown head motion {self.head!r} (choose from {', '.join(HEAD_CHOICES)})")
         if self.background not in BACKGROUNDS:
             raise UsageError(f"unknown background {self.background!r} (choose from "
                              f"{', '.join(BACKGROUNDS)})")
@@ -235,16 +243,32 @@ def _check_motion(motion: Any, frames: int) -> np.ndarray:
     return arr
 
 
-def generate_track(points: np.ndarray, config: AnimateConfig,
-                   motion_model: Any = None) -> np.ndarray:
-    """Landmark motion [T, 68, 2] for `points` [68, 2] (FACS library or `motion_model`)."""
-    from ..motion import MotionConfig, generate_motion
+def plan_track(points: np.ndarray, config: AnimateConfig, motion_model: Any = None):
+    """The motion for `points` [68, 2]: a motion.MotionPlan (FACS library or `motion_model`),
+    its points checked to be [T, 68, 2] and finite."""
+    from dataclasses import replace
+
+    from ..motion import MotionConfig
+    from ..motion.generate import plan_motion
 
     mcfg = MotionConfig(frames=config.n_frames, fps=float(config.fps),
                         intensity=float(config.intensity), head=config.head, seed=int(config.seed))
-    if motion_model is not None:
-        return _check_motion(motion_model.generate(points, config.expr, mcfg), config.n_frames)
-    return _check_motion(generate_motion(points, config.expr, mcfg), config.n_frames)
+    if motion_model is None:
+        plan = plan_motion(points, config.expr, mcfg)
+    elif hasattr(motion_model, "plan"):
+        plan = motion_model.plan(points, config.expr, mcfg)
+    else:  # any object with .generate(l0, expr, MotionConfig) -> [T, 68, 2]
+        from ..motion.generate import MotionPlan
+
+        plan = MotionPlan(motion_model.generate(points, config.expr, mcfg), {}, mcfg.head, (),
+                          np.zeros(config.n_frames))
+    return replace(plan, points=_check_motion(plan.points, config.n_frames))
+
+
+def generate_track(points: np.ndarray, config: AnimateConfig,
+                   motion_model: Any = None) -> np.ndarray:
+    """Landmark motion [T, 68, 2] for `points` [68, 2] (FACS library or `motion_model`)."""
+    return plan_track(points, config, motion_model).points
 
 
 def _effects_plan(config: AnimateConfig, motion: np.ndarray,
@@ -268,7 +292,7 @@ def _effects_plan(config: AnimateConfig, motion: np.ndarray,
         spec = parse_expression(config.expr)
         names = parse_effects(config.effects, spec.names)
         for right, left in expression_activity(spec, frames, intensity=1.0,
-                                               seed=int(config.seed)).values():
+                                               seed=int(config.seed)).units.values():
             presence = np.maximum(presence, np.maximum(right, left))
     else:
         names = parse_effects(config.effects, ())
@@ -338,7 +362,8 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
             rgb, points = fit_to_size(rgb, points, config.output_size)
         else:
             rgb, points, alpha = fit_to_size(rgb, points, config.output_size, alpha)
-    motion = generate_track(points, config, motion_model)
+    plan = plan_track(points, config, motion_model)
+    motion = plan.points
     backend, device = _warp_backend(config)
     warper = FaceWarper(rgb, points, backend=backend, device=device, alpha=alpha, fill=config.fill)
     wanted, motion = motion, warper.limit_motion(motion)  # foldover-free, scaled alike in all frames
@@ -362,10 +387,10 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     height, width = rgb.shape[:2]
     label = str(parse_expression(config.expr)) if motion_model is None else config.expr
     meta = {"generator": "motion-model" if motion_model is not None else "facs",
-            "intensity": float(config.intensity), "head": config.head, "seed": int(config.seed),
+            "intensity": float(config.intensity), "head": plan.head, "seed": int(config.seed),
             "warp_backend": backend, "max_limited_px": round(limited, 3),
             "effects": list(effects)}
     track = LandmarkTrack.from_points(motion, (width, height), fps=float(config.fps),
-                                      label=label, meta=meta)
+                                      label=label, meta=meta, photo_units=dict(plan.photo_units))
     return AnimationResult(frames=frames, alpha=alphas if alpha is not None else None,
                            track=track, meta=meta)

@@ -85,7 +85,8 @@ def limit_mesh(triangles: np.ndarray, src: np.ndarray, dst: np.ndarray, *,
     src = np.asarray(src, dtype=np.float64)
     disp = np.asarray(dst, dtype=np.float64) - src
     scale = np.ones(len(src))
-    need_all = np.broadcast_to(min_ratio, (len(triangles),)) * signed_areas(triangles, src)
+    # a hair above the bound, so the float32 result still meets it after rounding
+    need_all = (1.0 + 1e-3) * np.broadcast_to(min_ratio, (len(triangles),)) * signed_areas(triangles, src)
     for it in range(max_iter + 1):
         out = src + scale[:, None] * disp
         bad = signed_areas(triangles, out) < need_all
