@@ -73,6 +73,8 @@ class MakeConfig:
     keep_intermediate: Optional[Path] = None
     pack: bool = False
     jobs: int = 1
+    ray: Optional[str] = None
+    gpus_per_worker: float = 0.0
     output_is_folder: bool = False
 
     def __post_init__(self) -> None:
@@ -134,6 +136,22 @@ class MakeConfig:
             raise UsageError(f"--background must be keep or transparent, got {self.background!r}")
         if not 1 <= self.jobs <= 64:
             raise UsageError(f"--jobs must be in 1..64, got {self.jobs}")
+        if self.ray is not None and self.jobs > 1:
+            raise UsageError("--ray and --jobs exclude each other: Ray sizes its own worker pool")
+        if not (math.isfinite(self.gpus_per_worker) and 0 <= self.gpus_per_worker <= 8):
+            raise UsageError(f"--gpus-per-worker must be in 0..8, got {self.gpus_per_worker}")
+        if self.gpus_per_worker and self.ray is None:
+            raise UsageError("--gpus-per-worker needs --ray")
+        if self.ray is not None:
+            import importlib.util
+
+            if not self.ray.strip():
+                raise UsageError("--ray: give local, auto or HOST:PORT (or --ray alone)")
+            if importlib.util.find_spec("ray") is None:
+                from .core.errors import DependencyError
+
+                raise DependencyError("--ray needs Ray: pip install -e \".[ray]\" (it leaves "
+                                      "torch as it is)")
         if self.fmt is not None and self.fmt not in FORMAT_SUFFIXES:
             raise UsageError(f"--format must be one of {', '.join(FORMAT_SUFFIXES)}, got {self.fmt!r}")
         if self.preset is not None:
@@ -184,6 +202,7 @@ class MakeResult:
     outputs: list[str] = field(default_factory=list)
     error: Optional[str] = None
     exit_code: int = 0
+    skipped: bool = False  # a rerun found this input's outputs complete (batch resume)
     style: str = ""
     engine: str = ""
     landmarks: str = ""
@@ -496,20 +515,13 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None,
     return result
 
 
-def _worker(args: tuple[str, MakeConfig, int, bool]) -> MakeResult:
-    from .core.signals import install_signal_handlers
-
-    install_signal_handlers()  # a stopped worker removes its temporary files too
-    src, config, n, debug = args
-    return process_one(Path(src), config, n, debug=debug)
-
-
 def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[ProgressFn] = None,
          warn: Optional[Callable[[str], None]] = None, debug: bool = False) -> list[MakeResult]:
     """Run the chain on every input (folders expanded); results in input order.
 
     config is validated first (UsageError). With jobs > 1 each input runs in its own worker
-    process (spawned: safe with torch/dlib state), so one crashing input cannot take others down.
+    process (spawned: safe with torch/dlib state), with config.ray on a Ray cluster; one crashing
+    input cannot take others down. A folder output resumes: see `batch`.
     debug: a bug (unexpected exception) propagates with its traceback instead of becoming the
     input's error.
     """
@@ -521,38 +533,9 @@ def make(inputs: Sequence[Path], config: MakeConfig, progress: Optional[Progress
             config.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create folder {config.output}: {exc.strerror or exc}") from None
-    results: list[Optional[MakeResult]] = [None] * len(files)
-    if config.jobs == 1 or len(files) == 1:
-        for i, f in enumerate(files):
-            results[i] = process_one(f, config, len(files), warn=warn, debug=debug)
-            if progress:
-                progress(i + 1, len(files), f.name)
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    from .batch import run_batch
 
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=min(config.jobs, len(files)), mp_context=ctx)
-        try:
-            futures = {pool.submit(_worker, (str(f), config, len(files), debug)): i for i, f in enumerate(files)}
-            for done, fut in enumerate(as_completed(futures), 1):
-                i = futures[fut]
-                try:
-                    results[i] = fut.result()
-                except Exception as exc:  # the worker process died (e.g. killed for memory)
-                    if debug:
-                        raise
-                    results[i] = MakeResult(input=str(files[i]), ok=False, exit_code=1,
-                                            error=f"worker failed: {type(exc).__name__}: {exc}")
-                if progress:
-                    progress(done, len(files), files[i].name)
-        except BaseException:  # interrupted: stop the workers (each removes its temporary files)
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-    return [r for r in results if r is not None]
+    return run_batch(files, config, progress=progress, debug=debug, warn=warn)
 
 
 def check_targets(files: list[Path], config: MakeConfig) -> None:

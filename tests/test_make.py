@@ -121,7 +121,8 @@ def test_batch_with_bad_files_exit_9(cli, astronaut_path, tmp_path):
     assert by_name["good.png"]["ok"] and by_name["good.png"]["exit_code"] == 0
     assert by_name["empty.jpg"]["exit_code"] == 3 and "empty" in by_name["empty.jpg"]["error"]
     assert by_name["noface.png"]["exit_code"] == 4
-    assert sorted(p.name for p in out.iterdir()) == ["good.gif"]  # nothing for the bad ones
+    # nothing for the bad ones; the batch's resume ledger records the good one
+    assert sorted(p.name for p in out.iterdir()) == [".emoget-make.jsonl", "good.gif"]
     assert "2 of 3 inputs failed" in res.stderr
     # each failure is one line naming its file once (errors already carry the path)
     lines = res.stderr.strip().splitlines()

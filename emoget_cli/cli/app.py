@@ -65,6 +65,13 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"{__package__}.{_name}").register(app)
 
 
+def _bare_ray_flag(argv: list[str]) -> list[str]:
+    """`--ray` takes an optional address: alone (last, or before another option) it means
+    `--ray local` (click options cannot have an optional value)."""
+    return [("--ray=local" if tok == "--ray" and (i + 1 == len(argv) or argv[i + 1].startswith("-"))
+             else tok) for i, tok in enumerate(argv)]
+
+
 def main() -> None:
     """The `emoget` console script: like `app()`, but a usage error (bad option value, unknown
     option, missing argument) is one line on stderr with exit code 2, not a framed help box."""
@@ -75,7 +82,7 @@ def main() -> None:
 
     install_signal_handlers()
     try:
-        code = app(prog_name="emoget", standalone_mode=False)
+        code = app(args=_bare_ray_flag(sys.argv[1:]), prog_name="emoget", standalone_mode=False)
     except KeyboardInterrupt as exc:  # outside a command (e.g. while parsing options)
         sys.exit(interrupted_exit(exc).exit_code)
     except ClickException as exc:

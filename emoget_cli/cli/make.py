@@ -82,6 +82,13 @@ def make(
         "styled.png, motion tracks, latent.pt) to this folder.", show_default=False)] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, max=64,
                                       help="Inputs processed in parallel (worker processes).")] = 1,
+    ray: Annotated[Optional[str], typer.Option(
+        "--ray", help="Run on a Ray cluster: --ray alone or --ray local starts one on this "
+        "machine, --ray auto joins the running cluster, --ray HOST:PORT joins that one "
+        "(pip install -e \".[ray]\").", show_default=False)] = None,
+    gpus_per_worker: Annotated[float, typer.Option(
+        "--gpus-per-worker", min=0.0, max=8.0, help="With --ray: GPUs per worker, 0..8 "
+        "(fractions share a GPU: 0.5 = two workers per GPU).")] = 0.0,
     sample: Annotated[bool, typer.Option(
         "--sample", help="Use the bundled sample portrait (public-domain astronaut photo).")] = False,
     dry_run: Annotated[bool, typer.Option(
@@ -116,7 +123,8 @@ def make(
                      generator=generator, base_generator=base, class_name=class_name,
                      invert_steps=invert_steps,
                      motion_model=motion, landmark_backend=backend, device=device, seed=seed,
-                     keep_intermediate=keep_intermediate, pack=pack, jobs=jobs)
+                     keep_intermediate=keep_intermediate, pack=pack, jobs=jobs, ray=ray,
+                     gpus_per_worker=gpus_per_worker)
     if dry_run:
         files = expand_inputs(paths)
         cfg.validate(len(files))
@@ -126,8 +134,11 @@ def make(
     with rep.progress("make", total=None) as update:
         results = run_make(paths, cfg, progress=lambda done, total, name: update(done, total, file=name),
                            warn=rep.warn, debug=bool(STATE["debug"]))
+    from ..batch import options_hash
+
     failed = [r for r in results if not r.ok]
     data = {"ok": not failed, "n_inputs": len(results), "n_failed": len(failed),
+            "n_skipped": sum(r.skipped for r in results), "options_hash": options_hash(cfg),
             "results": [r.to_dict() for r in results]}
 
     def human(console) -> None:
@@ -148,7 +159,8 @@ def make(
 
         table = Table("input", "status", "outputs", "frames", "KiB", "seconds")
         for r in results:
-            status = "[green]ok[/]" if r.ok else f"[red]failed[/] {escape(r.error or '')}"
+            status = ("[green]ok[/] (already done)" if r.skipped else "[green]ok[/]") if r.ok \
+                else f"[red]failed[/] {escape(r.error or '')}"
             table.add_row(escape(Path(r.input).name), status,
                           escape(", ".join(Path(o).name for o in r.outputs)),
                           str(r.n_frames or ""), f"{r.bytes / 1024:.0f}" if r.ok else "",

@@ -18,6 +18,7 @@ output path passes before any work starts.
 from __future__ import annotations
 
 import contextlib
+import glob
 import contextvars
 import errno
 import os
@@ -200,6 +201,22 @@ def staged_path(target: str | os.PathLike) -> Path:
 def completed_outputs() -> list[Path]:
     """Files this process has finished writing (in order), for the report of an interruption."""
     return list(_COMPLETED)
+
+
+def record_completed(paths: Iterable[str | os.PathLike]) -> None:
+    """Count files that a worker (another process or machine) finished for this command."""
+    _COMPLETED.extend(Path(p) for p in paths)
+
+
+def remove_stray_temporaries(target: str | os.PathLike) -> None:
+    """Remove the temporary siblings of `target` that a killed worker left (it could not run
+    its own cleanup); the target itself, complete or absent, is not touched."""
+    target = Path(target)
+    stem = target.stem[:_TEMP_STEM_CHARS]
+    suffix = target.suffix if len(target.suffix) <= 16 else ""
+    for tmp in target.parent.glob(f".{glob.escape(stem)}.*.tmp{glob.escape(suffix)}"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def name_max(folder: Path) -> int:

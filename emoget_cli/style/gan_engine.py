@@ -8,6 +8,7 @@ detected on it when the detector agrees with the photo's landmarks, else the pho
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -56,21 +57,39 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(rgb, (size, size), interpolation=interp)
 
 
-def load_generators(spec, device, style: str = "") -> tuple[Any, Any]:
-    """(base G to invert into, style G to render with), hashes checked first.
+#: generators loaded in this process, by (file identity, device): a batch worker (a --jobs
+#: process or a Ray actor) loads each generator once, on its first input
+_LOADED: dict[tuple, Any] = {}
+_MAX_LOADED = 4
 
-    style: the style's name, for error messages.
-    """
+
+def _load_checked(path, sha256, what: str, device) -> Any:
     from ..gan import load_generator
     from ..weights import check_file
 
+    if path is None or not Path(path).is_file():
+        check_file(path, sha256, what)  # raises the one-line error for a missing file
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, sha256, str(device))
+    if key not in _LOADED:
+        check_file(path, sha256, what)
+        if len(_LOADED) >= _MAX_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = load_generator(path, device=device)
+    return _LOADED[key]
+
+
+def load_generators(spec, device, style: str = "") -> tuple[Any, Any]:
+    """(base G to invert into, style G to render with), hashes checked first; cached per process
+    (callers never modify them: PTI tunes a copy).
+
+    style: the style's name, for error messages.
+    """
     what = f"style {style!r}" if style else "style"
-    check_file(spec.checkpoint, spec.sha256, f"{what} generator")
-    style_g = load_generator(spec.checkpoint, device=device)
+    style_g = _load_checked(spec.checkpoint, spec.sha256, f"{what} generator", device)
     if spec.base is None or spec.base == spec.checkpoint:
         return style_g, style_g
-    check_file(spec.base, spec.base_sha256, f"{what} base generator")
-    return load_generator(spec.base, device=device), style_g
+    return _load_checked(spec.base, spec.base_sha256, f"{what} base generator", device), style_g
 
 
 def stylize_gan(aligned_rgb: np.ndarray, points: np.ndarray, spec, *, style: str,
