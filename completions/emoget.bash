@@ -21,7 +21,7 @@ _emoget() {
         "emoget expressions") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;
-        "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --sample --seed --size --strength --style -s -h --help"; files=1 ;;
+        "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --gpus-per-worker --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --ray --sample --seed --size --strength --style -s -h --help"; files=1 ;;
         "emoget render") subs=""; opts="--ckpt --class --config --device --json --no-noise --noise --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
         "emoget serve") subs=""; opts="--host --keep --open --port -p --token --workers -j -h --help"; files=0 ;;
@@ -98,6 +98,7 @@ _emoget() {
         "emoget make --fps") COMPREPLY=(); return 0 ;;
         "emoget make --frames") COMPREPLY=(); return 0 ;;
         "emoget make --generator") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "emoget make --gpus-per-worker") COMPREPLY=(); return 0 ;;
         "emoget make --head") COMPREPLY=( $(compgen -W "auto none nod tilt bounce shake tremble droop recoil sway sob" -- "${cur}") ); return 0 ;;
         "emoget make --intensity") COMPREPLY=(); return 0 ;;
         "emoget make --invert-steps") COMPREPLY=(); return 0 ;;
@@ -106,6 +107,7 @@ _emoget() {
         "emoget make --motion") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --output"|"emoget make -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --preset") COMPREPLY=( $(compgen -W "telegram telegram-emoji line whatsapp discord-sticker signal imessage slack discord kakao" -- "${cur}") ); return 0 ;;
+        "emoget make --ray") COMPREPLY=(); return 0 ;;
         "emoget make --seed") COMPREPLY=(); return 0 ;;
         "emoget make --size") COMPREPLY=(); return 0 ;;
         "emoget make --strength") COMPREPLY=(); return 0 ;;

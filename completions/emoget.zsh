@@ -162,6 +162,7 @@ _emoget_make() {
         '--fps[Frames per second.]:fps: ' \
         '--frames[Frames per loop.]:frames: ' \
         '--generator[Style generator checkpoint (overrides the registry; gan engine).]:generator:_files' \
+        '--gpus-per-worker[With --ray GPUs per worker, 0..8 (fractions share a GPU 0.5 = two workers p...]:gpus-per-worker: ' \
         '--head[Head motion auto = the expressions own (see emoget expressions).]:head:(auto none nod tilt bounce shake tremble droop recoil sway sob)' \
         '--intensity[Strength of the expression 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...]:intensity: ' \
         '--invert-steps[Inversion steps (gan engine; default from the registry, else 300).]:invert-steps: ' \
@@ -173,6 +174,7 @@ _emoget_make() {
         '--pack[One emoticon per expression (all of them unless several --expr are given), a ...]' \
         '--preset[Messenger limits, enforced telegram, telegram-emoji, line, whatsapp, discord...]:preset:(telegram telegram-emoji line whatsapp discord-sticker signal imessage slack discord kakao)' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
+        '--ray[Run on a Ray cluster --ray alone or --ray local starts one on this machine, ...]:ray: ' \
         '--sample[Use the bundled sample portrait (public-domain astronaut photo).]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
         '--size[Output side in pixels (square); default 256, or the presets side.]:size: ' \

@@ -163,7 +163,9 @@ def test_sigterm_after_a_complete_file_says_which(tmp_path):
         pytest.skip("the run finished before the signal (machine too fast)")
     assert proc.returncode == 143, err
     assert "2 complete file(s)" in err and "a-happiness.gif" in err, err
-    assert sorted(p.name for p in out.iterdir()) == ["a-happiness.gif", "a-sadness.gif"]
+    # (+ the batch's resume ledger, which records input a)
+    assert sorted(p.name for p in out.iterdir()) == [".emoget-make.jsonl", "a-happiness.gif",
+                                                     "a-sadness.gif"]
 
 
 # ------------------------------------------------------------------------------ --debug --
