@@ -417,3 +417,20 @@ def test_from_files_build_painting_gan_and_make_uses_it(cli, home, server, nvlab
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)["results"][0]
     assert r["style"] == "painting-gan" and r["engine"] == "gan" and out.stat().st_size > 0
+
+
+def test_cpu_inversion_of_a_large_generator_prints_a_time_estimate(monkeypatch):
+    import emoget_cli.style.gan_engine as engine
+
+    clock = iter([10.0, 14.0])  # step 1 at 10 s, step 3 at 14 s -> 2 s per step
+    monkeypatch.setattr("time.perf_counter", lambda: next(clock))
+    said, seen = [], []
+    update = engine._with_time_estimate(lambda *a, **k: seen.append(a), said.append, 300, 1024, "cpu")
+    for step in range(1, 5):
+        update(step, 300, loss=1.0, phase="invert")
+    assert len(seen) == 4 and len(said) == 1
+    assert "9.9 min" in said[0] and "2.0 s per step" in said[0] and "1024 px" in said[0]
+    # a GPU, or a small generator, is left alone
+    quiet = []
+    assert engine._with_time_estimate(None, quiet.append, 300, 1024, "cuda") is None
+    assert engine._with_time_estimate(None, quiet.append, 300, 256, "cpu") is None

@@ -62,6 +62,35 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
 _LOADED: dict[tuple, Any] = {}
 _MAX_LOADED = 4
 
+#: from this generator size on, a CPU inversion is announced and its duration estimated
+CPU_SLOW_SIZE = 512
+#: the estimate is made from the duration of steps 2..ESTIMATE_AFTER (step 1 includes set-up)
+ESTIMATE_AFTER = 3
+
+
+def _with_time_estimate(progress, warn, steps: int, size: int, device: str):
+    """Wrap the inversion's progress callback: after ESTIMATE_AFTER steps on a CPU with a large
+    generator, warn once with the measured seconds per step and the time left."""
+    if warn is None or device != "cpu" or size < CPU_SLOW_SIZE or steps <= ESTIMATE_AFTER:
+        return progress
+    import time
+
+    marks: dict[int, float] = {}
+
+    def update(done, total, **fields):
+        if done in (1, ESTIMATE_AFTER) and fields.get("phase", "invert") == "invert":
+            marks[done] = time.perf_counter()
+            if done == ESTIMATE_AFTER:
+                per_step = (marks[ESTIMATE_AFTER] - marks[1]) / (ESTIMATE_AFTER - 1)
+                left = per_step * (steps - ESTIMATE_AFTER)
+                warn(f"estimated {left / 60:.1f} min more for this selfie's inversion "
+                     f"({per_step:.1f} s per step × {steps - ESTIMATE_AFTER} steps at {size} px on "
+                     "the CPU; fewer with --invert-steps)")
+        if progress is not None:
+            progress(done, total, **fields)
+
+    return update
+
 
 def _load_checked(path, sha256, what: str, device) -> Any:
     from ..gan import load_generator
@@ -114,7 +143,11 @@ def stylize_gan(aligned_rgb: np.ndarray, points: np.ndarray, spec, *, style: str
     config = InvertConfig(steps=spec.invert_steps, perceptual=spec.perceptual, seed=seed,
                           n_mean=10_000 if dev.type == "cuda" else 2048)
     config.validate()
-    result = invert([target], base_g, config, progress=progress, warn=warn)
+    if dev.type == "cpu" and warn is not None and res >= CPU_SLOW_SIZE:
+        warn(f"gan engine on the CPU with a {res}-px generator: {config.steps} inversion steps "
+             "take minutes (a GPU: --device cuda takes seconds); an estimate follows the first steps")
+    step_progress = _with_time_estimate(progress, warn, config.steps, res, dev.type)
+    result = invert([target], base_g, config, progress=step_progress, warn=warn)
     latent = result.latent_files(sha256_file(spec.base or spec.checkpoint))[0]
     if result.pti and spec.base in (None, spec.checkpoint):
         style_g = result.generator  # PTI tuned the generator we also render with
