@@ -93,7 +93,7 @@ def test_check_output_refuses_an_input_a_folder_and_a_too_long_name(tmp_path):
         check_output(tmp_path / ("n" * 300 + ".gif"), [])
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
-    with pytest.raises(OutputError, match="loop"):
+    with pytest.raises(OutputError, match="looping"):
         check_output(loop / "x.gif", [])
 
 
@@ -174,4 +174,4 @@ def test_debug_keeps_the_exit_code_and_adds_the_traceback(tmp_path):
     proc = emoget("--debug", "animate", tmp_path / "missing.png", "-e", "happiness", "-o", tmp_path / "o.gif")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, err
-    assert "Traceback" in err and "no such file" in err
+    assert "Traceback" in err and "no such image" in err

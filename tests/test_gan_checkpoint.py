@@ -232,7 +232,7 @@ def test_wrong_files_raise_checkpoint_error(nets, tmp_path):
         with pytest.raises(CheckpointError) as err:
             load_generator(path)
         assert "\n" not in str(err.value), path.name
-    with pytest.raises(CheckpointError, match="not found"):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
 
 

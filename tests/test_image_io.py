@@ -72,7 +72,7 @@ def test_bomb_is_refused_before_decoding(tmp_path):
 
 
 def test_missing_folder_and_tiny(tmp_path):
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="no such image"):
         read_image(tmp_path / "nope.png")
     with pytest.raises(InputError, match="folder"):
         read_image(tmp_path)

@@ -272,7 +272,7 @@ def _resolve(path: Path) -> Path:
 
 def _os_reason(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
-        return "symbolic link loop"
+        return "looping symbolic link"
     if exc.errno == errno.ENAMETOOLONG:
         return "name too long for the file system"
     return exc.strerror or str(exc)

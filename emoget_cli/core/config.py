@@ -17,26 +17,18 @@ from .errors import UsageError
 
 
 def read_yaml_file(path: str | Path, what: str) -> Any:
-    """yaml.safe_load of a file; UsageError (one line, naming `what`) when it cannot be read or
-    parsed. FileNotFoundError propagates: whether a missing file is an error is the caller's call."""
-    import yaml
+    """yaml.safe_load of a file through the bounded reader (core.files: a regular file of at most
+    MAX_CONFIG_BYTES, nesting and numbers bounded); UsageError (one line, naming `what`) when it
+    cannot be read or parsed. FileNotFoundError propagates: whether a missing file is an error
+    is the caller's call."""
+    import os
+
+    from .files import MAX_CONFIG_BYTES, read_yaml_file as read_bounded_yaml
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise
-    except IsADirectoryError:
-        raise UsageError(f"{what} {path} is a folder") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{what} {path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise UsageError(f"{what} {path} is not valid YAML ({first})") from None
+    if not os.path.lexists(path):
+        raise FileNotFoundError(path)
+    return read_bounded_yaml(path, what, limit=MAX_CONFIG_BYTES, error=UsageError)
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

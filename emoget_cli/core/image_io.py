@@ -117,18 +117,13 @@ def read_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> LoadedImage
 
     Raises InputError for missing, empty, truncated, non-image or oversized files.
     """
+    from .files import MAX_IMAGE_BYTES, check_regular_file
+
     path = Path(path)
     where = str(path)
-    if not path.exists():
-        what = "broken or looping symbolic link" if path.is_symlink() else "no such file"
-        raise InputError(f"{where}: {what}")
-    if path.is_dir():
-        raise InputError(f"{where}: is a folder, not an image")
-    try:
-        if path.stat().st_size == 0:
-            raise InputError(f"{where}: file is empty (0 bytes)")
-    except OSError as exc:
-        raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    # a regular file (not a FIFO that would hang, a device that never ends, a folder or a link
+    # loop) of bounded size, before the decoder opens it
+    check_regular_file(path, "image", limit=MAX_IMAGE_BYTES)
     loaded = _decode_guarded(path, where, max_pixels)
     loaded.path = path
     return loaded

@@ -26,20 +26,19 @@ def load_torch_file(path: str | Path, what: str, *, allowed_globals: Iterable[ty
     ("latent file", "motion model", ...). CheckpointError for anything but a clean load."""
     import torch
 
+    from .files import MAX_TORCH_BYTES, check_regular_file
+
     path = Path(path)
+    check_regular_file(path, what, limit=MAX_TORCH_BYTES, error=CheckpointError)
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a folder, not a {what}") from None
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not head:
-        raise CheckpointError(f"{path}: the {what} is empty (0 bytes)")
     if not (head.startswith(_ZIP_MAGIC) or head.startswith(_LEGACY_MAGIC) or head[:1] == b"\x80"):
         raise CheckpointError(f"{path}: not a {what} (not a torch-saved file)")
+    if head.startswith(_ZIP_MAGIC):
+        check_zip_members(path, what)
     try:
         with torch.serialization.safe_globals(list(allowed_globals)):
             return torch.load(path, map_location="cpu", weights_only=True)
@@ -48,6 +47,30 @@ def load_torch_file(path: str | Path, what: str, *, allowed_globals: Iterable[ty
             raise CheckpointError(f"{path}: refused: the {what} contains objects other than tensors "
                                   "and plain values (loading it could run code)") from None
         raise CheckpointError(f"{path}: damaged or unreadable {what} ({_reason(exc)})") from None
+
+
+def check_zip_members(path: Path, what: str, *, error=CheckpointError) -> None:
+    """Refuse a zip whose members declare more than MAX_ZIP_MEMBER_BYTES each (or more than
+    MAX_TORCH_BYTES together) before anything is inflated: the declared size is what a reader
+    allocates, and a 1 MB file can declare (and inflate to) gigabytes."""
+    import zipfile
+
+    from .files import MAX_TORCH_BYTES, MAX_ZIP_MEMBER_BYTES
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise error(f"{path}: damaged or unreadable {what} (truncated or corrupt archive)") from None
+    total = 0
+    for info in infos:
+        if info.file_size > MAX_ZIP_MEMBER_BYTES:
+            raise error(f"{path}: refused: member {info.filename[:60]!r} of the {what} declares "
+                        f"{info.file_size} bytes (the limit is {MAX_ZIP_MEMBER_BYTES})")
+        total += info.file_size
+    if total > MAX_TORCH_BYTES:
+        raise error(f"{path}: refused: the {what}'s members declare {total} bytes in all (the "
+                    f"limit is {MAX_TORCH_BYTES})")
 
 
 def _reason(exc: BaseException) -> str:

@@ -305,27 +305,10 @@ def _photo_units(value: Any, where: str) -> dict[str, float] | None:
     return out
 
 
-MAX_TRACK_BYTES = 256 * 1024 * 1024
-
-
 def load_track(path: str | Path) -> LandmarkTrack:
-    """Read and validate a track file; TrackError (one line) for anything malformed."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_TRACK_BYTES:
-            raise TrackError(f"{path}: track file is too large ({size} bytes)")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TrackError(f"{path}: no such track file") from None
-    except UnicodeDecodeError:
-        raise TrackError(f"{path}: not a landmark track (not UTF-8 JSON)") from None
-    except OSError as exc:
-        raise TrackError(f"{path}: cannot read track file ({exc.strerror or exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TrackError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:  # thousands of nested brackets
-        raise TrackError(f"{path}: not a landmark track (JSON nested too deeply)") from None
+    """Read (core.files: a regular file of at most MAX_TRACK_BYTES, nesting and numbers bounded)
+    and validate a track file; TrackError (one line) for anything malformed."""
+    from .files import MAX_TRACK_BYTES, read_json_file
+
+    data = read_json_file(path, "landmark track", limit=MAX_TRACK_BYTES, error=TrackError)
     return track_from_dict(data, where=str(path))

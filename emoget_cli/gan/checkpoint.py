@@ -293,13 +293,14 @@ def _read_safetensors(path: Path) -> dict:
 
 def _read_raw(path: Path) -> dict:
     """Any supported file -> a rosinality-layout dict (untrusted values; validated later)."""
+    from ..core.files import MAX_TORCH_BYTES, check_regular_file, read_limited
+
+    check_regular_file(path, "checkpoint", limit=MAX_TORCH_BYTES, error=CheckpointError)
     try:
         with open(path, "rb") as fh:
             head = fh.read(64)
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"checkpoint not found: {path}") from exc
     except OSError as exc:
-        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
     kind = _sniff(path, head)
     if kind == "torch":
         obj = _read_torch(path)
@@ -307,7 +308,8 @@ def _read_raw(path: Path) -> dict:
         obj = _read_safetensors(path)
     else:
         from .nvlabs import load_nvlabs
-        obj = load_nvlabs(path.read_bytes())
+        obj = load_nvlabs(read_limited(path, "checkpoint", limit=MAX_TORCH_BYTES,
+                                       error=CheckpointError))
     if _is_state_dict(obj) and "style.1.weight" in obj:
         obj = {"g_ema": obj}  # a bare generator state_dict
     if not isinstance(obj, dict):

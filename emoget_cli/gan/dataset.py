@@ -27,6 +27,7 @@ import math
 import os
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
 
@@ -37,8 +38,6 @@ from ..core.image_io import IMAGE_SUFFIXES, LoadedImage, decode_image_bytes, rea
 
 #: Largest zip member read (bytes): a guard against zip bombs.
 MAX_MEMBER_BYTES = 256 * 1024 * 1024
-#: Largest dataset.json accepted (bytes).
-MAX_JSON_BYTES = 64 * 1024 * 1024
 #: Decoded datasets up to this many bytes are kept in memory.
 DEFAULT_CACHE_BYTES = 1 << 30
 _CHUNK_DIR = re.compile(r"^\d{5}$")
@@ -122,15 +121,19 @@ class _Source:
                 raise InputError(f"{where}: no such file in the archive") from None
             except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
                 raise InputError(f"{where}: cannot read from the archive ({exc})") from None
-        try:
-            return (self.path / name).read_bytes()
-        except OSError as exc:
-            raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
+        from ..core.files import read_limited
+
+        return read_limited(self.path / name, "file", limit=MAX_MEMBER_BYTES)
 
     def decode(self, rel: str) -> LoadedImage:
         if self.is_zip:
             return decode_image_bytes(self.read(rel), f"{self.path}:{self.prefix + rel}")
         return read_image(self.path / (self.prefix + rel))
+
+
+#: Most classes a dataset may declare (a label is a class index; 3e9 would allocate 3e9 rows).
+MAX_CLASSES = 10_000
+DATASET_JSON = "dataset.json"
 
 
 def _parse_label(value, where: str) -> int:
@@ -139,47 +142,117 @@ def _parse_label(value, where: str) -> int:
     if isinstance(value, int):
         if value < 0:
             raise InputError(f"{where}: negative class label {value}")
+        if value >= MAX_CLASSES:
+            raise InputError(f"{where}: class label {value} is out of range (at most "
+                             f"{MAX_CLASSES} classes)")
         return value
     if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        if len(value) > MAX_CLASSES:
+            raise InputError(f"{where}: one-hot label of {len(value)} classes (at most {MAX_CLASSES})")
         arr = np.asarray(value, dtype=np.float64)
         if np.all((arr == 0) | (arr == 1)) and arr.sum() == 1:
             return int(arr.argmax())  # a one-hot row
         raise InputError(f"{where}: only integer (or one-hot) class labels are supported")
-    raise InputError(f"{where}: labels must be integers, got {value!r}")
+    raise InputError(f"{where}: labels must be integers, got {str(value)[:40]!r}")
+
+
+def dataset_member(rel: str, where: str) -> str:
+    """A dataset.json path, normalised to forward slashes; InputError for one that leaves the
+    dataset (absolute, a drive letter, or a '..' part): the file names an image *inside* it."""
+    name = rel.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    if (not name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts
+            or "\0" in name):
+        raise InputError(f"{where}: path {rel[:80]!r} points outside the dataset; entries must "
+                         "be relative paths inside it")
+    return "/".join(p for p in parts if p != ".")
+
+
+@dataclass(frozen=True)
+class DatasetIndex:
+    """A parsed dataset.json. entries: (relative path, class index) pairs; labelled False for
+    ``{"labels": null}``; class_names: one per class, or None when the file gives none."""
+
+    entries: tuple[tuple[str, int], ...]
+    labelled: bool
+    class_names: Optional[tuple[str, ...]]
+
+    @property
+    def n_classes(self) -> int:
+        if self.class_names is not None:
+            return len(self.class_names)
+        return 1 + max((c for _, c in self.entries), default=-1)
+
+
+def parse_dataset_json(data: bytes, where: str) -> DatasetIndex:
+    """The one dataset.json reader (train's dataset, sample's append): bounded size, nesting
+    and numbers (core.files), labels below MAX_CLASSES, paths inside the dataset."""
+    from ..core.files import MAX_DATASET_JSON_BYTES, parse_json
+
+    if len(data) > MAX_DATASET_JSON_BYTES:
+        raise InputError(f"{where}: file is too large ({len(data)} bytes; the limit is "
+                         f"{MAX_DATASET_JSON_BYTES})")
+    doc = parse_json(data, where)
+    if not isinstance(doc, dict) or "labels" not in doc:
+        raise InputError(f"{where}: expected an object with a 'labels' entry")
+    raw = doc["labels"]
+    if raw is not None and not isinstance(raw, list):
+        raise InputError(f"{where}: 'labels' must be a list of [path, label] pairs or null")
+    entries = []
+    for entry in raw or []:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise InputError(f"{where}: each label must be a [path, label] pair, got {entry!r}"[:200])
+        entries.append((dataset_member(entry[0], where), _parse_label(entry[1], where)))
+    names = doc.get("class_names")
+    if names is not None:
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)
+                and len(names) <= MAX_CLASSES):
+            raise InputError(f"{where}: 'class_names' must be a list of at most {MAX_CLASSES} "
+                             "strings")
+        names = tuple(names)
+    return DatasetIndex(tuple(entries), raw is not None, names)
+
+
+def read_dataset_json(folder: str | os.PathLike) -> DatasetIndex:
+    """parse_dataset_json of `folder`/dataset.json, read through the bounded reader."""
+    from ..core.files import MAX_DATASET_JSON_BYTES, read_limited
+
+    path = Path(folder) / DATASET_JSON
+    return parse_dataset_json(read_limited(path, "dataset.json", limit=MAX_DATASET_JSON_BYTES),
+                              str(path))
+
+
+def dataset_json_text(entries, class_names) -> str:
+    """The one dataset.json writer's text: NVlabs' {"labels": [[path, class], ...]} plus
+    emoget's "class_names"."""
+    return json.dumps({"labels": [[str(rel), int(cls)] for rel, cls in entries],
+                       "class_names": [str(n) for n in class_names]})
+
+
+def write_dataset_json(folder: str | os.PathLike, entries, class_names) -> Path:
+    """Write `folder`/dataset.json atomically (see dataset_json_text)."""
+    from ..core.atomic import write_text_atomic
+
+    return write_text_atomic(Path(folder) / DATASET_JSON, dataset_json_text(entries, class_names))
 
 
 def _labels_from_json(data: bytes, where: str, images: list[str]):
     """-> (labels int64 [N] or None, class_names or None)."""
-    if len(data) > MAX_JSON_BYTES:
-        raise InputError(f"{where}: file is too large")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{where}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or "labels" not in doc:
-        raise InputError(f"{where}: expected an object with a 'labels' entry")
-    entries = doc["labels"]
-    if entries is None:
+    index = parse_dataset_json(data, where)
+    if not index.labelled:
         return None, None
-    if not isinstance(entries, list):
-        raise InputError(f"{where}: 'labels' must be a list of [path, label] pairs or null")
-    table: dict[str, int] = {}
-    for entry in entries:
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
-            raise InputError(f"{where}: each label must be a [path, label] pair, got {entry!r}"[:200])
-        table[entry[0].replace("\\", "/")] = _parse_label(entry[1], where)
+    table = dict(index.entries)
     missing = [name for name in images if name not in table]
     if missing:
         raise InputError(f"{where}: no label for {missing[0]} ({len(missing)} image(s) unlabelled)")
     labels = np.asarray([table[name] for name in images], dtype=np.int64)
     n_classes = int(labels.max()) + 1
-    names = doc.get("class_names")
+    names = index.class_names
     if names is not None:
-        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)
-                and len(names) == n_classes):
+        if len(names) != n_classes:
             raise InputError(f"{where}: 'class_names' must list {n_classes} strings")
     else:
-        names = [str(i) for i in range(n_classes)]
+        names = tuple(str(i) for i in range(n_classes))
     return labels, list(names)
 
 
@@ -440,6 +513,5 @@ def write_synthetic_dataset(folder: str | os.PathLike, n_per_class: int = 32, si
         Image.fromarray(rgb).save(folder / rel)
         entries.append([rel, kind])
     if labels == "json":
-        doc = {"labels": entries, "class_names": list(class_names)}
-        (folder / "dataset.json").write_text(json.dumps(doc))
+        write_dataset_json(folder, entries, class_names)
     return folder

@@ -16,7 +16,6 @@ replaced atomically last: a failed run leaves the dataset as it was.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -27,8 +26,8 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from ..core.atomic import write_text_atomic
 from ..core.errors import InputError, OutputError, UsageError
+from .dataset import write_dataset_json
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 _INDEX = re.compile(r"img(\d+)\.png$")
@@ -125,27 +124,33 @@ def existing_count(out_dir: str | os.PathLike) -> int:
 
 
 def _read_existing(out_dir: Path) -> tuple[list, list[str], Optional[int]]:
-    """(labels entries, class_names, image size) of an existing emoget/NVlabs dataset folder."""
+    """(labels entries, class_names, image size) of an existing emoget/NVlabs dataset folder,
+    read by the one dataset.json reader (gan.dataset.read_dataset_json)."""
+    from .dataset import read_dataset_json
+
     meta = out_dir / "dataset.json"
     try:
-        doc = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{meta}: cannot append to this dataset ({exc})") from None
-    entries = doc.get("labels") if isinstance(doc, dict) else None
-    names = doc.get("class_names") if isinstance(doc, dict) else None
-    if not isinstance(entries, list) or not isinstance(names, list):
+        index = read_dataset_json(out_dir)
+    except InputError as exc:
+        raise InputError(f"cannot append to this dataset: {exc}") from None
+    if not index.labelled or index.class_names is None:
         raise InputError(f"{meta}: not a labelled dataset written by `emoget sample` "
                          "(needs 'labels' and 'class_names'); choose an empty output folder")
+    entries = [list(e) for e in index.entries]
     size = None
     if entries:
         from PIL import Image
 
+        from ..core.files import MAX_IMAGE_BYTES, check_regular_file
+
+        first = out_dir / entries[0][0]
+        check_regular_file(first, "image", limit=MAX_IMAGE_BYTES)
         try:
-            with Image.open(out_dir / entries[0][0]) as img:
+            with Image.open(first) as img:
                 size = img.size[0]
         except (OSError, IndexError, TypeError) as exc:
             raise InputError(f"{out_dir}: cannot read its first image ({exc})") from None
-    return entries, [str(n) for n in names], size
+    return entries, list(index.class_names), size
 
 
 def write_dataset(out_dir: str | os.PathLike,
@@ -197,15 +202,14 @@ def write_dataset(out_dir: str | os.PathLike,
                 if progress is not None:
                     progress(done, total)
         all_entries = entries + new_entries
-        doc = json.dumps({"labels": all_entries, "class_names": names}, indent=None)
         if appending:
             for rel, _ in new_entries:
                 target = out_dir / rel
                 target.parent.mkdir(exist_ok=True)
                 os.replace(stage / rel, target)
-            write_text_atomic(out_dir / "dataset.json", doc)
+            write_dataset_json(out_dir, all_entries, names)
         else:
-            (stage / "dataset.json").write_text(doc, encoding="utf-8")
+            write_dataset_json(stage, all_entries, names)
             if out_dir.is_dir():
                 out_dir.rmdir()  # empty (checked above)
             os.replace(stage, out_dir)
