@@ -13,7 +13,6 @@ from emoget_cli.core.errors import UsageError
 from emoget_cli.render.animate import AnimateConfig, animate
 from emoget_cli.render.draw_style import DRAW_STYLES, draw_style
 from emoget_cli.render.effects import EFFECTS, composite, draw_effects, parse_effects
-from emoget_cli.render.warp import FaceWarper
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +140,21 @@ def test_the_loop_is_seamless(face, expr):
     assert a is not None and np.array_equal(a, b)
 
 
-def test_effects_none_is_the_plain_warp(face):
+def test_effects_none_draws_nothing(face):
+    """The frames with effects are the frames without, with exactly the effect layer over them."""
+    from emoget_cli.render.animate import expression_plan
+
     img, pts = face
+    cfg = AnimateConfig(expr="anger", frames=6)
     plain = animate(img, AnimateConfig(expr="anger", frames=6, effects="none"), points=pts)
-    drawn = animate(img, AnimateConfig(expr="anger", frames=6), points=pts)
-    warper = FaceWarper(img, pts)
-    for k, dst in enumerate(plain.track.points_array()):
-        assert np.array_equal(plain.frames[k], warper.render_frame(dst).rgb)
+    drawn = animate(img, cfg, points=pts)
+    track = drawn.track.points_array()
+    plan = expression_plan(cfg, track)
+    assert set(plan.effects) == {"vein", "flush"}
+    for k in range(6):
+        layer = draw_effects(track[k], k / 6, plan.presence[k], plan.effects, draw_style("none"),
+                             img.shape[:2])
+        assert np.array_equal(composite(plain.frames[k], None, layer)[0], drawn.frames[k])
     assert not np.array_equal(plain.frames[3], drawn.frames[3])
     assert plain.meta["effects"] == [] and set(drawn.meta["effects"]) == {"vein", "flush"}
 

@@ -271,38 +271,52 @@ def generate_track(points: np.ndarray, config: AnimateConfig,
     return plan_track(points, config, motion_model).points
 
 
-def _effects_plan(config: AnimateConfig, motion: np.ndarray,
-                  motion_model: Any = None) -> tuple[tuple[str, ...], np.ndarray]:
-    """(effect names, presence [T] in [0, 1]): how far each frame is into the expression.
+@dataclass(frozen=True)
+class ExpressionPlan:
+    """What is drawn over the warp: effects (names), presence [T] in [0, 1] (how far each
+    frame is into the expression) and units: action unit code → (right, left) [T] activity
+    (empty with a motion model, which has no units to read)."""
+
+    effects: tuple[str, ...]
+    presence: np.ndarray
+    units: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def units_at(self, frame: int) -> dict[str, tuple[float, float]]:
+        """code → (right, left) activity of one frame, clipped to [0, 1] (what is drawn)."""
+        return {au: (min(max(float(r[frame]), 0.0), 1.0), min(max(float(l[frame]), 0.0), 1.0))
+                for au, (r, l) in self.units.items()}
+
+
+def expression_plan(config: AnimateConfig, motion: np.ndarray,
+                    motion_model: Any = None) -> ExpressionPlan:
+    """The effects and per-frame activity for `motion` [T, 68, 2].
 
     With the FACS library the presence is the strongest unit's activity in the frame; with a
-    motion model (no units to read), the landmarks' mean displacement from frame 0 relative to
-    its largest. A loop without any expression motion (neutral + NAME) shows its effects
-    throughout.
+    motion model, the landmarks' mean displacement from frame 0 relative to its largest. A loop
+    without any expression motion (neutral + NAME) shows its effects throughout.
     """
     from .effects import parse_effects
 
     frames = len(motion)
-    names: tuple[str, ...] = ()
     presence = np.zeros(frames)
+    units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if motion_model is None:
         from ..motion import parse_expression
         from ..motion.expressions import expression_activity
 
         spec = parse_expression(config.expr)
         names = parse_effects(config.effects, spec.names)
-        for right, left in expression_activity(spec, frames, intensity=1.0,
-                                               seed=int(config.seed)).units.values():
+        units = expression_activity(spec, frames, intensity=float(config.intensity),
+                                    seed=int(config.seed)).units
+        for right, left in units.values():
             presence = np.maximum(presence, np.maximum(right, left))
     else:
         names = parse_effects(config.effects, ())
-        shift = np.linalg.norm(motion - motion[:1], axis=2).mean(1)
-        presence = shift / max(float(shift.max()), 1e-9)
-    if not names:
-        return (), presence
+        presence = np.linalg.norm(motion - motion[:1], axis=2).mean(1)
     if presence.max() < 1e-3:
         presence = np.ones(frames)
-    return names, np.clip(presence / max(float(presence.max()), 1e-9), 0.0, 1.0)
+    presence = np.clip(presence / max(float(presence.max()), 1e-9), 0.0, 1.0)
+    return ExpressionPlan(names, presence, units)
 
 
 def _warp_backend(config: AnimateConfig) -> tuple[str, str]:
@@ -332,6 +346,7 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     from ..motion import parse_expression
     from .draw_style import draw_style
     from .effects import composite, draw_effects
+    from .fill import paint_face
     from .warp import FaceWarper
 
     rgb = np.asarray(face_rgb)
@@ -365,18 +380,22 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     plan = plan_track(points, config, motion_model)
     motion = plan.points
     backend, device = _warp_backend(config)
-    warper = FaceWarper(rgb, points, backend=backend, device=device, alpha=alpha, fill=config.fill)
+    # the mouth interior, lids and features are painted here (render.fill), in the style's look
+    warper = FaceWarper(rgb, points, backend=backend, device=device, alpha=alpha, fill=False)
     wanted, motion = motion, warper.limit_motion(motion)  # foldover-free, scaled alike in all frames
-    effects, presence = _effects_plan(config, motion, motion_model)
+    drawn = expression_plan(config, motion, motion_model)
     look = draw_style(config.style)
     frames, alphas, limited = [], [], float(np.abs(motion - wanted).max())
     for i, dst in enumerate(motion):
         out = warper.render_frame(dst)
         rgb_i, alpha_i = out.rgb, out.alpha
-        if effects:  # after the warp and the matte, on their own layer: kept by transparency
+        if config.fill:
+            rgb_i = paint_face(rgb_i, warper.mesh.src[:N_POINTS], out.mesh[:N_POINTS], look,
+                               drawn.units_at(i), source_rgb=rgb)
+        if drawn.effects:  # after the warp and the matte, on their own layer: kept by transparency
             matte = None if alpha_i is None else alpha_i.astype(np.float32) / 255.0
-            layer = draw_effects(out.mesh[:N_POINTS], i / len(motion), float(presence[i]), effects,
-                                 look, rgb_i.shape[:2], matte)
+            layer = draw_effects(out.mesh[:N_POINTS], i / len(motion), float(drawn.presence[i]),
+                                 drawn.effects, look, rgb_i.shape[:2], matte)
             rgb_i, alpha_i = composite(rgb_i, alpha_i, layer)
         frames.append(rgb_i)
         if alpha_i is not None:
@@ -389,7 +408,7 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
     meta = {"generator": "motion-model" if motion_model is not None else "facs",
             "intensity": float(config.intensity), "head": plan.head, "seed": int(config.seed),
             "warp_backend": backend, "max_limited_px": round(limited, 3),
-            "effects": list(effects)}
+            "effects": list(drawn.effects)}
     track = LandmarkTrack.from_points(motion, (width, height), fps=float(config.fps),
                                       label=label, meta=meta, photo_units=dict(plan.photo_units))
     return AnimationResult(frames=frames, alpha=alphas if alpha is not None else None,
