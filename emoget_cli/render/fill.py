@@ -251,10 +251,10 @@ def fill_eyes(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
         upper_dst = dst[[c1, u1, u2, c2]]
         upper_open = np.where((upper_open @ up >= upper_dst @ up)[:, None], upper_open, upper_dst)
         top = upper_open + np.array([0.03, 0.14, 0.14, 0.03])[:, None] * eye_w * up
-        # ... but never over the brow: keep a gap of 0.12 IOD below its landmarks (its middle
-        # line), so that a style's brow ink survives
+        # ... but never over the brow: keep a gap below its landmarks (its middle line), wider
+        # in the inked styles so that the brow's ink line survives whole
         brow = dst[BROW_OF_EYE[k]]
-        brow_floor = float(np.min(brow @ up)) - 0.12 * iod
+        brow_floor = float(np.min(brow @ up)) - (0.06 if look.shaded else 0.12) * iod
         height = top @ up
         top = top - np.maximum(height - brow_floor, 0.0)[:, None] * up
         top = _smooth_curve(top, 6)
