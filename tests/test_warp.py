@@ -238,10 +238,11 @@ def test_closing_an_eye_paints_a_lid(face):
     x0, y0 = pts[EYE_RIGHT].min(0).astype(int) - 2
     x1, y1 = pts[EYE_RIGHT].max(0).astype(int) + 3
 
-    def dark_pixels(rgb):  # iris, pupil and lashes squeezed into the slit
-        return int((rgb[y0:y1, x0:x1].astype(float).mean(2) < 90).sum())
+    def dark_pixels(rgb):  # iris, pupil and lashes squeezed into the slit; the drawn lash
+        # line is a shade of the lid's skin (> 70 here), a line where the slit was a band
+        return int((rgb[y0:y1, x0:x1].astype(float).mean(2) < 70).sum())
 
-    assert dark_pixels(plain.rgb) > 20
+    assert dark_pixels(plain.rgb) > 12
     assert dark_pixels(frame.rgb) < 0.3 * dark_pixels(plain.rgb)
     # what replaced them is skin-toned: red > green > blue, as on the cheek
     slit = frame.rgb[y0:y1, x0:x1].reshape(-1, 3).astype(float).mean(0)

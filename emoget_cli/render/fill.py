@@ -113,10 +113,10 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     width = float(np.linalg.norm(dst[54] - dst[48]))
     src_open = max(mouth_opening(src), 0.0)
     extra = mouth_opening(dst) - src_open
-    # A mouth already open in the source shows its own teeth; the warp stretches them plausibly
-    # a little, then the drawn interior (teeth included) cross-fades in over them.
-    start = 0.02 * width + MOUTH_OWN_STRETCH * src_open
-    strength = _smoothstep(start, start + 0.07 * width, extra)
+    # A mouth already open in the source shows its own teeth and the warp stretches them
+    # plausibly up to about 1.5x; after that the drawn interior (teeth included) takes over.
+    start = 0.03 * width + MOUTH_OWN_STRETCH * src_open
+    strength = _smoothstep(start, start + 0.09 * width, extra)
     if strength <= 0.0 or width < 4:
         return rgb
     # the inner-lip outline as smooth curves (the 8-point polygon has straight sides and corners)
@@ -174,7 +174,13 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
         shade = tone(0.82 + 0.18 * np.clip(t * 3.0, 0.0, 1.0))[..., None]
         teeth_rgb = TEETH_RGB * shade * corner_dark * (1.0 - 0.22 * gaps[..., None])
         colour = _mix(colour, teeth_rgb, inside)
-    alpha = mask * strength
+    # a partly opened interior grows from the bottom up instead of fading in everywhere: the
+    # upper part keeps the warped pixels (lips, the subject's own teeth) until the drawn teeth
+    # take over, as a half-transparent throat over them only greys them
+    t = np.clip((ys - upper) / gap, 0.0, 1.0)
+    edge = 1.3 * (1.0 - strength) - 0.15
+    reveal = np.clip((t - (edge - 0.15)) / 0.3, 0.0, 1.0)
+    alpha = mask * reveal * reveal * (3.0 - 2.0 * reveal)
     out = rgb.copy()
     patch = out[y0:y1, x0:x1].astype(np.float64)
     out[y0:y1, x0:x1] = np.clip(_mix(patch, colour, alpha) + 0.5, 0, 255).astype(np.uint8)
@@ -304,8 +310,11 @@ def fill_eyes(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
             lash_w, lash_a = (ink_w * 0.6, 0.55) if look.shaded else (ink_w * 0.8, 1.0)
             cover = np.maximum(cover, lash_a * _stroke_coverage(xs, ys, seg,
                                                                 np.array([lash_w, 0.3])))
-        ink = np.asarray(look.ink_rgb, np.float64)
-        patch = _mix(patch, np.broadcast_to(ink, patch.shape), cover * strength * 0.9)
+        # photo-like styles: the lash line is the lid's skin darkened (a real lash line is
+        # a dark shade of its surroundings); inked styles: the ink
+        ink = skin * 0.42 if look.shaded else np.broadcast_to(
+            np.asarray(look.ink_rgb, np.float64), patch.shape)
+        patch = _mix(patch, ink, cover * strength * 0.9)
         if out is rgb:
             out = rgb.copy()
         out[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
