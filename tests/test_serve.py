@@ -381,14 +381,16 @@ def test_four_jobs_share_two_workers(client):
     pending = set(ids)
     deadline = time.monotonic() + 180
     while pending and time.monotonic() < deadline:
+        max_running = max(max_running, client.get("/api/status").json()["running"])  # one snapshot
         states = {i: client.get(f"/api/jobs/{i}").json() for i in ids}
-        max_running = max(max_running, sum(s["status"] == "running" for s in states.values()))
         positions.update(s["queue_position"] for s in states.values() if s["status"] == "queued")
         pending = {i for i, s in states.items() if s["status"] not in ("done", "failed")}
         time.sleep(0.05)
     assert not pending
     assert max_running == 2, "never more jobs at once than workers, and both workers used"
     assert positions and positions <= {0, 1, 2, 3}, "a queued job knows its place"
+    assert client.get("/api/status").json() | {"jobs": 0} == {
+        "jobs": 0, "running": 0, "queued": 0, "cpu_workers": 2, "gpus": 0}
     gifs = [client.get(client.get(f"/api/jobs/{i}").json()["results"][0]["url"]).content for i in ids]
     assert len(set(gifs)) == 4, "each job made its own expression"
 

@@ -2,6 +2,7 @@
 
     GET    /                          the page (static/index.html; app.js, app.css, icon.svg)
     GET    /api/options               styles, expressions, presets, formats (the CLI's registries)
+    GET    /api/status                jobs held / running / queued, workers and GPUs
     POST   /api/previews              multipart `image` → {"id"}: a styled still per style
     POST   /api/jobs                  multipart `image` + make's options → {"id"}
     GET    /api/jobs/{id}             {"status", "error", "results": [{"name", "url", "bytes"}], ...}
@@ -194,8 +195,12 @@ def create_app(config: ServeConfig, *, root: Optional[Path] = None, clock=None,
     async def options(request: Request) -> Response:
         data = await run_in_threadpool(forms.options)
         data["limits"] = {"max_upload_bytes": config.max_upload_bytes,
-                          "max_pixels": config.max_pixels, "keep_seconds": config.keep_seconds}
+                          "max_pixels": config.max_pixels, "keep_seconds": config.keep_seconds,
+                          "cpu_workers": config.workers}
         return JSONResponse(data, headers={"cache-control": "no-store"})
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(store.stats(), headers={"cache-control": "no-store"})
 
     async def read_upload(request: Request) -> tuple[bytes, str, list[tuple[str, str]]]:
         """The photo (bytes, suffix) and the other form fields; raises EmogetError/BodyTooLarge."""
@@ -292,12 +297,20 @@ def create_app(config: ServeConfig, *, root: Optional[Path] = None, clock=None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        if config.gpus is None:  # ask a worker: the server process itself never imports torch
-            gpus = await run_in_threadpool(store.cpu.call, work.cuda_device_count)
-            store.add_gpu_lanes(gpus)
         if warm_up:
-            for lane in (store.cpu, *store.gpu_lanes):
-                lane.warm_up()
+            store.cpu.warm_up()
+        probe = None
+        if config.gpus is None:
+            # a worker (not the server process, which never imports torch) counts the GPUs; the
+            # page answers meanwhile, and GPU work goes to the CPU lane until the lanes exist
+            async def add_gpu_lanes():
+                gpus = await run_in_threadpool(store.cpu.call, work.cuda_device_count)
+                store.add_gpu_lanes(gpus)
+                if warm_up:
+                    for lane in store.gpu_lanes:
+                        lane.warm_up()
+
+            probe = asyncio.create_task(add_gpu_lanes())
 
         async def sweeper():
             while True:
@@ -309,11 +322,14 @@ def create_app(config: ServeConfig, *, root: Optional[Path] = None, clock=None,
             yield
         finally:
             task.cancel()
+            if probe is not None:
+                probe.cancel()
             store.close()
 
     routes = [Route(path, page, methods=["GET", "HEAD"]) for path in pages]
     routes += [
         Route("/api/options", options, methods=["GET"]),
+        Route("/api/status", status, methods=["GET"]),
         Route("/api/previews", create_previews, methods=["POST"]),
         Route("/api/jobs", create_job, methods=["POST"]),
         Route("/api/jobs/{job_id}", get_job, methods=["GET"]),

@@ -157,8 +157,9 @@ class JobStore:
 
     def add_gpu_lanes(self, gpus: int) -> None:
         """One lane per GPU, one job at a time on each."""
-        for i in range(len(self.gpu_lanes), gpus):
-            self.gpu_lanes.append(Lane(f"cuda{i}", f"cuda:{i}", 1, self._start, self._finish))
+        lanes = [Lane(f"cuda{i}", f"cuda:{i}", 1, self._start, self._finish)
+                 for i in range(len(self.gpu_lanes), gpus)]
+        self.gpu_lanes = self.gpu_lanes + lanes  # one assignment: readers see old or new list
 
     # ------------------------------------------------------------------------- lifecycle --
 
@@ -252,6 +253,14 @@ class JobStore:
         with self._lock:
             old = [j.id for j in self._jobs.values() if now - j.created > self.keep_seconds]
         return sum(self.delete(job_id) for job_id in old)
+
+    def stats(self) -> dict[str, Any]:
+        """One consistent snapshot: jobs held, running and queued, and the lanes' sizes."""
+        with self._lock:
+            statuses = [j.status for j in self._jobs.values()]
+            return {"jobs": len(statuses), "running": statuses.count("running"),
+                    "queued": statuses.count("queued"), "cpu_workers": self.cpu.size,
+                    "gpus": len(self.gpu_lanes)}
 
     def __len__(self) -> int:
         with self._lock:

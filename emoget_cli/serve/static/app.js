@@ -119,7 +119,8 @@ function show(step) {
 // ---------------------------------------------------------------- step 1: the photo --
 
 function formatBytes(n) {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1e3))} kB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1).replace(/\.0$/, "")} MB`;
+  return `${Math.max(1, Math.round(n / 1e3))} kB`;
 }
 
 async function usePhoto(blob, name) {
@@ -261,35 +262,54 @@ async function toExpressions() {
     card.addEventListener("click", () => { select(grid, card); state.expr = name; $("to-4").disabled = false; });
     grid.append(card);
   }
-  const pack = choiceCard("pack", "The whole pack", `${state.options.pack_expressions.length} emoticons + a zip`);
+  const pack = choiceCard("pack", "The whole pack", `${state.options.pack_expressions.length} emoticons and a zip`);
   pack.classList.add("pack-card");
-  const mosaic = document.createElement("div"); mosaic.className = "thumb";
+  const mosaic = document.createElement("div"); mosaic.className = "thumb skeleton";
   pack.querySelector(".thumb").replaceWith(mosaic);
   pack.addEventListener("click", () => { select(grid, pack); state.expr = "pack"; $("to-4").disabled = false; });
   grid.append(pack);
+  fitMosaic();
   const epoch = state.epoch, style = state.style;
-  try {
-    const id = await submit("/api/jobs", { style, expr: names.join(","), size: THUMB.size, frames: THUMB.frames });
-    const job = await waitFor(id);
-    if (epoch !== state.epoch || style !== state.style) return;
-    const urls = {};
-    for (const r of job.results) {
-      const m = r.name.match(/-([a-z_]+)\.gif$/);
-      if (m) urls[m[1]] = r.url;
-    }
+  // one job per CPU worker, so the thumbnails are made side by side
+  const parts = Math.max(1, Math.min(state.options.limits.cpu_workers || 1, 4));
+  const chunks = Array.from({ length: parts }, (_, i) => names.filter((_, j) => j % parts === i));
+  const urls = {};
+  const fill = () => {
     for (const card of grid.children) {
-      const url = urls[card.dataset.name];
-      if (url) { const img = card.querySelector(".thumb"); img.src = url; img.classList.remove("skeleton"); }
+      const url = urls[card.dataset.name], img = card.querySelector("img.thumb");
+      if (url && img && img.classList.contains("skeleton")) { img.src = url; img.classList.remove("skeleton"); }
     }
-    for (const name of state.options.pack_expressions.slice(0, 4)) {
-      if (!urls[name]) continue;
-      const img = document.createElement("img"); img.src = urls[name]; img.alt = "";
-      mosaic.append(img);
+    if (mosaic.childElementCount === 0 && state.options.pack_expressions.every((n) => urls[n])) {
+      for (const name of state.options.pack_expressions) {
+        const img = document.createElement("img"); img.src = urls[name]; img.alt = ""; mosaic.append(img);
+      }
+      const zip = document.createElement("div"); zip.className = "zip"; zip.textContent = ".zip"; mosaic.append(zip);
+      mosaic.classList.remove("skeleton");
+      fitMosaic();
     }
-  } catch (err) {
-    if (epoch === state.epoch) showError(err);
+  };
+  try {
+    await Promise.all(chunks.filter((c) => c.length).map(async (chunk) => {
+      const id = await submit("/api/jobs", { style, expr: chunk.join(","), size: THUMB.size, frames: THUMB.frames });
+      const job = await waitFor(id);
+      if (epoch !== state.epoch || style !== state.style) return;
+      for (const r of job.results) {
+        const m = r.name.match(/-([a-z_]+)\.gif$/);
+        if (m) urls[m[1]] = r.url;
+      }
+      fill();
+    }));
+  } catch (err) {    if (epoch === state.epoch) showError(err);
   }
 }
+
+// the pack's mosaic is as tall as one expression thumbnail, so the grid's rows line up
+function fitMosaic() {
+  const mosaic = document.querySelector("#exprs .pack-card .thumb");
+  const single = document.querySelector("#exprs .choice:not(.pack-card) .thumb");
+  if (mosaic && single && single.offsetHeight) mosaic.style.height = `${single.offsetHeight}px`;
+}
+window.addEventListener("resize", fitMosaic);
 
 // --------------------------------------------------------------- step 4: the result --
 
@@ -340,6 +360,7 @@ async function toResult() {
 function renderResult(job, pack) {
   const stage = $("stage");
   stage.replaceChildren();
+  $("result").classList.toggle("pack", pack);
   stage.classList.toggle("pack", pack);
   for (const r of job.results.filter((r) => r.name.endsWith(".gif"))) {
     const img = document.createElement("img");
@@ -366,6 +387,11 @@ function renderResult(job, pack) {
   if (gif) buttons.firstChild.append(sizeTag(gif.bytes));
   $("pack-btn").hidden = pack;
   $("adjust-note").textContent = "";
+  const caption = document.createElement("p");
+  caption.className = "fine caption";
+  caption.textContent = `Made in ${Number(job.seconds || 0).toFixed(1)} s · kept for ${Math.round(job.expires_in / 60)} min`;
+  stage.after(caption);
+  for (const old of document.querySelectorAll(".caption")) if (old !== caption) old.remove();
   $("progress").hidden = true; $("result").hidden = false;
 }
 
@@ -416,7 +442,7 @@ function setupResult() {
   }
   const note = () => {
     const p = state.options.presets.find((x) => x.name === select.value);
-    $("preset-note").textContent = p ? p.description : "";
+    $("preset-note").textContent = p ? p.description.replaceAll("<=", "≤") : "";
   };
   select.addEventListener("change", note); note();
   $("preset-btn").addEventListener("click", () => download($("preset-btn"), { preset: select.value }));

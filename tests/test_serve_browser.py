@@ -1,0 +1,45 @@
+"""End to end in a real headless Chromium: the page uploads the bundled sample face, a style and
+an expression are picked, and the downloaded file is a valid animated GIF.
+
+Skips (with the reason) where no Chromium / chromedriver is installed; `.ci/run` installs them,
+so CI runs it. The walk itself lives in serve_walkthrough.py, which also makes the README's
+screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+pytest.importorskip("selenium", reason="selenium not installed (pip install -e '.[test]')")
+pytest.importorskip("uvicorn")
+
+import serve_walkthrough as walkthrough  # noqa: E402  (tests/ is on sys.path under pytest)
+
+CHROMIUM, CHROMEDRIVER, WHY_NOT = walkthrough.find_browser()
+#: CI (.ci/run) sets this: there a missing browser is a failure, not a skip
+REQUIRED = os.environ.get("EMOGET_REQUIRE_BROWSER") == "1"
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None and not REQUIRED,
+                                 reason=f"browser test skipped: {WHY_NOT}")]
+
+
+def test_browser_walks_the_four_steps_and_downloads_a_gif(tmp_path):
+    assert CHROMIUM is not None, f"EMOGET_REQUIRE_BROWSER=1 but {WHY_NOT}"
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    start = time.monotonic()
+    with walkthrough.running_server(tmp_path / "jobs") as url, walkthrough.chromium(downloads) as driver:
+        times = walkthrough.walk(driver, url, downloads, style="baby", expr="surprise")
+        # every upload and result is gone once the user deletes them
+        driver.find_element("id", "delete-btn").click()
+        walkthrough._wait(driver, "!document.getElementById('banner').hidden", 30, "the delete")
+        assert "Deleted" in driver.find_element("id", "banner").text
+        assert not any((tmp_path / "jobs").iterdir())
+    frames, size = walkthrough.check_gif(times["gif"])
+    assert times["gif"].name == "emoget-baby-surprise.gif"
+    assert frames > 8 and size == (256, 256)
+    print(f"browser walk: {time.monotonic() - start:.1f} s; upload to first result "
+          f"{times['upload_to_first_result']:.1f} s")
