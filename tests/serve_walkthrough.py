@@ -116,16 +116,17 @@ def walk(driver, url: str, download_dir: Path, shots: Optional[Path] = None,
     from selenium.webdriver.common.by import By
 
     def shot(name: str, settle: float = 0.5) -> None:
-        """Screenshot of the page cut to its content (the window is resized to fit it)."""
+        """Screenshot of the page cut to its content (the viewport is set to its height)."""
         if shots is None:
             return
         time.sleep(settle)  # the step's entrance animation; the GIFs into their loop
         height = driver.execute_script(
-            "return Math.ceil(document.querySelector('main').getBoundingClientRect().bottom) + 24;")
-        driver.set_window_size(WINDOW[0], max(480, int(height)))
+            "return Math.ceil(document.querySelector('section.card:not([hidden])').getBoundingClientRect().bottom) + 28;")
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": WINDOW[0], "height": max(480, int(height)), "deviceScaleFactor": 1, "mobile": False})
         time.sleep(0.2)
         driver.save_screenshot(str(shots / f"serve-{name}.png"))
-        driver.set_window_size(*WINDOW)
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     times: dict = {}
     driver.get(url)

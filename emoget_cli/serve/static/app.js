@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const LABELS = {
   happiness: "Happy", surprise: "Surprised", disgust: "Disgusted", sadness: "Sad", anger: "Angry",
-  fear: "Scared", contempt: "Smug", wink: "Wink", blink: "Blink", idle: "Idle", neutral: "Neutral",
+  fear: "Scared",
 };
 const THUMB = { size: 128, frames: 12 };  // the moving thumbnails of step 3
 const FORMATS_OFFERED = ["gif", "webp", "apng", "webm"];
@@ -268,7 +268,7 @@ async function toExpressions() {
   pack.querySelector(".thumb").replaceWith(mosaic);
   pack.addEventListener("click", () => { select(grid, pack); state.expr = "pack"; $("to-4").disabled = false; });
   grid.append(pack);
-  fitMosaic();
+  layoutExpressions();
   const epoch = state.epoch, style = state.style;
   // one job per CPU worker, so the thumbnails are made side by side
   const parts = Math.max(1, Math.min(state.options.limits.cpu_workers || 1, 4));
@@ -309,7 +309,14 @@ function fitMosaic() {
   const single = document.querySelector("#exprs .choice:not(.pack-card) .thumb");
   if (mosaic && single && single.offsetHeight) mosaic.style.height = `${single.offsetHeight}px`;
 }
-window.addEventListener("resize", fitMosaic);
+// on a wide screen, as many columns (5..7) as fill every row: n thumbnails + the pack (2 wide)
+function layoutExpressions() {
+  const grid = $("exprs"), cells = grid.childElementCount + 1;
+  const cols = [6, 5, 7].find((c) => cells % c === 0) || 6;
+  grid.style.gridTemplateColumns = window.innerWidth >= 900 ? `repeat(${cols}, 1fr)` : "";
+  fitMosaic();
+}
+window.addEventListener("resize", layoutExpressions);
 
 // --------------------------------------------------------------- step 4: the result --
 
