@@ -108,6 +108,12 @@ MALFORMED = {
     "NaN quad": _set("aligned.quad.0", [float("nan"), 0.0]),
     "degenerate quad": _set("aligned.quad", [[5, 5]] * 4),
     "aligned size zero": _set("aligned.size", 0),
+    "photo units a list": _set("photo_units", [0.5]),
+    "photo unit negative": _set("photo_units", {"12": -0.5}),
+    "photo unit NaN": _set("photo_units", {"12": float("nan")}),
+    "photo unit huge": _set("photo_units", {"12": 1e9}),
+    "photo unit as text": _set("photo_units", {"12": "0.5"}),
+    "photo unit bad code": _set("photo_units", {"12; rm": 0.5}),
     "aligned size bool": _set("aligned.size", True),
 }
 
@@ -148,3 +154,16 @@ def test_nan_is_never_written(tmp_path):
     with pytest.raises(TrackError):
         save_track(track, tmp_path / "t.landmarks.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_photo_units_round_trip_and_version_1_still_loads(tmp_path):
+    from emoget_cli.core.track import load_track, save_track, track_from_dict
+
+    pts = np.zeros((2, 68, 2), np.float32) + np.arange(68, dtype=np.float32)[None, :, None]
+    track = LandmarkTrack.from_points(pts, (64, 64), fps=12.0, photo_units={"12": 0.52, "25": 1.07})
+    back = load_track(save_track(track, tmp_path / "t.landmarks.json"))
+    assert back.photo_units == {"12": 0.52, "25": 1.07}
+    old = track.to_dict()
+    old["version"] = 1
+    del old["photo_units"]
+    assert track_from_dict(old).photo_units is None

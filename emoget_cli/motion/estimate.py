@@ -24,7 +24,7 @@ from .reference import NEUTRAL_REFERENCE
 ESTIMATED_UNITS = ("1", "2", "4", "5", "6", "7", "10", "12", "15", "17", "20", "25", "26")
 #: Estimated intensities below this are identity (brows that sit high, a wide mouth), not
 #: expression; above it the estimate is shifted down by it, so the scale stays continuous.
-DEAD_ZONE = 0.12
+DEAD_ZONE = 0.08
 #: Ridge weight: with two units explaining one measure alike (6 and 7 both lift the lower lid),
 #: the smaller total intensity wins.
 RIDGE = 0.001

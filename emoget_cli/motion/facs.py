@@ -65,11 +65,13 @@ def _lip_tightener(n0: np.ndarray) -> np.ndarray:
     return out
 
 
-# AU26 profile: how much of the jaw drop each point follows (lower lip and chin fully).
+# AU26 profile: how much of the jaw drop each point follows. The lower lip follows fully, the
+# chin half: an emoticon's mouth opens wide while the chin stays in the picture (aligned crops
+# end a little below it), the skin between lip and chin taking up the difference.
 _JAW_PROFILE = mirrored({67: (0.0, -0.92), 58: (0.0, -0.92), 59: (0.0, -0.6), 48: (0.03, -0.25),
-                         60: (0.03, -0.3), 7: (0.0, -0.9), 6: (0.0, -0.65), 5: (0.0, -0.4),
-                         4: (0.0, -0.2), 3: (0.0, -0.08)},
-                        {66: (0.0, -1.0), 57: (0.0, -1.0), 8: (0.0, -1.0)})
+                         60: (0.03, -0.3), 7: (0.0, -0.45), 6: (0.0, -0.33), 5: (0.0, -0.2),
+                         4: (0.0, -0.1), 3: (0.0, -0.04)},
+                        {66: (0.0, -1.0), 57: (0.0, -1.0), 8: (0.0, -0.5)})
 
 
 def _jaw_drop(n0: np.ndarray) -> np.ndarray:

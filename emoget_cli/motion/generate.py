@@ -36,6 +36,9 @@ class MotionConfig:
     head: str = "auto"
     seed: int = 0
     replace: bool = True
+    #: how far (IOD) the chin may drop before the picture ends (None: no limit); the jaw units
+    #: are scaled down to fit, so the mouth opens less instead of the warp squashing the chin
+    chin_room: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("frames", "seed"):  # accept numpy integers, store plain ints
@@ -72,6 +75,26 @@ def displacements_to_track(l0: np.ndarray, frame: FaceFrame, face_disp: np.ndarr
     return out.astype(np.float32)
 
 
+#: Units that drop the jaw (and the lower lip with it).
+JAW_UNITS = ("26", "27")
+
+
+def _fit_jaw(n0: np.ndarray, units: dict, room: float) -> None:
+    """Scale the jaw units in `units` (in place) so the chin drops at most `room` IOD."""
+    from .facs import unit_field
+
+    drop = np.zeros(len(next(iter(units.values()))[0])) if units else np.zeros(0)
+    for code in JAW_UNITS:
+        if code in units:
+            drop = drop - 0.5 * (units[code][0] + units[code][1]) * unit_field(code, n0)[8, 1]
+    worst = float(drop.max(initial=0.0))
+    if worst > max(room, 0.0) and worst > 1e-9:
+        scale = max(room, 0.0) / worst
+        for code in JAW_UNITS:
+            if code in units:
+                units[code] = (units[code][0] * scale, units[code][1] * scale)
+
+
 @dataclass(frozen=True)
 class MotionPlan:
     """A generated motion and what went into it: points float32 [T, 68, 2] pixels; photo_units:
@@ -100,6 +123,8 @@ def plan_motion(l0: np.ndarray, expr: "str | ExpressionSpec",
         right, left = units.setdefault(code, (np.zeros(config.frames), np.zeros(config.frames)))
         right += undo
         left += undo
+    if config.chin_room is not None:
+        _fit_jaw(n0, units, float(config.chin_room))
     shapes = deform(n0, units) if units else np.repeat(n0[None], config.frames, axis=0)
     head = act.head if config.head == "auto" else config.head
     shapes = head_motion(shapes, n0, head, act.envelope, min(float(config.intensity), 1.2))

@@ -243,16 +243,42 @@ def _check_motion(motion: Any, frames: int) -> np.ndarray:
     return arr
 
 
-def plan_track(points: np.ndarray, config: AnimateConfig, motion_model: Any = None):
+#: The chin may use this share of the room between it and the picture's edge (the rest keeps
+#: the skin above the fixed border from being squashed).
+CHIN_ROOM_SHARE = 0.75
+
+
+def chin_room(points: np.ndarray, image_size: tuple[int, int]) -> float:
+    """How far (IOD) the chin of points [68, 2] may drop, straight down the face, before the
+    edge of a (width, height) picture (times CHIN_ROOM_SHARE)."""
+    from ..motion.geometry import FaceFrame
+
+    frame = FaceFrame.of(points)
+    down = -frame.up                                       # pixels per unit, toward the neck
+    chin = np.asarray(points, np.float64)[8]
+    width, height = image_size
+    reach = []
+    for axis, size in ((0, width), (1, height)):
+        if down[axis] > 1e-6:
+            reach.append((size - 1 - chin[axis]) / down[axis])
+        elif down[axis] < -1e-6:
+            reach.append(-chin[axis] / down[axis])
+    return CHIN_ROOM_SHARE * max(min(reach, default=1e9), 0.0) / frame.iod
+
+
+def plan_track(points: np.ndarray, config: AnimateConfig, motion_model: Any = None,
+               image_size: Optional[tuple[int, int]] = None):
     """The motion for `points` [68, 2]: a motion.MotionPlan (FACS library or `motion_model`),
-    its points checked to be [T, 68, 2] and finite."""
+    its points checked to be [T, 68, 2] and finite. image_size (width, height): keep the jaw's
+    drop inside the picture."""
     from dataclasses import replace
 
     from ..motion import MotionConfig
     from ..motion.generate import plan_motion
 
     mcfg = MotionConfig(frames=config.n_frames, fps=float(config.fps),
-                        intensity=float(config.intensity), head=config.head, seed=int(config.seed))
+                        intensity=float(config.intensity), head=config.head, seed=int(config.seed),
+                        chin_room=chin_room(points, image_size) if image_size else None)
     if motion_model is None:
         plan = plan_motion(points, config.expr, mcfg)
     elif hasattr(motion_model, "plan"):
@@ -377,7 +403,7 @@ def animate(face_rgb: np.ndarray, config: AnimateConfig, *, points: Optional[np.
             rgb, points = fit_to_size(rgb, points, config.output_size)
         else:
             rgb, points, alpha = fit_to_size(rgb, points, config.output_size, alpha)
-    plan = plan_track(points, config, motion_model)
+    plan = plan_track(points, config, motion_model, (rgb.shape[1], rgb.shape[0]))
     motion = plan.points
     backend, device = _warp_backend(config)
     # the mouth interior, lids and features are painted here (render.fill), in the style's look

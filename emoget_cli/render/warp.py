@@ -1,4 +1,4 @@
-"""Foldover-free piecewise-affine face warping (REFERENCE.md §9.1).
+"""Foldover-free face warping: a piecewise-affine mesh, smoothed (docs/expressions.md).
 
 The mesh: the 68 iBUG landmarks, optional extra control points, forehead points extrapolated
 from the brows (they follow the brows half-way), a ring of zero-motion points around the face,
@@ -10,8 +10,10 @@ against the still background); `FaceWarper.limit_motion` does it once for a whol
 with the same factor in every frame, so limited points do not stop with a jerk.
 
 Rendering is a backward warp: the destination triangles that move are rasterised into a
-triangle-id image, each pixel gets its triangle's affine (destination → source) and the source
-is sampled bilinearly (cv2.remap, or torch grid_sample on any device). Pixels outside the moving
+triangle-id image, each pixel gets its triangle's affine (destination → source), the resulting
+displacement is low-pass filtered for face animation (SMOOTH_SIGMA_IOD: the face bends smoothly
+instead of kinking along triangle edges; the filtered map is checked to stay fold-free in the
+tests) and the source is sampled bilinearly (cv2.remap, or torch grid_sample on any device). Pixels outside the moving
 triangles are copied from the source unchanged, so the background and border stay bit-identical.
 
 Shapes: points float32 [N, 2] (x, y) pixels; images uint8 [H, W, 3] RGB, alpha uint8 [H, W].
@@ -35,6 +37,9 @@ FOREHEAD_FOLLOW = 0.5
 MIN_AREA_RATIO = 0.03
 #: ... and a triangle with a fixed anchor (zero-motion ring, image border) this share.
 ANCHORED_MIN_AREA_RATIO = 0.3
+#: Face animation low-pass filters the piecewise-affine displacement with a Gaussian of this
+#: many inter-ocular distances, so the face bends smoothly instead of kinking at triangle edges.
+SMOOTH_SIGMA_IOD = 0.03
 
 
 # ----------------------------------------------------------------------------------------------
@@ -299,8 +304,15 @@ class BackwardMap:
     tri_id: np.ndarray | None
 
 
-def backward_map(mesh: Mesh, dst_mesh: np.ndarray, image_size: tuple[int, int]) -> BackwardMap:
-    """Rasterise the moving destination triangles and evaluate their affines per pixel."""
+def backward_map(mesh: Mesh, dst_mesh: np.ndarray, image_size: tuple[int, int],
+                 smooth: float = 0.0) -> BackwardMap:
+    """Rasterise the moving destination triangles and evaluate their affines per pixel.
+
+    smooth > 0: the piecewise-affine displacement is low-pass filtered (Gaussian, sigma =
+    smooth × the inter-ocular distance) so straight lines no longer bend at triangle edges;
+    pixels outside the moving triangles keep a zero displacement, so background and border
+    stay exactly still.
+    """
     import cv2
 
     width, height = image_size
@@ -339,6 +351,13 @@ def backward_map(mesh: Mesh, dst_mesh: np.ndarray, image_size: tuple[int, int]) 
     map_x, map_y = xs.copy(), ys.copy()
     map_x[inside] = a[:, 0, 0] * px + a[:, 0, 1] * py + a[:, 0, 2]
     map_y[inside] = a[:, 1, 0] * px + a[:, 1, 1] * py + a[:, 1, 2]
+    if smooth > 0:
+        _, _, iod = _face_frame(mesh.src[:N_LANDMARKS])
+        sigma = float(smooth) * iod
+        keep = inside.astype(np.float32)
+        for m, grid in ((map_x, xs), (map_y, ys)):
+            disp = cv2.GaussianBlur(m - grid, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+            m[...] = grid + disp * keep
     return BackwardMap((x0, y0, x1, y1), map_x, map_y, tri_id)
 
 
@@ -392,7 +411,9 @@ class FaceWarper:
     """Warps one source face to many landmark configurations, reusing one triangulation.
 
     rgb: uint8 [H, W, 3]; src_points: [68, 2]; extra_src: optional [K, 2] control points;
-    alpha: optional uint8 [H, W] warped along with the image; backend "opencv" (CPU) or
+    alpha: optional uint8 [H, W] warped along with the image; smooth: Gaussian low-pass of the
+    displacement in inter-ocular distances (default SMOOTH_SIGMA_IOD with the automatic anchors,
+    0 = exact piecewise-affine); backend "opencv" (CPU) or
     "torch" (grid_sample on `device`, e.g. "cuda"); fill: synthesise mouth interior / eyelids
     (render.fill) where the warp opens the mouth or closes an eye; auto_anchors: add forehead
     points and the zero-motion ring around the face (default: only when no extra_src is given,
@@ -402,7 +423,8 @@ class FaceWarper:
     def __init__(self, rgb: np.ndarray, src_points: np.ndarray, *, backend: str = "opencv",
                  device: str = "cpu", extra_src: np.ndarray | None = None,
                  alpha: np.ndarray | None = None, fill: bool = True,
-                 min_ratio: float = MIN_AREA_RATIO, auto_anchors: bool | None = None):
+                 min_ratio: float = MIN_AREA_RATIO, auto_anchors: bool | None = None,
+                 smooth: float | None = None):
         if backend not in BACKENDS:
             raise UsageError(f"unknown warp backend {backend!r} (choose from {', '.join(BACKENDS)})")
         self.image = _validate_image(rgb)
@@ -418,6 +440,8 @@ class FaceWarper:
         if auto_anchors is None:
             auto_anchors = extra is None or len(extra) == 0
         self.mesh = build_mesh(self.src_points, self.size, extra, auto_anchors=auto_anchors)
+        # smooth deformation for face animation; a caller's own control grid stays exact
+        self.smooth = (SMOOTH_SIGMA_IOD if auto_anchors else 0.0) if smooth is None else float(smooth)
         self.backend = backend
         self.fill = fill
         self.min_ratio = min_ratio
@@ -467,7 +491,7 @@ class FaceWarper:
     def render_frame(self, dst_points: np.ndarray, extra_dst: np.ndarray | None = None) -> WarpFrame:
         """Warp to `dst_points` [68, 2]: rgb (+ alpha) and the mesh actually used."""
         dst_mesh = self.mesh_points(dst_points, extra_dst)
-        bmap = backward_map(self.mesh, dst_mesh, self.size)
+        bmap = backward_map(self.mesh, dst_mesh, self.size, self.smooth)
         rgb = self._remap(self.image, bmap)
         alpha = None if self.alpha is None else self._remap(self.alpha, bmap)
         if self.fill and bmap.box is not None:

@@ -1,0 +1,75 @@
+"""Speed of the expression motion and the smooth warp at 256², 24 frames, on the sample face,
+for every expression at --intensity 1 and 1.5; then `emoget make --sample` end to end.
+
+    python benchmarks/bench_expressions.py [--repeats 3] [--no-make]
+
+Goals (issue 9): warp ≤ 5 ms/frame (OpenCV, CPU, smooth map included; the mouth/eyelid fill
+and the effects are reported apart), `make` ≤ 2 s for 256 px × 24 frames. Figures are medians
+over the repeats; on a shared machine they are inflated by the others' load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None) -> int:
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face.align import align_face
+    from emoget_cli.motion import EXPRESSIONS
+    from emoget_cli.motion.geometry import SAMPLE_FACE_POINTS
+    from emoget_cli.pipeline import sample_input
+    from emoget_cli.render.animate import AnimateConfig, plan_track
+    from emoget_cli.render.warp import FaceWarper
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-make", action="store_true")
+    args = ap.parse_args(argv)
+    img, info = align_face(read_image(sample_input()).rgb, SAMPLE_FACE_POINTS, size=256)
+    pts = info.points.astype(np.float32)
+    rows = []
+    for intensity in (1.0, 1.5):
+        motion_ms, warp_ms, flat_ms, fill_ms = [], [], [], []
+        for expr in EXPRESSIONS:
+            cfg = AnimateConfig(expr=expr, frames=24, intensity=intensity)
+            t = time.perf_counter()
+            plan = plan_track(pts, cfg, None, (256, 256))
+            motion_ms.append((time.perf_counter() - t) * 1000)
+            for smooth, fill, out in ((None, False, warp_ms), (0.0, False, flat_ms),
+                                      (None, True, fill_ms)):
+                warper = FaceWarper(img, pts, fill=fill, smooth=smooth)
+                motion = warper.limit_motion(plan.points)
+                times = []
+                for _ in range(args.repeats):
+                    t = time.perf_counter()
+                    for dst in motion:
+                        warper.render(dst)
+                    times.append((time.perf_counter() - t) * 1000 / len(motion))
+                out.append(statistics.median(times))
+        rows.append((intensity, statistics.median(motion_ms), statistics.median(warp_ms),
+                     max(warp_ms), statistics.median(flat_ms), statistics.median(fill_ms)))
+    print("intensity | motion ms/loop | warp ms/frame (median, worst expr) | piecewise-affine "
+          "| with fill")
+    for r in rows:
+        print(f"{r[0]:9.1f} | {r[1]:14.2f} | {r[2]:6.2f}, {r[3]:6.2f} | {r[4]:6.2f} | {r[5]:6.2f}")
+    if not args.no_make:
+        bench = ROOT / "benchmarks" / "bench_make.py"
+        out = subprocess.run([sys.executable, str(bench), "--repeat", str(args.repeats)],
+                             capture_output=True, text=True, cwd=ROOT)
+        print(out.stdout.strip() or out.stderr.strip()[-2000:])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
