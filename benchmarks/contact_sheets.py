@@ -73,6 +73,14 @@ def _downsize(rgb: np.ndarray, points: np.ndarray):
     return small, ((points + 0.5) * scale - 0.5).astype(np.float32)
 
 
+def save_png(rgb: np.ndarray, path: Path) -> None:
+    """A 256-colour PNG: a fifth of the bytes of a true-colour one, plenty to judge a face."""
+    from PIL import Image
+
+    Image.fromarray(rgb).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE) \
+        .save(path, optimize=True)
+
+
 def label(img: np.ndarray, text: str) -> np.ndarray:
     import cv2
 
@@ -98,7 +106,6 @@ def main(argv=None) -> int:
     styles = args.styles.split(",") if args.styles else styles_from_registry()
     exprs = args.expr.split(",") if args.expr else list(EXPRESSIONS)
     args.out.mkdir(parents=True, exist_ok=True)
-    from PIL import Image
 
     t0 = time.perf_counter()
     for face_name, (rgb, pts) in faces().items():
@@ -121,11 +128,10 @@ def main(argv=None) -> int:
                 rows.append(np.concatenate(tiles, axis=1))
                 apexes.append(label(anim.frames[apex], expr))
             sheet = np.concatenate(rows, axis=0)
-            Image.fromarray(sheet).save(args.out / f"{face_name}-{style}.png", optimize=True)
+            save_png(sheet, args.out / f"{face_name}-{style}.png")
             apex_rows.append(np.concatenate([label(styled.image, style)] + apexes, axis=1))
             print(f"{face_name} {style}: {len(exprs)} expressions", flush=True)
-        Image.fromarray(np.concatenate(apex_rows, axis=0)).save(args.out / f"{face_name}-apex.png",
-                                                               optimize=True)
+        save_png(np.concatenate(apex_rows, axis=0), args.out / f"{face_name}-apex.png")
     print(f"wrote sheets to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -123,10 +123,10 @@ EXPRESSIONS: dict[str, Expression] = {e.name: e for e in (
                ("hearts", "blush"), "tilt"),
     Expression("shocked", "eyes pop, brows fly up, mouth gapes wide", _units("1+2+5+27+20:0.4"),
                ("exclaim", "pale"), "recoil", "snap"),
-    Expression("smug", "a lopsided grin under lowered lids and one raised brow",
-               _units("R12+L12:0.4+R14:0.5+45:0.4+L2:0.7"), ("sparkles",), "tilt"),
-    Expression("nervous", "a strained grin: lips stretched, brows up and together",
-               _units("20+12:0.5+1+4:0.5+24:0.5+5:0.3"), ("sweat",), "tremble"),
+    Expression("smug", "a lopsided grin under heavy lids and one raised brow",
+               _units("R12+R14:0.6+45:0.5+L2+L1:0.5"), ("sparkles",), "tilt"),
+    Expression("nervous", "a clenched grimace: lips stretched over the teeth, brows up and together",
+               _units("20+25:0.6+12:0.3+1+4:0.6+5:0.4"), ("sweat",), "tremble"),
 )}
 
 #: Everyday synonyms accepted by --expr (mapped to the library names).
