@@ -116,7 +116,7 @@ def main(argv=None) -> int:
             styled = stylize(rgb, pts, style, engine="auto")
             rows, apexes = [], []
             for expr in exprs:
-                anim = animate(styled.image, AnimateConfig(expr=expr, frames=FRAMES,
+                anim = animate(styled.image, AnimateConfig(expr=expr, frames=FRAMES, style=style,
                                                           intensity=args.intensity),
                                points=styled.points)
                 track = anim.track.points_array()

@@ -149,6 +149,56 @@ def sdf_polygon(vertices) -> Sdf:
     return sdf
 
 
+def sdf_arc(centre, radius: float, mid_angle: float, half_span: float, half_width: float) -> Sdf:
+    """A round-capped stroke along the circular arc of `radius` around `centre` [2], over the
+    angles mid_angle ± half_span (radians, image orientation): exact, O(pixels)."""
+    cx, cy = float(centre[0]), float(centre[1])
+    ends = [(cx + radius * math.cos(mid_angle + s * half_span),
+             cy + radius * math.sin(mid_angle + s * half_span)) for s in (-1.0, 1.0)]
+
+    def sdf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        dx, dy = x - cx, y - cy
+        turn = np.angle(np.exp(1j * (np.arctan2(dy, dx) - mid_angle)))
+        on_arc = np.abs(np.hypot(dx, dy) - radius)
+        to_end = np.minimum(np.hypot(x - ends[0][0], y - ends[0][1]),
+                            np.hypot(x - ends[1][0], y - ends[1][1]))
+        return np.where(np.abs(turn) <= half_span, on_arc, to_end) - half_width
+
+    return sdf
+
+
+def sdf_drop() -> Sdf:
+    """A drop, tip up: an 'uneven capsule' (two circles joined by their common tangents), the
+    round part of radius 0.5 centred at (0, 0.45), the tip of radius 0.04 at (0, -0.95): exact,
+    O(pixels) (the 2D distance functions of Quilez, see docs/effects.md)."""
+    r1, r2, h = 0.5, 0.04, 1.4
+    b = (r1 - r2) / h
+    a = math.sqrt(1.0 - b * b)
+
+    def sdf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        px, py = np.abs(x), 0.45 - y                     # y up, from the round part's centre
+        k = -b * px + a * py
+        return np.where(k < 0.0, np.hypot(px, py) - r1,
+                        np.where(k > a * h, np.hypot(px, py - h) - r2, a * px + b * py - r1))
+
+    return sdf
+
+
+def sdf_heart() -> Sdf:
+    """A heart about 2 wide, its dip up, its tip at y = 1.06: exact, O(pixels) (Quilez)."""
+    k = 1.65                                              # shape units per unit heart
+
+    def sdf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        px, py = np.abs(x) / k, (1.06 - y) / k
+        lobe = np.hypot(px - 0.25, py - 0.75) - math.sqrt(2.0) / 4.0
+        m = 0.5 * np.maximum(px + py, 0.0)
+        body = np.sqrt(np.minimum(px ** 2 + (py - 1.0) ** 2, (px - m) ** 2 + (py - m) ** 2)) \
+            * np.sign(px - py)
+        return np.where(px + py > 1.0, lobe, body) * k
+
+    return sdf
+
+
 def sdf_union(*shapes: Sdf) -> Sdf:
     return lambda x, y: np.minimum.reduce([s(x, y) for s in shapes])
 
@@ -158,14 +208,8 @@ def _curve(fx, fy, n: int = 48) -> np.ndarray:
     return np.stack([fx(t), fy(t)], axis=1)
 
 
-#: A drop with its tip up, about 0.77 wide and 2 tall, centred on its round part's middle.
-DROP = _curve(lambda t: np.sin(t) * np.sin(t / 2.0), lambda t: -np.cos(t) * 1.0 + 0.0)
-#: A heart about 2 wide, its dip up.
-HEART = _curve(lambda t: np.sin(t) ** 3,
-               lambda t: -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t)) / 16.0,
-               64)
 #: A four-pointed sparkle (astroid), radius 1.
-SPARKLE = _curve(lambda t: np.cos(t) ** 3, lambda t: np.sin(t) ** 3, 64)
+SPARKLE = _curve(lambda t: np.cos(t) ** 3, lambda t: np.sin(t) ** 3, 16)
 
 
 # --------------------------------------------------------------------------------- the layer --
@@ -292,7 +336,7 @@ def tears(layer: Layer, ctx: EffectContext) -> None:
             run = max(s - 0.25, 0.0) / 0.75                 # ...then runs down
             life = min(1.0, (1.0 - s) / 0.15)               # and fades before it restarts
             pos = start + [0.03 * math.sin(6.0 * run), 0.75 * run * run + 0.05 * grow]
-            layer.shape(sdf_polygon(DROP), f.to_image(pos), 0.12 * f.iod * (0.4 + 0.6 * grow),
+            layer.shape(sdf_drop(), f.to_image(pos), 0.12 * f.iod * (0.4 + 0.6 * grow),
                         f, fill=TEAR_RGB, opacity=fade * life)
 
 
@@ -307,7 +351,7 @@ def stream(layer: Layer, ctx: EffectContext) -> None:
         side = 1 if eye else -1
         top = f.to_local(_lid_point(ctx.points, eye)) + [0.1 * side, 0.02]
         length = max(jaw_y - 0.3 - top[1], 0.5) * fade
-        n = 12
+        n = 7
         t = np.linspace(0.0, 1.0, n)
         wobble = 0.03 * np.sin(2.0 * np.pi * (2.0 * t - ctx.phase * 2.0))
         path = np.stack([top[0] + side * (0.06 * t + wobble), top[1] + length * t], 1)
@@ -321,7 +365,7 @@ def stream(layer: Layer, ctx: EffectContext) -> None:
             p = path[0] + (path[-1] - path[0]) * s
             layer.shape(sdf_ellipse(0.25, 0.6), f.to_image(p), 0.1 * f.iod, f, fill=WHITE,
                         opacity=0.8 * min(1.0, 4 * s, 4 * (1 - s)), ink=False, highlight=False)
-        layer.shape(sdf_polygon(DROP), f.to_image(path[-1] + [0, 0.05]), 0.1 * f.iod, f,
+        layer.shape(sdf_drop(), f.to_image(path[-1] + [0, 0.05]), 0.1 * f.iod, f,
                     fill=TEAR_RGB)
 
 
@@ -349,7 +393,7 @@ def sweat(layer: Layer, ctx: EffectContext) -> None:
     slide = 0.5 - 0.5 * math.cos(2.0 * math.pi * s)        # down and back, seamless
     base = _outside_head(ctx, np.array([1.0, -0.75]), +1) + [-0.12, 0.0]
     pos = _keep_inside(layer, ctx, base + [0.0, 0.22 * slide], 0.3)
-    layer.shape(sdf_polygon(DROP), pos, 0.24 * f.iod * (0.3 + 0.7 * fade), f, fill=SWEAT_RGB,
+    layer.shape(sdf_drop(), pos, 0.24 * f.iod * (0.3 + 0.7 * fade), f, fill=SWEAT_RGB,
                 opacity=fade, angle=-0.25)
 
 
@@ -363,17 +407,17 @@ def vein(layer: Layer, ctx: EffectContext) -> None:
     arcs = []
     for q in range(4):
         a = math.pi / 4 + q * math.pi / 2
-        c = 1.05 * np.array([math.cos(a), math.sin(a)])
-        th = a + math.pi + np.linspace(-0.75, 0.75, 9)
-        arcs.append(sdf_stroke(c + 0.62 * np.stack([np.cos(th), np.sin(th)], 1), 0.16))
+        arcs.append(sdf_arc(1.05 * np.array([math.cos(a), math.sin(a)]), 0.62, a + math.pi,
+                            0.75, 0.16))
     layer.shape(sdf_union(*arcs), centre, 0.3 * f.iod * pulse * (0.4 + 0.6 * fade), f,
                 fill=VEIN_RGB, opacity=fade, reach=1.4, highlight=False)
 
 
-def _face_region(ctx: EffectContext, top: float, grid) -> tuple[np.ndarray, np.ndarray]:
-    """(weight [h, w] in [0, 1], face-unit coordinates [h, w, 2]) over `grid`: soft inside the
-    face — the jaw line closed by an arc `top` face units above the brows — times the head
-    matte where there is one. A filled polygon blurred by 0.12 IOD (fast at any size)."""
+def _face_tint(ctx: EffectContext, top: float, grid, profile: Callable[[np.ndarray], np.ndarray]):
+    """Alpha [h, w] of a tint over `grid`: soft inside the face — the jaw line closed by an arc
+    `top` face units above the brows, blurred by 0.16 IOD — times profile(y) of the face-unit
+    height y (0 at the eyes, growing down), times the head matte where there is one. All of it
+    is smooth, so it is computed at a quarter of the resolution and scaled up."""
     import cv2
 
     box, xs, ys = grid
@@ -388,14 +432,21 @@ def _face_region(ctx: EffectContext, top: float, grid) -> tuple[np.ndarray, np.n
     arc = np.stack([mid + half * np.cos(t), left[1] + (brow_y - top - left[1]) * np.sin(t)], 1)
     poly = f.to_image(np.concatenate([jaw, arc[1:-1]]))
     y0, x0 = box[0].start, box[1].start
-    mask = np.zeros(xs.shape, np.uint8)
-    cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    inside = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 0.12 * f.iod)
+    h, w = xs.shape
+    k = 4 if min(h, w) >= 32 else 1
+    sh, sw = (h + k - 1) // k, (w + k - 1) // k
+    small = np.zeros((sh, sw), np.uint8)
+    cv2.fillPoly(small, [np.round(((poly - [x0, y0] + 0.5) / k - 0.5) * 16).astype(np.int32)],
+                 255, cv2.LINE_AA, 4)
+    inside = cv2.GaussianBlur(small.astype(np.float32) / 255.0, (0, 0), 0.16 * f.iod / k)
+    gy, gx = np.mgrid[0:sh, 0:sw].astype(np.float64)
+    rel_x, rel_y = x0 + (gx + 0.5) * k - 0.5 - f.origin[0], y0 + (gy + 0.5) * k - 0.5 - f.origin[1]
+    height = (rel_x * f.ey[0] + rel_y * f.ey[1]) / f.iod
+    alpha = (inside * profile(height)).astype(np.float32)
+    alpha = cv2.resize(alpha, (sw * k, sh * k), interpolation=cv2.INTER_LINEAR)[:h, :w]
     if ctx.matte is not None:
-        inside = inside * ctx.matte[box]
-    rel_x, rel_y = xs - f.origin[0], ys - f.origin[1]
-    loc = np.stack([rel_x * f.ex[0] + rel_y * f.ex[1], rel_x * f.ey[0] + rel_y * f.ey[1]], -1)
-    return inside, loc / f.iod
+        alpha = alpha * ctx.matte[box]
+    return alpha
 
 
 def _face_grid(layer: Layer, ctx: EffectContext, top: float):
@@ -407,43 +458,42 @@ def _face_grid(layer: Layer, ctx: EffectContext, top: float):
 def flush(layer: Layer, ctx: EffectContext) -> None:
     """Anger: the face reddens, most on the forehead and cheeks, throbbing a little."""
     fade = _fade(ctx.presence)
-    grid = _face_grid(layer, ctx, 0.8)
+    grid = _face_grid(layer, ctx, 0.5)
     if fade <= 0 or grid is None:
         return
-    inside, loc = _face_region(ctx, 0.8, grid)
-    upper = np.clip((0.6 - loc[..., 1]) / 1.4, 0.0, 1.0)     # forehead strongest
     throb = 0.9 + 0.1 * math.sin(2.0 * math.pi * 2.0 * ctx.phase)
-    layer.tint(grid[0], FLUSH_RGB, (inside * (0.12 + 0.3 * upper) * fade * throb).astype(np.float32))
+    # forehead strongest
+    alpha = _face_tint(ctx, 0.45, grid, lambda y: 0.12 + 0.3 * np.clip((0.6 - y) / 1.4, 0.0, 1.0))
+    layer.tint(grid[0], FLUSH_RGB, alpha * (fade * throb))
 
 
 def pale(layer: Layer, ctx: EffectContext) -> None:
     """Fear, gloom: a cold blue-violet pall over the upper face, fading down to the mouth."""
     fade = _fade(ctx.presence)
-    grid = _face_grid(layer, ctx, 0.8)
+    grid = _face_grid(layer, ctx, 0.5)
     if fade <= 0 or grid is None:
         return
-    inside, loc = _face_region(ctx, 0.8, grid)
-    upper = np.clip((1.2 - loc[..., 1]) / 2.0, 0.0, 1.0) ** 1.5
-    layer.tint(grid[0], PALE_RGB, (inside * 0.45 * upper * fade).astype(np.float32))
+    alpha = _face_tint(ctx, 0.45, grid, lambda y: 0.45 * np.clip((1.2 - y) / 2.0, 0.0, 1.0) ** 1.5)
+    layer.tint(grid[0], PALE_RGB, alpha * fade)
 
 
 def gloom(layer: Layer, ctx: EffectContext) -> None:
-    """Vertical gloom lines hanging on the forehead, slowly falling, over a pale tint."""
+    """Vertical gloom lines hanging over the forehead, slowly falling, over a pale tint."""
     pale(layer, ctx)
     f = ctx.frame
     fade = _fade(ctx.presence)
     if fade <= 0:
         return
     brow_y = float(f.to_local(np.asarray(ctx.points, np.float64)[ibug68.BROWS])[:, 1].min())
-    for k, x in enumerate(np.linspace(-0.55, 0.55, 6)):
-        length = (0.45 + 0.15 * math.sin(3.1 * k)) * fade
-        drop = 0.12 * _frac(ctx.phase + 0.17 * k)           # the line slides down, then resets
-        fall = math.sin(math.pi * _frac(ctx.phase + 0.17 * k))  # faded out at the reset
-        top = brow_y - 0.75 + drop
-        seg = np.array([[0.0, -0.5], [0.0, 0.5]]) * length
-        layer.shape(sdf_stroke(seg / 0.1, 0.3), f.to_image([x, top + 0.5 * length]), 0.1 * f.iod,
-                    f, fill=GLOOM_RGB, opacity=0.85 * fade * (0.3 + 0.7 * fall),
-                    reach=5 * length / 0.5 + 1, ink=False, highlight=False)
+    for k, x in enumerate(np.linspace(-0.5, 0.5, 5)):
+        s = _frac(ctx.phase + 0.21 * k)
+        length = (0.36 + 0.08 * math.sin(3.1 * k)) * fade
+        top = brow_y - 0.5 + 0.1 * s                    # the line slides down, then resets
+        fall = math.sin(math.pi * s)                    # faded out at the reset
+        seg = np.array([[0.0, -0.5], [0.0, 0.5]]) * length / 0.1
+        layer.shape(sdf_stroke(seg, 0.22), f.to_image([x, top + 0.5 * length]), 0.1 * f.iod,
+                    f, fill=GLOOM_RGB, opacity=0.75 * fade * (0.35 + 0.65 * fall),
+                    reach=0.5 * length / 0.1 + 1, ink=False, highlight=False)
 
 
 def blush(layer: Layer, ctx: EffectContext) -> None:
@@ -487,7 +537,7 @@ def hearts(layer: Layer, ctx: EffectContext) -> None:
         local = local + [0.08 * math.sin(2.0 * math.pi * 2 * s), -1.2 * s]
         life = min(1.0, 5.0 * s, 5.0 * (1.0 - s))
         pos = _keep_inside(layer, ctx, local, size * 1.2)
-        layer.shape(sdf_polygon(HEART), pos, size * f.iod, f, fill=HEART_RGB,
+        layer.shape(sdf_heart(), pos, size * f.iod, f, fill=HEART_RGB,
                     opacity=fade * life, reach=1.2)
 
 
@@ -497,7 +547,7 @@ def heart_eyes(layer: Layer, ctx: EffectContext) -> None:
     fade = _fade(ctx.presence)
     beat = 1.0 + 0.12 * max(0.0, math.sin(2.0 * math.pi * 3.0 * ctx.phase)) ** 4
     for centre in ibug68.eye_centres(ctx.points):
-        layer.shape(sdf_polygon(HEART), centre + f.ey * 0.03 * f.iod, 0.27 * f.iod * beat * fade,
+        layer.shape(sdf_heart(), centre + f.ey * 0.03 * f.iod, 0.27 * f.iod * beat * fade,
                     f, fill=HEART_RGB, opacity=min(1.0, 2 * fade), reach=1.2)
 
 
@@ -624,13 +674,22 @@ def composite(rgb: np.ndarray, alpha: Optional[np.ndarray], layer: Optional[np.n
     [H, W] (None = opaque). Returns (rgb, alpha), new arrays when anything was drawn."""
     if layer is None:
         return rgb, alpha
-    a = layer[..., 3:]
+    drawn = layer[..., 3] > 0
+    rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
+    if len(rows) == 0:
+        return rgb, alpha
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))   # only where drawn
+    over, under = layer[box], rgb[box].astype(np.float32)
+    a = over[..., 3:]
+    rgb = rgb.copy()
     if alpha is None:
-        out = layer[..., :3] * 255.0 + rgb.astype(np.float32) * (1.0 - a)
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8), None
-    base_a = alpha.astype(np.float32)[..., None] / 255.0
+        rgb[box] = np.clip(over[..., :3] * 255.0 + under * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
+        return rgb, None
+    base_a = alpha[box].astype(np.float32)[..., None] / 255.0
     out_a = a + base_a * (1.0 - a)
-    premult = layer[..., :3] * 255.0 + rgb.astype(np.float32) * base_a * (1.0 - a)
+    premult = over[..., :3] * 255.0 + under * base_a * (1.0 - a)
     out = np.where(out_a > 1e-6, premult / np.maximum(out_a, 1e-6), 0.0)
-    return (np.clip(out + 0.5, 0, 255).astype(np.uint8),
-            np.clip(out_a[..., 0] * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    alpha = alpha.copy()
+    rgb[box] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    alpha[box] = np.clip(out_a[..., 0] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return rgb, alpha

@@ -375,6 +375,20 @@ def find_iris(rgb: np.ndarray, points: np.ndarray, eye: int) -> Optional[tuple[n
     return np.array([cx, cy], np.float64), radius
 
 
+_IRIS_CACHE: dict = {}
+
+
+def _iris_cached(rgb: np.ndarray, points: np.ndarray, eye: int):
+    """find_iris, remembered for the source of an animation (the same for all its frames)."""
+    x0, y0, x1, y1 = _box(np.asarray(points, np.float64)[list(EYES[eye])], 1, rgb.shape[:2])
+    key = (points.tobytes(), eye, hash(rgb[y0:y1, x0:x1].tobytes()))
+    if key not in _IRIS_CACHE:
+        if len(_IRIS_CACHE) > 16:
+            _IRIS_CACHE.clear()
+        _IRIS_CACHE[key] = find_iris(rgb, points, eye)
+    return _IRIS_CACHE[key]
+
+
 def round_irises(rgb: np.ndarray, source_rgb: np.ndarray, src_points: np.ndarray,
                  dst_points: np.ndarray, look: DrawStyle = PHOTO) -> np.ndarray:
     """Where dst opens an eye wider than src (AU5), the warp stretches the iris into an upright
@@ -391,7 +405,7 @@ def round_irises(rgb: np.ndarray, source_rgb: np.ndarray, src_points: np.ndarray
         strength = _smoothstep(1.06, 1.3, eye_aperture(dst, k) / ap_src)
         if strength <= 0.0:
             continue
-        found = find_iris(source_rgb, src, k)
+        found = _iris_cached(source_rgb, src, k)
         if found is None:
             continue
         c_src, r = found
@@ -450,7 +464,7 @@ def _feature(rgb: np.ndarray, path: np.ndarray, width: float, opacity: float,
              look: DrawStyle) -> np.ndarray:
     """Draw one fold / furrow line along path [K, 2] (pixels), `width` px in the middle and
     tapering to nothing at both ends: a crease shadow (the skin darkened) in shaded styles, the
-    style's ink in flat ones. Modifies and returns rgb (float64 [H, W, 3])."""
+    style's ink in flat ones. Modifies and returns rgb (uint8 [H, W, 3])."""
     if opacity <= 0.01 or width <= 0.2:
         return rgb
     box = _box(path, width + 2, rgb.shape[:2])
@@ -461,11 +475,12 @@ def _feature(rgb: np.ndarray, path: np.ndarray, width: float, opacity: float,
     u = np.linspace(0.0, 1.0, len(path))
     widths = width * np.sin(np.pi * u) ** 0.8 + 0.15
     cover = _stroke_coverage(xs, ys, path, widths) * opacity
-    patch = rgb[y0:y1, x0:x1]
+    patch = rgb[y0:y1, x0:x1].astype(np.float64)
     if look.shaded:
-        rgb[y0:y1, x0:x1] = patch * (1.0 - 0.5 * cover[..., None])
+        patch = patch * (1.0 - 0.5 * cover[..., None])
     else:
-        rgb[y0:y1, x0:x1] = _mix(patch, np.asarray(look.ink_rgb, np.float64), cover)
+        patch = _mix(patch, np.asarray(look.ink_rgb, np.float64), cover)
+    rgb[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
     return rgb
 
 
@@ -499,14 +514,14 @@ def draw_features(rgb: np.ndarray, points: np.ndarray, look: DrawStyle, units: d
             a = pts[wing] + out_dir * 0.1 * iod - down * 0.02 * iod
             c = pts[corner] + out_dir * 0.09 * iod + down * 0.06 * iod
             b = 0.5 * (a + c) + out_dir * 0.07 * iod
-            lines.append((_smooth_curve(np.stack([a, b, c]), 6), ink * 1.2, 0.75 * smile))
+            lines.append((_smooth_curve(np.stack([a, b, c]), 3), ink * 1.2, 0.75 * smile))
         cheek = level("6", side)
         if cheek > 0.05:   # the lower-lid crease of a raised cheek
             lid_mid = pts[list(lid)].mean(0)
             inner = lid_mid + down * 0.12 * iod - out_dir * 0.1 * iod
             outer = pts[outer_eye] + down * 0.08 * iod + out_dir * 0.02 * iod
             mid = 0.5 * (inner + outer) + down * 0.05 * iod
-            lines.append((_smooth_curve(np.stack([inner, mid, outer]), 5), ink * 0.8,
+            lines.append((_smooth_curve(np.stack([inner, mid, outer]), 3), ink * 0.8,
                           0.35 * cheek))
     frown = both("4")
     if frown > 0.05:       # glabella: two short vertical furrows between the inner brow ends
@@ -515,7 +530,7 @@ def draw_features(rgb: np.ndarray, points: np.ndarray, look: DrawStyle, units: d
             top = mid + right * s * 0.07 * iod - down * 0.02 * iod
             bottom = mid + right * s * 0.05 * iod + down * 0.2 * iod
             bend = 0.5 * (top + bottom) + right * s * 0.02 * iod
-            lines.append((_smooth_curve(np.stack([top, bend, bottom]), 5), ink * 1.1, 0.8 * frown))
+            lines.append((_smooth_curve(np.stack([top, bend, bottom]), 3), ink * 1.1, 0.8 * frown))
     sneer = both("9")
     if sneer > 0.05:       # nose wrinkles: short arcs across the bridge
         for k, t in enumerate((0.35, 0.6)):
@@ -524,7 +539,7 @@ def draw_features(rgb: np.ndarray, points: np.ndarray, look: DrawStyle, units: d
                 a = c + right * s * 0.04 * iod
                 b = c + right * s * 0.2 * iod + down * 0.05 * iod
                 m = 0.5 * (a + b) - down * 0.035 * iod
-                lines.append((_smooth_curve(np.stack([a, m, b]), 4), ink, 0.8 * sneer))
+                lines.append((_smooth_curve(np.stack([a, m, b]), 3), ink, 0.8 * sneer))
     raise_ = min(both("1"), both("2")) if "2" in units else 0.0
     if raise_ > 0.05:      # horizontal forehead lines over raised brows
         brow_top = pts[BROWS]
@@ -534,14 +549,14 @@ def draw_features(rgb: np.ndarray, points: np.ndarray, look: DrawStyle, units: d
             a, b = c - right * 0.42 * iod, c + right * 0.42 * iod
             m1 = a + (b - a) * 0.33 - down * 0.03 * iod
             m2 = a + (b - a) * 0.66 - down * 0.03 * iod
-            lines.append((_smooth_curve(np.stack([a, m1, m2, b]), 5), ink * 0.9,
+            lines.append((_smooth_curve(np.stack([a, m1, m2, b]), 3), ink * 0.9,
                           0.5 * raise_))
     if not lines:
         return rgb
-    out = rgb.astype(np.float64)
+    out = rgb.copy()
     for path, width, opacity in lines:
         out = _feature(out, path, width, opacity * strength, look)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def paint_face(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,

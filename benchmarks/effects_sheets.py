@@ -1,0 +1,110 @@
+"""Sheets of every emoticon effect and of the transparent stickers, at 128 px, to LOOK at (and
+commit under docs/effects/); prints what the effects cost per frame.
+
+    python benchmarks/effects_sheets.py                       # sheets into docs/effects/
+    python benchmarks/effects_sheets.py --styles cartoon --out /tmp/fx
+
+`effects-<style>.png`: one row per effect (`--expr neutral --effects NAME`, so only the effect
+moves) at four phases of the loop, on the bundled sample in that style. `transparent.png`: the
+apex of the expressions that draw effects, cut out (`--background transparent`) over a
+checkerboard, one row per style: the effects stay, nothing else outside the head does. The faces
+and labels are those of benchmarks/contact_sheets.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+FRAMES = 24
+PHASES = (3, 9, 15, 21)          # frames shown per effect: a quarter of the loop apart
+
+
+def checker(rgba: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 4] over a grey checkerboard → uint8 [H, W, 3]."""
+    h, w = rgba.shape[:2]
+    board = ((np.indices((h, w)).sum(0) // 8) % 2 * 50 + 170).astype(np.float64)[..., None]
+    a = rgba[..., 3:4].astype(np.float64) / 255.0
+    return (rgba[..., :3] * a + board * (1.0 - a) + 0.5).astype(np.uint8)
+
+
+def main(argv=None) -> int:
+    from contact_sheets import faces, label, styles_from_registry
+    from PIL import Image
+
+    from emoget_cli.core import choices
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import detect_faces
+    from emoget_cli.motion import EXPRESSIONS
+    from emoget_cli.pipeline import sample_input
+    from emoget_cli.render.animate import AnimateConfig, animate
+    from emoget_cli.render.draw_style import draw_style
+    from emoget_cli.render.effects import draw_effects
+    from emoget_cli.style import stylize
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "effects")
+    ap.add_argument("--styles", default=None, help="comma-separated (default: the registry's)")
+    args = ap.parse_args(argv)
+    styles = args.styles.split(",") if args.styles else styles_from_registry()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rgb, pts = faces()["sample"]
+    t0 = time.perf_counter()
+    for style in styles:
+        styled = stylize(rgb, pts, style, engine="auto")
+        rows = []
+        for name in choices.EFFECT_NAMES:
+            anim = animate(styled.image, AnimateConfig(expr="neutral", frames=FRAMES, style=style,
+                                                      effects=name), points=styled.points)
+            tiles = [anim.frames[i] for i in PHASES]
+            rows.append(np.concatenate([label(tiles[0], name)] + tiles[1:], axis=1))
+        Image.fromarray(np.concatenate(rows, axis=0)).save(args.out / f"effects-{style}.png",
+                                                           optimize=True)
+        print(f"effects-{style}.png", flush=True)
+    # transparent stickers: the whole photo, trimmed to the head
+    photo = read_image(sample_input()).rgb
+    photo_pts = detect_faces(photo, backend="dlib")[0].points
+    with_effects = [e.name for e in EXPRESSIONS.values() if e.effects]
+    rows = []
+    for style in styles:
+        styled = stylize(rgb, pts, style, engine="auto")
+        tiles = []
+        for expr in with_effects:
+            anim = animate(styled.image, AnimateConfig(expr=expr, frames=FRAMES, style=style,
+                                                      background="transparent"),
+                           points=styled.points)
+            track = anim.track.points_array()
+            apex = int(np.linalg.norm(track - track[0], axis=2).mean(1).argmax())
+            tiles.append(label(checker(anim.rgba_frames()[apex]), expr))
+        rows.append(np.concatenate(tiles, axis=1))
+    Image.fromarray(np.concatenate(rows, axis=0)).save(args.out / "transparent.png", optimize=True)
+    print("transparent.png", flush=True)
+    # cost per frame at 256 px (what `make` renders by default)
+    big = stylize(photo, photo_pts, "none").image
+    scale = 256.0 / max(big.shape[:2])
+    import cv2
+
+    face256 = cv2.resize(big, (int(round(big.shape[1] * scale)), int(round(big.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA)
+    pts256 = (photo_pts + 0.5) * scale - 0.5
+    look = draw_style("cartoon")
+    print("effect cost at 256 px (ms per frame; timings inflated by other load on this machine):")
+    for name in choices.EFFECT_NAMES:
+        t = time.perf_counter()
+        for i in range(FRAMES):
+            draw_effects(pts256, i / FRAMES, 1.0, (name,), look, face256.shape[:2])
+        print(f"  {name:11s} {1000 * (time.perf_counter() - t) / FRAMES:6.2f}")
+    print(f"wrote sheets to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
