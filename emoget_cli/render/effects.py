@@ -253,7 +253,8 @@ class Layer:
         soft: extra edge blur in pixels (on top of the analytic one-pixel coverage)."""
         if opacity <= 1e-3 or scale <= 1e-3:
             return
-        ink_px = self.ink_px if ink else 0.0
+        # a small shape gets a thinner outline, or the ink swallows its colour
+        ink_px = min(self.ink_px, 0.2 * scale) if ink else 0.0
         soft = soft + self.look.softness * self.iod
         grid = self._grid(np.asarray(centre, np.float64), reach * scale + ink_px + soft + 2)
         if grid is None:
