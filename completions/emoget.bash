@@ -9,15 +9,16 @@ _emoget() {
     for (( i = 1; i < COMP_CWORD; i++ )); do
         word="${COMP_WORDS[i]}"
         case "${cmdpath} ${word}" in
-            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget expressions"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget serve"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
+            "emoget animate"|"emoget blend"|"emoget doctor"|"emoget effects"|"emoget expressions"|"emoget invert"|"emoget landmarks"|"emoget make"|"emoget render"|"emoget sample"|"emoget serve"|"emoget train"|"emoget train motion"|"emoget train stylegan"|"emoget weights"|"emoget weights add"|"emoget weights fetch"|"emoget weights forget"|"emoget weights list"|"emoget weights verify") cmdpath="${cmdpath} ${word}" ;;
         esac
     done
     subs=""; opts=""; files=0
     case "${cmdpath}" in
-        "emoget") subs="animate blend doctor expressions invert landmarks make render sample serve train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
+        "emoget") subs="animate blend doctor effects expressions invert landmarks make render sample serve train weights"; opts="--debug --install-completion --show-completion --version -h --help"; files=0 ;;
         "emoget animate") subs=""; opts="--backend --background --config --device --duration --effects --expr -e --format --fps --frames --head --intensity --json --landmarks --motion --output -o --preset --quiet -q --save-track --seed --size -h --help"; files=1 ;;
         "emoget blend") subs=""; opts="--alpha --coarse-from --config --json --mapping-from --output -o --quiet -q --recipe --swap-res --width -h --help"; files=1 ;;
         "emoget doctor") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
+        "emoget effects") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget expressions") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;

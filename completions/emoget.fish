@@ -5,7 +5,7 @@ function __emoget_cmdpath
     set -l cmdpath emoget
     for word in $tokens[2..-1]
         switch "$cmdpath $word"
-            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget expressions' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget serve' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
+            case 'emoget animate' 'emoget blend' 'emoget doctor' 'emoget effects' 'emoget expressions' 'emoget invert' 'emoget landmarks' 'emoget make' 'emoget render' 'emoget sample' 'emoget serve' 'emoget train' 'emoget train motion' 'emoget train stylegan' 'emoget weights' 'emoget weights add' 'emoget weights fetch' 'emoget weights forget' 'emoget weights list' 'emoget weights verify'
                 set cmdpath "$cmdpath $word"
         end
     end
@@ -21,6 +21,7 @@ complete -c emoget -f
 complete -c emoget -n "__emoget_at 'emoget'" -a 'animate' -d 'Animate a face with an expression and write a looping GIF / APNG / WebP / Web...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'blend' -d 'Blend generators: θ = Σ αᵢ(layer)·θᵢ (Toonify: emoget blend ffhq.pt toon.pt -...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'doctor' -d 'Report landmark backends, devices and weights that are available here, and wh...'
+complete -c emoget -n "__emoget_at 'emoget'" -a 'effects' -d 'List the effects --effects accepts and the expressions that draw them by defa...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'expressions' -d 'List the expressions --expr accepts: FACS units, timing, effects and head mot...'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'invert' -d 'Invert faces into a generator: writes FACE.latent.pt + FACE.recon.png per face.'
 complete -c emoget -n "__emoget_at 'emoget'" -a 'landmarks' -d 'Detect faces and write 68-point landmark tracks (*.landmarks.json).'
@@ -76,6 +77,10 @@ complete -c emoget -n "__emoget_at 'emoget blend'" -F
 complete -c emoget -n "__emoget_at 'emoget doctor'" -l json -d 'Print a machine-readable JSON report on stdout.'
 complete -c emoget -n "__emoget_at 'emoget doctor'" -l quiet -s q -d 'Print nothing but errors.'
 complete -c emoget -n "__emoget_at 'emoget doctor'" -s h -l help -d 'Show this message and exit.'
+
+complete -c emoget -n "__emoget_at 'emoget effects'" -l json -d 'Print a machine-readable JSON report on stdout.'
+complete -c emoget -n "__emoget_at 'emoget effects'" -l quiet -s q -d 'Print nothing but errors.'
+complete -c emoget -n "__emoget_at 'emoget effects'" -s h -l help -d 'Show this message and exit.'
 
 complete -c emoget -n "__emoget_at 'emoget expressions'" -l json -d 'Print a machine-readable JSON report on stdout.'
 complete -c emoget -n "__emoget_at 'emoget expressions'" -l quiet -s q -d 'Print nothing but errors.'

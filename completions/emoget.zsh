@@ -18,6 +18,7 @@ _emoget() {
                 'animate:Animate a face with an expression and write a looping GIF / APNG / WebP / Web...'
                 'blend:Blend generators θ = Σ αᵢ(layer)·θᵢ (Toonify emoget blend ffhq.pt toon.pt -...'
                 'doctor:Report landmark backends, devices and weights that are available here, and wh...'
+                'effects:List the effects --effects accepts and the expressions that draw them by defa...'
                 'expressions:List the expressions --expr accepts FACS units, timing, effects and head mot...'
                 'invert:Invert faces into a generator writes FACE.latent.pt + FACE.recon.png per face.'
                 'landmarks:Detect faces and write 68-point landmark tracks (*.landmarks.json).'
@@ -34,6 +35,7 @@ _emoget() {
                 (animate) _emoget_animate && ret=0 ;;
                 (blend) _emoget_blend && ret=0 ;;
                 (doctor) _emoget_doctor && ret=0 ;;
+                (effects) _emoget_effects && ret=0 ;;
                 (expressions) _emoget_expressions && ret=0 ;;
                 (invert) _emoget_invert && ret=0 ;;
                 (landmarks) _emoget_landmarks && ret=0 ;;
@@ -92,6 +94,13 @@ _emoget_blend() {
 }
 
 _emoget_doctor() {
+    _arguments \
+        '--json[Print a machine-readable JSON report on stdout.]' \
+        '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
+        '(- *)'{-h,--help}'[Show this message and exit.]'
+}
+
+_emoget_effects() {
     _arguments \
         '--json[Print a machine-readable JSON report on stdout.]' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \

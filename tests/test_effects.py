@@ -190,3 +190,16 @@ def test_the_effects_are_the_registered_choices():
     from emoget_cli.core import choices
 
     assert tuple(EFFECTS) == choices.EFFECT_NAMES
+
+
+def test_effects_command_lists_every_effect(cli):
+    import json
+
+    res = cli("effects", "--json")
+    assert res.exit_code == 0, res.output
+    listed = {e["name"]: e for e in json.loads(res.stdout)["effects"]}
+    assert tuple(listed) == tuple(EFFECTS)
+    assert "sadness" in listed["tears"]["auto_for"] and "anger" in listed["vein"]["auto_for"]
+    assert all(e["description"] for e in listed.values())
+    human = cli("effects")
+    assert human.exit_code == 0 and "heart-eyes" in human.stdout

@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "animate",
     "make",
     "expressions",
+    "effects",
     "serve",
     "weights",
     "doctor",
