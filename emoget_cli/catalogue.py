@@ -395,6 +395,58 @@ def downloads_dir() -> Path:
     return user_weights_dir() / "downloads"
 
 
+def _check_free_space(entry: CatalogueEntry, part: Path) -> None:
+    """OutputError before downloading when the disk cannot hold the file (and, for a generator,
+    its converted copy); approximate, from the catalogue's size."""
+    if entry.approx_mb is None:
+        return
+    have = part.stat().st_size if part.is_file() else 0
+    need = max(0, int(entry.approx_mb * 1e6) - have)
+    if entry.kind == "generator":
+        need += int(entry.approx_mb * 1e6)  # the .safetensors written next to it
+    folder = part.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < need:
+        raise OutputError(f"{entry.name}: about {need / 1e6:.0f} MB are needed in {folder}, only "
+                          f"{free / 1e6:.0f} MB are free")
+
+
+class _EntryLock:
+    """An exclusive lock per catalogue entry, so two fetches never write one partial file."""
+
+    def __init__(self, entry: CatalogueEntry):
+        self.path = downloads_dir() / f".fetch-{entry.name}.lock"
+        self.name = entry.name
+        self.fh = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            return self
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = self.path.open("a")
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise DependencyError(f"{self.name}: another `emoget weights fetch` is fetching it "
+                                  "right now; wait for it to finish") from None
+        return self
+
+    def __exit__(self, *exc):
+        if self.fh is not None:
+            self.fh.close()  # releases the lock; the empty lock file may stay
+
+
 def fetch(entry: CatalogueEntry, *, accept_licence: bool = False,
           from_file: Optional[Path] = None, force: bool = False,
           options: FetchOptions = FetchOptions(), registry_path: Optional[Path] = None,
@@ -406,9 +458,18 @@ def fetch(entry: CatalogueEntry, *, accept_licence: bool = False,
     "present") unless `force`. The user registry gets the pin; nothing is written when any
     check fails, and a bad download is deleted (a merely interrupted one is kept to resume).
     """
+    accepted = check_licence(entry, accept_licence, confirm)  # before anything is written
+    with _EntryLock(entry):
+        return _fetch(entry, accepted, from_file=from_file, force=force, options=options,
+                      registry_path=registry_path, progress=progress)
+
+
+def _fetch(entry: CatalogueEntry, accepted: bool, *, from_file: Optional[Path], force: bool,
+           options: FetchOptions, registry_path: Optional[Path],
+           progress: Optional[ProgressFn]) -> FetchResult:
+    """`fetch` under the entry's lock, its licence already accepted."""
     from .weights import record_fetch, sha256_file
 
-    accepted = check_licence(entry, accept_licence, confirm)
     pin = _pins(registry_path).get(entry.name, {})
     target = entry.target()
     warnings: list[str] = []
@@ -426,16 +487,7 @@ def fetch(entry: CatalogueEntry, *, accept_licence: bool = False,
         url = str(source.resolve())
     else:
         source = downloads_dir() / (entry.file + ".part")
-        url, errors = "", []
-        for candidate in entry.urls:
-            url = mirrored(candidate)
-            try:
-                download(url, source, options=options, max_bytes=entry.max_bytes(), progress=progress)
-                break
-            except DependencyError as exc:
-                errors.append(str(exc))
-        else:
-            raise DependencyError("; ".join(errors))
+        url = _download_any(entry, source, options, progress)
     n_bytes = source.stat().st_size
     actual = sha256_file(source)
     try:
@@ -459,6 +511,21 @@ def fetch(entry: CatalogueEntry, *, accept_licence: bool = False,
     return FetchResult(entry.name, installed, installed_sha, actual,
                        "fetched" if downloaded else "registered", pinned_now=not pin,
                        url=url, bytes=n_bytes, warnings=warnings)
+
+
+def _download_any(entry: CatalogueEntry, part: Path, options: FetchOptions,
+                  progress: Optional[ProgressFn]) -> str:
+    """Download the first of the entry's URLs that works; returns that URL."""
+    errors = []
+    _check_free_space(entry, part)
+    for candidate in entry.urls:
+        url = mirrored(candidate)
+        try:
+            download(url, part, options=options, max_bytes=entry.max_bytes(), progress=progress)
+            return url
+        except DependencyError as exc:
+            errors.append(str(exc))
+    raise DependencyError("; ".join(errors))
 
 
 # --------------------------------------------------------------------------------- status --

@@ -258,7 +258,8 @@ def test_fetch_converts_an_nvlabs_pickle_to_safetensors_bit_identically(cli, hom
 
     assert out["source_sha256"] == hashlib.sha256(data).hexdigest()
     # no pickle is left or read afterwards: the installed file is safetensors
-    assert target.read_bytes()[8:9] == b"{" and not list((home / "weights").rglob("*.pkl*"))
+    assert target.read_bytes()[8:9] == b"{" and not [
+        p for p in (home / "weights").rglob("*") if p.suffix in (".pkl", ".part")]
     pin = _pin_of(home, "ffhq")
     assert pin["sha256"] == sha256_file(target) and pin["source_sha256"] == out["source_sha256"]
     assert pin["licence_accepted"] is True
@@ -434,3 +435,49 @@ def test_cpu_inversion_of_a_large_generator_prints_a_time_estimate(monkeypatch):
     quiet = []
     assert engine._with_time_estimate(None, quiet.append, 300, 1024, "cuda") is None
     assert engine._with_time_estimate(None, quiet.append, 300, 256, "cpu") is None
+
+
+def test_licence_prompt_yes_and_no():
+    from emoget_cli.catalogue import check_licence, load_catalogue
+    from emoget_cli.core.errors import UsageError
+
+    ffhq, vgg = load_catalogue().get("ffhq"), load_catalogue().get("vgg16")
+    asked = []
+    assert check_licence(ffhq, False, lambda q: asked.append(q) or True) is True
+    assert "non-commercial" in asked[0] and "LICENSE.txt" in asked[0]
+    with pytest.raises(UsageError, match="--accept-license"):
+        check_licence(ffhq, False, lambda q: False)
+    assert check_licence(vgg, False, lambda q: pytest.fail("asked for a permissive licence")) is False
+
+
+def test_a_second_fetch_of_the_same_file_waits_its_turn(home, server):
+    from emoget_cli.catalogue import _EntryLock, fetch, load_catalogue
+
+    entry = load_catalogue().get("vgg16")
+    with _EntryLock(entry):
+        with pytest.raises(DependencyError, match="another `emoget weights fetch`"):
+            fetch(entry, options=FAST)
+    assert server.log == []
+
+
+def test_not_enough_disk_space_is_said_before_downloading(home, server, monkeypatch):
+    import shutil as sh
+    from collections import namedtuple
+
+    from emoget_cli.core.errors import OutputError
+    from emoget_cli.catalogue import fetch, load_catalogue
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(sh, "disk_usage", lambda p: usage(10**9, 10**9 - 5 * 10**6, 5 * 10**6))
+    with pytest.raises(OutputError, match="MB are needed"):
+        fetch(load_catalogue().get("ffhq"), accept_licence=True, options=FAST)
+    assert server.log == []
+
+
+def test_a_file_url_mirror_works_for_air_gapped_machines(tmp_path):
+    data = _blob(20_000, 9)
+    (tmp_path / "share").mkdir()
+    (tmp_path / "share" / "f.bin").write_bytes(data)
+    url = mirrored("https://example.org/models/f.bin", (tmp_path / "share").as_uri() + "/")
+    download(url, tmp_path / "f.part", options=FAST)
+    assert (tmp_path / "f.part").read_bytes() == data
