@@ -197,8 +197,26 @@ class Registry:
         try:
             return self.entries[name]
         except KeyError:
-            raise UsageError(f"unknown style {name!r} (choose from {', '.join(self.names())}; "
-                             "`emoget weights list` shows them)") from None
+            pass
+        recipe = _catalogue_recipe(name)
+        if recipe is not None:  # a style of the catalogue that is built once its weights are here
+            raise DependencyError(f"style {name!r} needs generators that are not fetched yet: "
+                                  f"`emoget weights fetch {recipe.base} {recipe.coarse} "
+                                  "--accept-license` builds it (see weights/README.md)")
+        raise UsageError(f"unknown style {name!r} (choose from {', '.join(self.names())}; "
+                         "`emoget weights list` shows them)")
+
+
+def _catalogue_recipe(name: str):
+    """The shipped catalogue's recipe called `name`, or None (also when it cannot be read)."""
+    from .core.errors import EmogetError
+
+    try:
+        from .catalogue import load_catalogue
+
+        return load_catalogue().recipes.get(name)
+    except (EmogetError, OSError):
+        return None
 
 
 def load_registry(paths: Optional[list[Path]] = None) -> Registry:
@@ -276,6 +294,20 @@ def verify_entry(entry: StyleEntry) -> VerifyResult:
     except (DependencyError, CheckpointError, UsageError) as exc:
         return VerifyResult(entry.name, entry.engine, False, str(exc))
     return VerifyResult(entry.name, entry.engine, True, "sha256 ok")
+
+
+def verify_fetched(registry_path: Optional[Path] = None) -> list[VerifyResult]:
+    """Recheck every file `weights fetch` installed against its pinned sha256."""
+    out = []
+    for name, rec in read_fetched(Path(registry_path or user_registry_path())).items():
+        path = Path(str(rec.get("file", "")))
+        try:
+            check_file(path, rec.get("sha256"), f"fetched file {name!r}")
+        except (DependencyError, CheckpointError, UsageError) as exc:
+            out.append(VerifyResult(name, "fetched", False, str(exc)))
+            continue
+        out.append(VerifyResult(name, "fetched", True, "sha256 ok"))
+    return out
 
 
 def add_style(name: str, checkpoint: Path, *, registry_path: Optional[Path] = None,

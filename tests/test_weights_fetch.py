@@ -419,6 +419,13 @@ def test_from_files_build_painting_gan_and_make_uses_it(cli, home, server, nvlab
     r = json.loads(res.stdout)["results"][0]
     assert r["style"] == "painting-gan" and r["engine"] == "gan" and out.stat().st_size > 0
 
+    verified = json.loads(cli("weights", "verify", "--json").stdout)
+    assert verified["ok"] and {"ffhq", "metfaces", "painting-gan"} <= {x["name"] for x in verified["results"]}
+    installed = home / "weights" / "metfaces-1024.safetensors"
+    installed.write_bytes(installed.read_bytes()[:-4])
+    res = cli("weights", "verify", "metfaces")
+    assert res.exit_code == 5 and "metfaces" in res.stderr
+
 
 def test_cpu_inversion_of_a_large_generator_prints_a_time_estimate(monkeypatch):
     import emoget_cli.style.gan_engine as engine
@@ -481,3 +488,10 @@ def test_a_file_url_mirror_works_for_air_gapped_machines(tmp_path):
     url = mirrored("https://example.org/models/f.bin", (tmp_path / "share").as_uri() + "/")
     download(url, tmp_path / "f.part", options=FAST)
     assert (tmp_path / "f.part").read_bytes() == data
+
+
+def test_painting_gan_before_its_fetch_says_what_to_fetch(cli, home, astronaut_path, tmp_path):
+    res = cli("make", astronaut_path, "--style", "painting-gan", "-o", tmp_path / "p.gif")
+    assert res.exit_code == 8, res.output
+    assert "emoget weights fetch ffhq metfaces --accept-license" in " ".join(res.stderr.split())
+    assert not (tmp_path / "p.gif").exists()

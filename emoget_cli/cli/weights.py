@@ -130,15 +130,20 @@ def add_cmd(
 @handle_errors
 def verify_cmd(
     names: Annotated[Optional[list[str]], typer.Argument(
-        help="Styles to check (default: all).", show_default=False)] = None,
+        help="Styles or fetched files to check (default: all).", show_default=False)] = None,
     registry: RegistryOpt = None, json_output: JsonOpt = False, quiet: QuietOpt = False,
 ) -> None:
-    """Recheck that every gan style's checkpoint exists and matches its sha256 (exit 5 if not)."""
+    """Recheck that every gan style's checkpoint, and every fetched file, exists and matches its
+    sha256 (exit 5 if not)."""
     from ..core.errors import CheckpointError
-    from ..weights import verify_entry
+    from ..weights import verify_entry, verify_fetched
 
     reg = _registry(registry)
-    results = [verify_entry(reg.get(n)) for n in (names or reg.names())]
+    fetched = {r.name: r for r in verify_fetched()} if registry is None else {}
+    results = [fetched[n] if n in fetched and n not in reg.entries else verify_entry(reg.get(n))
+               for n in (names or reg.names())]
+    if not names:
+        results += list(fetched.values())
     bad = [r for r in results if not r.ok]
 
     def human(console) -> None:
