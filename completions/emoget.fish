@@ -246,7 +246,7 @@ complete -c emoget -n "__emoget_at 'emoget weights'" -a 'add' -d 'Register a che
 complete -c emoget -n "__emoget_at 'emoget weights'" -a 'fetch' -d 'Download public checkpoints, check them (hash pinned on first use, file conte...'
 complete -c emoget -n "__emoget_at 'emoget weights'" -a 'forget' -d 'Drop the sha256 pinned at a file\'s first fetch (the file stays), so a republi...'
 complete -c emoget -n "__emoget_at 'emoget weights'" -a 'list' -d 'Every style with its engine and checkpoint, and the catalogue: what can be fe...'
-complete -c emoget -n "__emoget_at 'emoget weights'" -a 'verify' -d 'Recheck that every gan style\'s checkpoint exists and matches its sha256 (exit...'
+complete -c emoget -n "__emoget_at 'emoget weights'" -a 'verify' -d 'Recheck that every gan style\'s checkpoint, and every fetched file, exists and...'
 complete -c emoget -n "__emoget_at 'emoget weights'" -s h -l help -d 'Show this message and exit.'
 
 complete -c emoget -n "__emoget_at 'emoget weights add'" -l base -r -F -d 'Base generator the photo is inverted into (Toonify: the FFHQ model); default:...'

@@ -327,7 +327,7 @@ _emoget_weights() {
                 'fetch:Download public checkpoints, check them (hash pinned on first use, file conte...'
                 'forget:Drop the sha256 pinned at a files first fetch (the file stays), so a republi...'
                 'list:Every style with its engine and checkpoint, and the catalogue what can be fe...'
-                'verify:Recheck that every gan styles checkpoint exists and matches its sha256 (exit...'
+                'verify:Recheck that every gan styles checkpoint, and every fetched file, exists and...'
             )
             _describe -t commands 'emoget weights command' commands && ret=0 ;;
         (args)
