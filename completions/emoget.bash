@@ -112,7 +112,7 @@ _emoget() {
         "emoget make --seed") COMPREPLY=(); return 0 ;;
         "emoget make --size") COMPREPLY=(); return 0 ;;
         "emoget make --strength") COMPREPLY=(); return 0 ;;
-        "emoget make --style"|"emoget make -s") COMPREPLY=( $(compgen -W "baby cartoon painting none" -- "${cur}") ); return 0 ;;
+        "emoget make --style"|"emoget make -s") COMPREPLY=( $(compgen -W "baby cartoon painting none caricature caricature-cartoon" -- "${cur}") ); return 0 ;;
         "emoget render --ckpt") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget render --class") COMPREPLY=(); return 0 ;;
         "emoget render --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;

@@ -151,8 +151,8 @@ complete -c emoget -n "__emoget_at 'emoget make'" -l ray -r -f -d 'Run on a Ray 
 complete -c emoget -n "__emoget_at 'emoget make'" -l sample -d 'Use the bundled sample portrait (public-domain astronaut photo).'
 complete -c emoget -n "__emoget_at 'emoget make'" -l seed -r -f -d 'Random seed, for reproducible results.'
 complete -c emoget -n "__emoget_at 'emoget make'" -l size -r -f -d 'Output side in pixels (square); default 256, or the preset\'s side.'
-complete -c emoget -n "__emoget_at 'emoget make'" -l strength -r -f -d 'Style strength, 0..1 (classic engine).'
-complete -c emoget -n "__emoget_at 'emoget make'" -l style -s s -r -f -a 'baby cartoon painting none' -d 'Style: baby, cartoon, painting, none (classic engine) or a gan style from `em...'
+complete -c emoget -n "__emoget_at 'emoget make'" -l strength -r -f -d 'Style strength (classic engine): 0..1, default 1; for caricature styles the e...'
+complete -c emoget -n "__emoget_at 'emoget make'" -l style -s s -r -f -a 'baby cartoon painting none caricature caricature-cartoon' -d 'Style: baby, cartoon, painting, none, caricature, caricature-cartoon (classic...'
 complete -c emoget -n "__emoget_at 'emoget make'" -s h -l help -d 'Show this message and exit.'
 complete -c emoget -n "__emoget_at 'emoget make'" -F
 

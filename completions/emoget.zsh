@@ -187,8 +187,8 @@ _emoget_make() {
         '--sample[Use the bundled sample portrait (public-domain astronaut photo).]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
         '--size[Output side in pixels (square); default 256, or the presets side.]:size: ' \
-        '--strength[Style strength, 0..1 (classic engine).]:strength: ' \
-        '(--style -s)'{--style,-s}'[Style baby, cartoon, painting, none (classic engine) or a gan style from em...]:style:(baby cartoon painting none)' \
+        '--strength[Style strength (classic engine) 0..1, default 1; for caricature styles the e...]:strength: ' \
+        '(--style -s)'{--style,-s}'[Style baby, cartoon, painting, none, caricature, caricature-cartoon (classic...]:style:(baby cartoon painting none caricature caricature-cartoon)' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         '*:inputs:_files'
 }

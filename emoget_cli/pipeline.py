@@ -44,7 +44,8 @@ class MakeConfig:
     the intent is kept in `output_is_folder`.
     frames/fps/duration: two of them fix the third (duration wins over frames when given).
     size: output pixels (square), also the alignment size; None = the preset's side (so a
-    512-pixel sticker is rendered at 512, not upscaled), else 256. strength: classic style, 0..1.
+    512-pixel sticker is rendered at 512, not upscaled), else 256. strength: classic style,
+    None = the style's default (0..1, default 1; caricature styles: the factor, 0..3, 1.6).
     """
 
     output: Path
@@ -61,7 +62,7 @@ class MakeConfig:
     background: str = "keep"
     preset: Optional[str] = None
     fmt: Optional[str] = None
-    strength: float = 1.0
+    strength: Optional[float] = None
     generator: Optional[Path] = None
     base_generator: Optional[Path] = None
     class_name: Optional[str] = None
@@ -127,8 +128,9 @@ class MakeConfig:
         if not 0 <= self.intensity <= choices.MAX_INTENSITY:
             raise UsageError(f"--intensity must be in 0..{choices.MAX_INTENSITY:g}, "
                              f"got {self.intensity}")
-        if not 0 <= self.strength <= 1:
-            raise UsageError(f"--strength must be in 0..1, got {self.strength}")
+        if self.strength is not None and not (math.isfinite(self.strength)
+                                               and self.strength >= 0):
+            raise UsageError(f"--strength must be a number >= 0, got {self.strength}")
         from .render.effects import parse_effects
 
         parse_effects(self.effects)
@@ -160,8 +162,11 @@ class MakeConfig:
             get_preset(self.preset)
         if self.motion_model is not None and not Path(self.motion_model).is_file():
             raise UsageError(f"--motion {self.motion_model}: no such file")
-        resolve_style(self.style, self.engine, generator=self.generator, base=self.base_generator,
-                      class_name=self.class_name, invert_steps=self.invert_steps)
+        from .style import check_strength
+
+        check_strength(resolve_style(self.style, self.engine, generator=self.generator,
+                                     base=self.base_generator, class_name=self.class_name,
+                                     invert_steps=self.invert_steps), self.strength)
         if self.keep_intermediate is not None and self.keep_intermediate.exists() \
                 and not self.keep_intermediate.is_dir():
             raise UsageError(f"--keep-intermediate {self.keep_intermediate} must be a folder")

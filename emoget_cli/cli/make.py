@@ -58,8 +58,10 @@ def make(
     invert_steps: Annotated[Optional[int], typer.Option(
         "--invert-steps", min=1, help="Inversion steps (gan engine; default from the registry, "
         f"else {choices.DEFAULT_INVERT_STEPS}).", show_default=False)] = None,
-    strength: Annotated[float, typer.Option(
-        "--strength", min=0.0, max=1.0, help="Style strength, 0..1 (classic engine).")] = 1.0,
+    strength: Annotated[Optional[float], typer.Option(
+        "--strength", min=0.0, max=3.0, help="Style strength (classic engine): 0..1, default 1; "
+        "for caricature styles the exaggeration factor, 0..3, default 1.6.",
+        show_default=False)] = None,
     fmt: FormatOpt = None,
     frames: FramesOpt = 24,
     fps: FpsOpt = 12.0,

@@ -12,7 +12,8 @@ from __future__ import annotations
 # ------------------------------------------------------------------------------------ styles --
 #: The built-in styles of the classic engine (style/classic.py implements them, same order).
 #: gan styles are not listed here: they come from the weights registry (weights.yaml).
-CLASSIC_STYLE_NAMES: tuple[str, ...] = ("baby", "cartoon", "painting", "none")
+CLASSIC_STYLE_NAMES: tuple[str, ...] = (
+    "baby", "cartoon", "painting", "none", "caricature", "caricature-cartoon")
 DEFAULT_STYLE = "cartoon"
 #: auto: gan when the style resolves to a generator checkpoint, else classic.
 ENGINES: tuple[str, ...] = ("auto", "classic", "gan")

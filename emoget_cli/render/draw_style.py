@@ -49,18 +49,21 @@ PHOTO = DrawStyle("none", ink_rgb=(36, 30, 34), ink_width=0.028, outline=True, s
 
 DRAW_STYLES: dict[str, DrawStyle] = {s.name: s for s in (
     PHOTO,
-    # cel shading with ink lines (the cartoon filter's ink is (45, 28, 30))
-    DrawStyle("cartoon", ink_rgb=(45, 28, 30), ink_width=0.035, outline=True, shaded=False,
-              saturation=1.1, feature_strength=0.9),
-    # soft and rosy: brown-pink ink, pastel fills
+    # cel shading with ink lines: the values style.toon draws the cartoon face with
+    DrawStyle("cartoon", ink_rgb=(34, 24, 28), ink_width=0.045, outline=True, shaded=False,
+              saturation=1.15, feature_strength=0.9),
+    # soft and rosy: brown-pink ink, pastel fills (style.toon's BABY look)
     DrawStyle("baby", ink_rgb=(110, 64, 70), ink_width=0.03, outline=True, shaded=True,
               saturation=0.9, feature_strength=0.6),
     # a brush: warm dark paint, soft edges, muted colours
     DrawStyle("painting", ink_rgb=(70, 48, 38), ink_width=0.03, outline=True, shaded=True,
               saturation=0.8, softness=0.012, feature_strength=0.7),
-    # bold black pen
-    DrawStyle("caricature", ink_rgb=(20, 16, 18), ink_width=0.045, outline=True, shaded=False,
-              saturation=1.15, feature_strength=1.0),
+    # the photo caricature: a retouched photo, thin dark outlines like the photo sticker
+    DrawStyle("caricature", ink_rgb=(30, 24, 28), ink_width=0.03, outline=True, shaded=True,
+              saturation=1.05, feature_strength=0.8),
+    # the drawn caricature: the cartoon's pen, bolder
+    DrawStyle("caricature-cartoon", ink_rgb=(34, 24, 28), ink_width=0.045, outline=True,
+              shaded=False, saturation=1.15, feature_strength=1.0),
 )}
 
 

@@ -129,7 +129,8 @@ def _user_may_override(style: str) -> bool:
 
 
 def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_STYLE,
-            engine: str = "auto", *, strength: float = 1.0, generator: Optional[Path] = None,
+            engine: str = "auto", *, strength: Optional[float] = None,
+            generator: Optional[Path] = None,
             class_name: Optional[str] = None, invert_steps: Optional[int] = None,
             device: str = "cpu", seed: int = 0, resolved: Optional[ResolvedStyle] = None,
             progress: Optional[Callable[..., None]] = None,
@@ -137,22 +138,33 @@ def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_ST
     """Stylise an aligned face.
 
     aligned_rgb: uint8 [H, W, 3] (FFHQ-aligned); points: [68, 2] its landmarks in pixels;
-    strength in [0, 1] (classic engine). Returns a StyleResult of the same size as the input.
+    strength (classic engine): None = the style's default; 0..1 for most styles, the
+    exaggeration factor (0..3, default 1.6) for the caricature styles (`check_strength`).
+    Returns a StyleResult of the same size as the input.
     """
-    if not 0.0 <= float(strength) <= 1.0:
-        raise UsageError(f"--strength must be in 0..1, got {strength}")
     res = resolved or resolve_style(style, engine, generator=generator, class_name=class_name,
                                     invert_steps=invert_steps)
     pts = np.asarray(points, np.float32).reshape(68, 2)
     if res.engine == "classic":
-        image, moved = stylize_classic(aligned_rgb, pts, res.classic, strength=strength, seed=seed)
-        return StyleResult(image, moved, res.name, "classic", "moved",
-                           meta={"strength": float(strength)})
+        s = check_strength(res, strength)
+        image, moved = stylize_classic(aligned_rgb, pts, res.classic, strength=s, seed=seed)
+        return StyleResult(image, moved, res.name, "classic", "moved", meta={"strength": s})
     from .gan_engine import stylize_gan
 
     return stylize_gan(aligned_rgb, pts, res.gan, style=res.name, device=device, seed=seed,
                        progress=progress, warn=warn)
 
 
-__all__ = ["CLASSIC_STYLES", "DEFAULT_STYLE", "ENGINE_CHOICES", "GanStyleSpec", "ResolvedStyle",
+def check_strength(resolved: ResolvedStyle, strength: Optional[float]) -> float:
+    """The classic strength for `resolved` (its default for None); UsageError when outside its
+    range. The gan engine ignores the strength (returned as given, or 1)."""
+    if resolved.classic is None:
+        return 1.0 if strength is None else float(strength)
+    try:
+        return resolved.classic.check_strength(strength)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+__all__ = ["CLASSIC_STYLES", "DEFAULT_STYLE", "check_strength", "ENGINE_CHOICES", "GanStyleSpec", "ResolvedStyle",
            "StyleResult", "list_styles", "resolve_style", "stylize"]

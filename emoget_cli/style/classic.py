@@ -3,7 +3,12 @@
 The face is warped with the animation's foldover-free piecewise-affine core
 (`render.warp.warp_image`) along a smooth injective displacement field (`style.geometry`), then
 an appearance filter (`style.filters`) paints it. The engine knows where every landmark went,
-so the styled face's landmarks need no detection.
+so the styled face's landmarks need no detection. The caricature styles reshape the face by
+its own deviation from the mean face instead (`style.caricature`).
+
+`strength` means "how much of the style", 0..1 (default 1), except for the caricature styles,
+where it is the exaggeration factor k of the deviation (0..3, default 1.6; 1 = the face as it
+is): each style says its own default and range.
 """
 
 from __future__ import annotations
@@ -14,17 +19,34 @@ from typing import Callable
 import numpy as np
 
 from . import filters
+from ..core.choices import CLASSIC_STYLE_NAMES
+from .caricature import caricature_points
 from .geometry import Geometry, exaggerate, folds_over
 
 
 @dataclass(frozen=True)
 class ClassicStyle:
-    """A named classic style: how the face is reshaped and which filter paints it."""
+    """A named classic style: how the face is reshaped and which filter paints it.
+
+    caricature: reshape by the face's exaggerated deviation from the mean face (strength = the
+    factor) instead of `geometry`; strength_default / strength_max: the style's --strength.
+    """
 
     name: str
     description: str
     geometry: Geometry
     filter: Callable[..., np.ndarray] | None = field(default=None, compare=False)
+    caricature: bool = False
+    strength_default: float = 1.0
+    strength_max: float = 1.0
+
+    def check_strength(self, strength: float | None) -> float:
+        """The strength to use (the style's default for None); ValueError when out of range."""
+        s = self.strength_default if strength is None else float(strength)
+        if not 0.0 <= s <= self.strength_max:
+            raise ValueError(f"--strength for style {self.name!r} must be in "
+                             f"0..{self.strength_max:g}, got {s:g}")
+        return s
 
 
 CLASSIC_STYLES: dict[str, ClassicStyle] = {
@@ -46,8 +68,18 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
             filters.painting),
         ClassicStyle("none", "no style: the aligned photo itself (useful to animate a photo)",
                      Geometry(), None),
+        ClassicStyle(
+            "caricature", "caricature: the face's own deviation from the mean face exaggerated "
+            "(--strength = factor, default 1.6), photo look",
+            Geometry(), filters.caricature_photo, caricature=True, strength_default=1.6,
+            strength_max=3.0),
+        ClassicStyle(
+            "caricature-cartoon", "caricature drawn as a cel-shaded cartoon (--strength = "
+            "factor, default 1.6)",
+            Geometry(), filters.cartoon, caricature=True, strength_default=1.6, strength_max=3.0),
     )
 }
+assert tuple(CLASSIC_STYLES) == CLASSIC_STYLE_NAMES, "core.choices and style.classic disagree"
 
 
 def _warp_image(rgb, src, dst, *, extra_src=None, extra_dst=None):
@@ -58,27 +90,36 @@ def _warp_image(rgb, src, dst, *, extra_src=None, extra_dst=None):
 
 
 def stylize_classic(aligned_rgb: np.ndarray, points: np.ndarray, style: ClassicStyle, *,
-                    strength: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                    strength: float | None = None, seed: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Reshape then paint the aligned face.
 
     aligned_rgb: uint8 [H, W, 3]; points: float32 [68, 2] landmarks in its pixels;
-    strength in [0, 1] scales both the geometry and the filter.
+    strength: see the module docstring (None = the style's default).
     Returns (styled uint8 [H, W, 3], moved landmarks float32 [68, 2]).
     """
     h, w = aligned_rgb.shape[:2]
     pts = np.asarray(points, np.float32)
-    if strength <= 0 or style.geometry == Geometry():
+    s = style.check_strength(strength)
+    if style.caricature:
+        reshape = lambda k: caricature_points(pts, (w, h), k)  # noqa: E731
+        identity, paint_strength = abs(s - 1.0) < 1e-6, 1.0
+    else:
+        reshape = lambda k: exaggerate(pts, (w, h), style.geometry, k)  # noqa: E731
+        identity, paint_strength = s <= 0 or style.geometry == Geometry(), s
+    if identity:
         image, dst = aligned_rgb, pts.copy()
     else:
-        s = float(strength)
-        # The field is injective by construction; the check guards the piecewise-affine
-        # discretisation, backing off the strength in the (unseen so far) case it would flip.
-        for _ in range(4):
-            dst, extra_src, extra_dst = exaggerate(pts, (w, h), style.geometry, s)
+        k = s
+        # The fields are smooth and (for `exaggerate`) injective by construction; the check
+        # guards the piecewise-affine discretisation, backing the strength off towards "no
+        # change" in the (rare) case a triangle would flip.
+        for _ in range(6):
+            dst, extra_src, extra_dst = reshape(k)
             if not folds_over(np.concatenate([pts, extra_src]), np.concatenate([dst, extra_dst])):
                 break
-            s *= 0.7
+            k = 1.0 + (k - 1.0) * 0.7 if style.caricature else k * 0.7
         image = _warp_image(aligned_rgb, pts, dst, extra_src=extra_src, extra_dst=extra_dst)
-    if style.filter is not None and strength > 0:
-        image = style.filter(image, dst, float(strength), seed=seed)
+    if style.filter is not None and paint_strength > 0:
+        image = style.filter(image, dst, float(paint_strength), seed=seed)
     return np.ascontiguousarray(image), dst.astype(np.float32)

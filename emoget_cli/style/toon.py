@@ -68,8 +68,17 @@ class ToonLook:
     silhouette: bool = True
 
 
+def _look(style: str, **kw) -> ToonLook:
+    """A ToonLook whose ink colour and width are the style's drawing conventions
+    (render.draw_style: the expression drawings read the same values)."""
+    from ..render.draw_style import draw_style
+
+    d = draw_style(style)
+    return ToonLook(ink=d.ink_rgb, ink_width=d.ink_width, **kw)
+
+
 #: the `cartoon` style's look
-CARTOON = ToonLook()
+CARTOON = _look("cartoon")
 
 
 # ------------------------------------------------------------------------------ geometry --
