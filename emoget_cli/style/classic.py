@@ -52,10 +52,11 @@ class ClassicStyle:
 CLASSIC_STYLES: dict[str, ClassicStyle] = {
     s.name: s for s in (
         ClassicStyle(
-            "baby", "baby schema: big low-set eyes, short nose, small round jaw, soft rosy skin",
-            Geometry(eye_scale=0.38, eye_drop=0.06, nose_shrink=0.22, nose_lift=0.10,
-                     mouth_scale=-0.18, chin_lift=0.20, jaw_pinch=0.16, cheek_puff=0.10,
-                     cranium=0.10),
+            "baby", "baby schema: big round low-set eyes, tiny nose and mouth, chubby cheeks, "
+            "short chin, bigger cranium, soft rosy skin, downy hair",
+            Geometry(eye_scale=0.45, eye_drop=0.04, nose_shrink=0.4, nose_lift=0.04,
+                     mouth_scale=-0.35, chin_lift=0.22, cheek_puff=0.7, cranium=0.25,
+                     face_shrink=0.12),
             filters.baby),
         ClassicStyle(
             "cartoon", "cel-shaded cartoon: flat tones, drawn eyes, ink lines, larger eyes",

@@ -43,6 +43,8 @@ class Geometry:
     jaw_pinch: pinch of the lower face towards the chin (a smaller, rounder jaw)
     cheek_puff: the lower cheeks bulge outwards (chubby, round cheeks)
     cranium: magnification of the forehead / skull (a bigger head)
+    face_shrink: pinch of the whole inner face towards the nose (features closer together
+        and lower on a head that keeps its size: the baby schema's big cranium)
     """
 
     eye_scale: float = 0.0
@@ -54,6 +56,7 @@ class Geometry:
     jaw_pinch: float = 0.0
     cheek_puff: float = 0.0
     cranium: float = 0.0
+    face_shrink: float = 0.0
 
 
 class FaceFrame:
@@ -114,6 +117,8 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
     chin_drop = max(float(chin[1] - nose_base[1]), 0.4)  # nose→chin length
 
     def apply(q: np.ndarray) -> np.ndarray:
+        if g.face_shrink:
+            q = lens(q, (0.0, float(nose_base[1]) + 0.1), (1.7, 1.9), -g.face_shrink * s)
         if g.cranium:
             q = lens(q, (0.0, brow_y - 0.9), (1.6, 1.3), g.cranium * s)
         if g.eye_drop:

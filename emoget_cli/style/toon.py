@@ -43,9 +43,11 @@ class ToonLook:
     contrast: how far the shadow/light tones sit from the region's mean (1 = the photo's);
     modelling: fraction of the smoothed photo lightness kept inside each tone (0 = flat);
     skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
-    iris_scale: iris radius / eye-opening height; highlights: draw a second, smaller catch-light;
+    iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
+    highlights: draw a second, smaller catch-light;
     soft: Gaussian softening of the tone borders in pixels at 256 px (0 = crisp cel edges);
-    nose: draw the nose base; lower_lid: opacity of the lower-lid line.
+    nose: draw the nose base; lower_lid: opacity of the lower-lid line; eye_round: the drawn
+    eye opening's height / the landmarks' (above 1: rounder, younger eyes).
     """
 
     ink: tuple[int, int, int] = (34, 24, 28)
@@ -58,10 +60,12 @@ class ToonLook:
     skin_lift: float = 6.0
     saturation: float = 1.15
     iris_scale: float = 0.62
+    iris_min: float = 0.24
     highlights: bool = True
     soft: float = 0.6
     nose: bool = True
     lower_lid: float = 0.3
+    eye_round: float = 1.0
     eye_photo: float = 0.0
     lid_width: float = 0.8
     lid_lift: float = 0.0
@@ -79,6 +83,9 @@ def _look(style: str, **kw) -> ToonLook:
 
 #: the `cartoon` style's look
 CARTOON = _look("cartoon")
+#: the `baby` style's eyes: big dark irises with two catch-lights, soft thin lids
+BABY_EYES = _look("baby", iris_scale=0.75, iris_min=0.33, lower_lid=0.15, lid_width=0.9,
+                  eye_round=1.35)
 
 
 # ------------------------------------------------------------------------------ geometry --
@@ -331,9 +338,24 @@ def _eye_colours(rgb: np.ndarray, eye: np.ndarray) -> tuple[np.ndarray, tuple[fl
         cx, cy = float(centre[0]), float(centre[1])
     # the gaze moves the iris sideways only; vertically it sits at the opening's middle
     cy = 0.3 * cy + 0.7 * float(centre[1])
-    iris = rgb[inside][vals <= np.percentile(vals, 40)].astype(np.float32)
+    # the iris colour: the darker half of a small disc at the iris (not the lashes or lids)
+    width = float(np.linalg.norm(eye[3] - eye[0]))
+    disc = inside & ((xs_all(h, w) - cx) ** 2 + (ys_all(h, w) - cy) ** 2 < (0.18 * width) ** 2)
+    pool = disc if disc.sum() >= 4 else inside
+    pv = grey[pool]
+    iris = rgb[pool][pv <= np.percentile(pv, 50)].astype(np.float32)
     colour = np.median(iris, axis=0) if len(iris) else np.array([90, 70, 60], np.float32)
     return colour, (cx, cy)
+
+
+def xs_all(h: int, w: int) -> np.ndarray:
+    """Column index of every pixel [H, W] float32."""
+    return np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w))
+
+
+def ys_all(h: int, w: int) -> np.ndarray:
+    """Row index of every pixel [H, W] float32."""
+    return np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w))
 
 
 def _saturate(rgb, amount: float, lift: float = 0.0) -> np.ndarray:
@@ -361,12 +383,18 @@ def draw_eyes(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, look: T
         width = float(np.linalg.norm(eye[3] - eye[0]))
         if width < 3:
             continue
+        if look.eye_round != 1.0:  # taller, rounder openings: lids pushed away from the midline
+            mid = (eye[0] + eye[3]) / 2
+            axis = (eye[3] - eye[0]) / width
+            normal = np.array([-axis[1], axis[0]])
+            off = (eye - mid) @ normal
+            eye = eye + ((look.eye_round - 1.0) * off)[:, None] * normal
         opening = smooth_curve(eye, closed=True, samples=6)
         inside = fill_mask(shape, opening)
         height = float(np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2
         iris_rgb, (cx, cy) = _eye_colours(photo, eye)
-        r = max(look.iris_scale * height, 0.24 * width)
-        r = min(r, 0.36 * width)
+        r = max(look.iris_scale * height, look.iris_min * width)
+        r = min(r, 0.4 * width)
         # sclera, a little shadowed under the upper lid
         photo_f = photo.astype(np.float32)
         canvas = paint(canvas, inside, np.float32([246, 243, 240]) * (1 - look.eye_photo)
@@ -376,8 +404,8 @@ def draw_eyes(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, look: T
         disc = lambda rr, dx=0.0, dy=0.0: fill_mask(  # noqa: E731
             shape, np.stack([cx + dx + rr * np.cos(a), cy + dy + rr * np.sin(a)], 1)) * inside
         a = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-        rim = _saturate(iris_rgb, 1.2, -0.18)
-        body = _saturate(iris_rgb, 1.35, 0.08)
+        rim = _saturate(iris_rgb, 1.1, -0.2)
+        body = _saturate(iris_rgb, 1.15, 0.06)
         canvas = paint(canvas, disc(r), rim)
         canvas = paint(canvas, disc(r * 0.78, 0, 0.12 * r), body * (1 - look.eye_photo)
                        + photo_f * look.eye_photo)
@@ -402,13 +430,14 @@ def draw_eyes(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, look: T
     return canvas
 
 
-def draw_brows(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, width: float
-               ) -> np.ndarray:
+def draw_brows(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, width: float, *,
+                fade: float = 0.0, skin_rgb=None) -> np.ndarray:
     """Flat brows in the photo's brow colour, shaped like the photo's brows.
 
     The brow landmarks trace the brow's upper edge; the shape drawn is the dark part of the
     photo in a band under that curve (the brow's own outline carries much of a face's
     identity), smoothed into one clean shape, with a tapered stroke as the fallback.
+    fade: 0..1, how far the brow colour moves towards `skin_rgb` (a baby's faint brows).
     """
     import cv2
 
@@ -432,6 +461,8 @@ def draw_brows(canvas: np.ndarray, photo: np.ndarray, points: np.ndarray, width:
         sel = shape > 0.5
         colour = np.median(photo[sel].astype(np.float32), 0) * 0.8 if sel.sum() > 4 else \
             np.array([70, 50, 40], np.float32)
+        if fade > 0 and skin_rgb is not None:
+            colour = colour * (1 - fade) + np.asarray(skin_rgb, np.float32) * fade
         canvas = paint(canvas, shape, colour)
     return canvas
 
