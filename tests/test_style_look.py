@@ -66,3 +66,128 @@ def test_caricature_scales_the_deviation_from_the_mean_face(aligned, styled):
         stylize(rgb, pts, "caricature", strength=3.5)
     with pytest.raises(UsageError, match="0..1"):
         stylize(rgb, pts, "baby", strength=1.6)
+
+
+# ------------------------------------------------------------------------- measures of looks --
+
+def _skin_interior(shape, pts) -> np.ndarray:
+    """bool [H, W]: the face's skin away from its outline and features (cheeks, forehead)."""
+    import cv2
+
+    from emoget_cli.style.filters import face_mask, feature_mask
+
+    iod = ibug68.inter_ocular_distance(pts)
+    face = (face_mask(shape, pts, feather=0.0) > 0.5).astype(np.uint8)
+    face = cv2.erode(face, np.ones((int(0.25 * iod) | 1,) * 2, np.uint8)) > 0
+    return face & ~(feature_mask(shape, pts, grow=0.25, nose=True) > 0.05)
+
+
+def _contours(shape, pts, reach: float) -> np.ndarray:
+    """bool [H, W]: within reach·IOD of the landmark contours (jaw, eyes, brows, nose base,
+    mouth opening)."""
+    from emoget_cli.style.toon import smooth_curve, stroke_mask
+
+    iod = ibug68.inter_ocular_distance(pts)
+    out = np.zeros(shape[:2], bool)
+    for group, closed in ((ibug68.JAW, False), (ibug68.EYE_RIGHT, True), (ibug68.EYE_LEFT, True),
+                          (ibug68.NOSE_BASE, False), (ibug68.LIPS_INNER, True),
+                          (ibug68.BROW_RIGHT, False), (ibug68.BROW_LEFT, False)):
+        c = smooth_curve(pts[group], closed=closed, samples=6)
+        c = np.concatenate([c, c[:1]]) if closed else c
+        out |= stroke_mask(shape, c, 2 * reach * iod, taper=(1, 1), step=1.0) > 0.5
+    return out
+
+
+def _local_std(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    g = rgb.astype(np.float32).mean(2)
+    mu, mu2 = cv2.blur(g, (5, 5)), cv2.blur(g * g, (5, 5))
+    return np.sqrt(np.maximum(mu2 - mu * mu, 0))
+
+
+@pytest.mark.parametrize("name", ("cartoon", "caricature-cartoon"))
+def test_cartoon_skin_is_flat_and_ink_follows_the_contours(styled, aligned, name):
+    from emoget_cli.style.filters import face_mask
+
+    rgb, pts = aligned
+    res = styled[name]
+    photo_skin, toon_skin = _skin_interior(rgb.shape, pts), _skin_interior(rgb.shape, res.points)
+    # a few flat tones instead of the photo's hundreds of shades
+    n_photo = len(np.unique(rgb[photo_skin] // 4, axis=0))
+    n_toon = len(np.unique(res.image[toon_skin] // 4, axis=0))
+    assert n_toon < 0.3 * n_photo, (n_toon, n_photo)
+    assert np.median(_local_std(res.image)[toon_skin]) < 0.35 * np.median(
+        _local_std(rgb)[photo_skin])
+    # ink: dense on the landmark contours, rare inside the face away from them
+    dark = res.image.max(2) < 80
+    near = _contours(rgb.shape, res.points, 0.06)
+    inside = (face_mask(rgb.shape, res.points, feather=0.0) > 0.5) & \
+        ~_contours(rgb.shape, res.points, 0.15)
+    assert dark[near].mean() > 0.2
+    assert dark[inside].mean() < 0.03
+
+
+def test_cartoon_eyes_are_drawn_with_a_catch_light_on_the_iris(styled):
+    from emoget_cli.style.toon import smooth_curve, fill_mask
+
+    res = styled["cartoon"]
+    for group in (ibug68.EYE_RIGHT, ibug68.EYE_LEFT):
+        inside = fill_mask(res.image.shape, smooth_curve(res.points[group], closed=True)) > 0.9
+        px = res.image[inside].astype(int)
+        white = (px.min(1) > 235).mean()      # sclera and catch-light
+        dark = (px.max(1) < 60).mean()        # pupil (and the lid line's edge)
+        assert white > 0.08 and dark > 0.03, (white, dark)
+        # the catch-light sits on the iris: a pure white pixel with dark-iris neighbours
+        ys, xs = np.nonzero(inside & (res.image.min(2) > 245))
+        near_iris = [res.image[max(0, y - 4):y + 5, max(0, x - 4):x + 5].max(2).min() < 90
+                     for y, x in zip(ys, xs)]
+        assert any(near_iris)
+
+
+def test_baby_has_baby_proportions(styled, aligned):
+    _, pts = aligned
+    p = styled["baby"].points
+
+    def eye_over_face(q):  # eye width over face (jaw) width
+        eye = (np.linalg.norm(q[39] - q[36]) + np.linalg.norm(q[45] - q[42])) / 2
+        return eye / np.linalg.norm(q[16] - q[0])
+
+    def forehead_ratio(q):  # image top → brows over brows → chin: a big cranium, low features
+        brow = q[ibug68.BROWS][:, 1].mean()
+        return brow / (q[ibug68.CHIN][1] - brow)
+
+    def lower_face(q):  # nose base → chin, in IOD: a short chin
+        return (q[ibug68.CHIN][1] - q[33][1]) / ibug68.inter_ocular_distance(q)
+
+    def nose_width(q):
+        return np.linalg.norm(q[35] - q[31]) / ibug68.inter_ocular_distance(q)
+
+    def mouth_width(q):
+        return np.linalg.norm(q[54] - q[48]) / ibug68.inter_ocular_distance(q)
+
+    assert eye_over_face(p) > 1.25 * eye_over_face(pts)
+    assert forehead_ratio(p) > 1.15 * forehead_ratio(pts)
+    assert lower_face(p) < 0.88 * lower_face(pts)
+    assert nose_width(p) < 0.85 * nose_width(pts)
+    assert mouth_width(p) < 0.85 * mouth_width(pts)
+    # soft skin
+    rgb = aligned[0]
+    assert np.median(_local_std(styled["baby"].image)[_skin_interior(rgb.shape, p)]) < \
+        0.5 * np.median(_local_std(rgb)[_skin_interior(rgb.shape, pts)])
+
+
+def test_painting_strokes_follow_one_direction(styled, aligned):
+    """Brushwork: the fine texture of the painting is more coherently oriented (structure
+    tensor) than the photo's, and its colours come from a limited palette."""
+    import cv2
+
+    from emoget_cli.style.filters import orientation_field
+
+    def coherence(rgb):
+        g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        texture = np.clip(g - cv2.GaussianBlur(g, (0, 0), 3) + 128, 0, 255).astype(np.uint8)
+        return orientation_field(texture, 3.0)[1].mean()
+
+    rgb = aligned[0]
+    assert coherence(styled["painting"].image) > 1.12 * coherence(rgb)

@@ -403,7 +403,9 @@ def brush_strokes(rgb: np.ndarray, rng: np.random.Generator, radii=(6.0, 3.5, 2.
             sel = need > threshold
             pts, xi, yi = pts[sel], xi[sel], yi[sel]
         order = rng.permutation(len(pts))
-        length = r * (1.5 + 3.0 * coherence[yi, xi])  # long strokes where structure is coherent
+        # long strokes where the structure is coherent; the fine layers (eyes, mouth) stay short
+        reach = 4.0 if layer < len(radii) - 2 else 3.0
+        length = r * (1.5 + reach * coherence[yi, xi])
         ends = direction[yi, xi] * length[:, None]
         thickness = max(1, int(round(r * 1.6)))
         colours = ref[yi, xi].astype(int)
@@ -416,21 +418,80 @@ def brush_strokes(rgb: np.ndarray, rng: np.random.Generator, radii=(6.0, 3.5, 2.
     return canvas
 
 
+def palette(rgb: np.ndarray, colours: int, rng: np.random.Generator) -> np.ndarray:
+    """A limited palette: k-means centres float32 [K, 3] (Lab, OpenCV scale) of the picture."""
+    import cv2
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    sample = lab[rng.choice(len(lab), min(len(lab), 4000), replace=False)]
+    cv2.setRNGSeed(int(rng.integers(1 << 30)))
+    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 15, 0.5)
+    _, _, centres = cv2.kmeans(sample, colours, None, crit, 2, cv2.KMEANS_PP_CENTERS)
+    return centres
+
+
+def to_palette(rgb: np.ndarray, centres: np.ndarray, amount: float) -> np.ndarray:
+    """Each pixel moved `amount` (0..1) of the way to its nearest palette colour (in Lab)."""
+    import cv2
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    flat = lab.reshape(-1, 3)
+    d = ((flat[:, None, :] - centres[None]) ** 2).sum(2)
+    snapped = centres[d.argmin(1)].reshape(lab.shape)
+    out = lab * (1 - amount) + snapped * amount
+    return cv2.cvtColor(_u8(out), cv2.COLOR_LAB2RGB)
+
+
+def bristle_texture(direction: np.ndarray, rng: np.random.Generator, length: float
+                    ) -> np.ndarray:
+    """Brush-hair streaks [H, W] float32 around 0 (std ~1): white noise smeared along the
+    stroke direction [H, W, 2] (line integral convolution, Cabral & Leedom 1993)."""
+    import cv2
+
+    h, w = direction.shape[:2]
+    noise = rng.standard_normal((h, w)).astype(np.float32)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    acc = noise.copy()
+    steps = max(2, int(round(length)))
+    for sign in (-1.0, 1.0):
+        px, py = xs.copy(), ys.copy()
+        for _ in range(steps):
+            dx = cv2.remap(direction[..., 0].astype(np.float32), px, py, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+            dy = cv2.remap(direction[..., 1].astype(np.float32), px, py, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+            px, py = px + sign * dx, py + sign * dy
+            acc += cv2.remap(noise, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    acc /= 2 * steps + 1
+    return acc / (acc.std() + 1e-6)
+
+
 def painting(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Oil-painting look: oriented brush strokes, richer colours, canvas relief."""
+    """Oil-painting look: strokes oriented along the structure tensor in a limited palette,
+    brush-hair streaks along the strokes, impasto relief and canvas weave."""
     import cv2
 
     if strength <= 0:
         return rgb
     rng = np.random.default_rng(seed)
+    h, w = rgb.shape[:2]
+    scale = min(h, w) / 256.0
     base = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=20, sigma_r=0.3)
-    strokes = brush_strokes(base, rng, detail=feature_mask(rgb.shape, points, grow=0.15, nose=True))
+    base = to_palette(base, palette(base, 14, rng), 0.55)
+    strokes = brush_strokes(base, rng, radii=(8.0, 5.0, 3.0, 1.6),
+                            detail=feature_mask(rgb.shape, points, grow=0.15, nose=True))
     strokes = tone(strokes, saturation=1.2, warmth=0.25)
+    grey = cv2.cvtColor(strokes, cv2.COLOR_RGB2GRAY)
+    direction, coherence = orientation_field(grey, sigma=4.0 * scale)
+    streaks = bristle_texture(direction, rng, 5 * scale)
     tex = canvas_texture(rgb.shape, rng)
-    # relief: light from the top-left on the stroke luminance + the canvas weave
-    grey = cv2.cvtColor(strokes, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    relief = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) + cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
-    shade = 1.0 + 0.05 * tex + 0.12 * np.clip(-relief, -1, 1)
+    # relief: light from the top-left on the stroke luminance, the hairs and the canvas weave
+    g = grey.astype(np.float32) / 255.0
+    relief = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) + cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    face = face_mask(rgb.shape, points)
+    # hairs show where the strokes run one way (coherent structure), finer on the face
+    hairs = 0.12 * (0.25 + 0.75 * coherence) * (1 - 0.3 * face)
+    shade = 1.0 + hairs * streaks + 0.04 * tex + 0.14 * np.clip(-relief, -1, 1)
     out = strokes.astype(np.float32) * shade[..., None]
     return _u8(_mix(rgb, out, strength))
 

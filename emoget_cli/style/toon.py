@@ -40,8 +40,9 @@ class ToonLook:
     tone_sigma / mass_sigma: smoothing of the lightness that decides the tones of the skin /
     of the other regions (hair, clothes, backdrop), fraction of the image size;
     split: a pixel is in the shadow/light tone below/above its region's mean by split × spread;
-    contrast: how far the shadow/light tones sit from the region's mean (1 = the photo's);
-    modelling: fraction of the smoothed photo lightness kept inside each tone (0 = flat);
+    contrast / mass_contrast: how far the shadow/light tones sit from the region's mean (1 = the
+    photo's), on the skin / elsewhere;
+    modelling: fraction of the smoothed photo lightness kept inside the skin's tones (0 = flat);
     skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
     iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
     highlights: draw a second, smaller catch-light;
@@ -55,7 +56,8 @@ class ToonLook:
     tone_sigma: float = 0.008
     split: float = 0.6
     contrast: float = 1.0
-    mass_sigma: float = 0.02
+    mass_sigma: float = 0.035
+    mass_contrast: float = 0.75
     modelling: float = 0.4
     skin_lift: float = 6.0
     saturation: float = 1.15
@@ -303,9 +305,10 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     cls_count = np.maximum(np.bincount(cls, minlength=3 * (n + 1)), 1)
     cls_L = np.bincount(cls, lab[..., 0].ravel(), 3 * (n + 1)) / cls_count
     out = mean[labels].copy()
-    out[..., 0] = region_L[labels] + (cls_L[cls].reshape(h, w) - region_L[labels]) * look.contrast
-    if look.modelling > 0:  # a soft trace of the photo's modelling inside the flat tones
-        out[..., 0] += look.modelling * (L - cls_L[cls].reshape(h, w))
+    contrast = np.where(skin, look.contrast, look.mass_contrast)
+    out[..., 0] = region_L[labels] + (cls_L[cls].reshape(h, w) - region_L[labels]) * contrast
+    if look.modelling > 0:  # a soft trace of the photo's modelling inside the skin's tones
+        out[..., 0] += skin * look.modelling * (L - cls_L[cls].reshape(h, w))
     out[..., 0] += skin * look.skin_lift
     out[..., 1:] = 128 + (out[..., 1:] - 128) * look.saturation
     flat_rgb = _rgb(out).astype(np.float32)
