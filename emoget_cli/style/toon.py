@@ -80,14 +80,15 @@ def _look(style: str, **kw) -> ToonLook:
     from ..render.draw_style import draw_style
 
     d = draw_style(style)
-    return ToonLook(ink=d.ink_rgb, ink_width=d.ink_width, **kw)
+    return ToonLook(**{"ink": d.ink_rgb, "ink_width": d.ink_width, **kw})
 
 
 #: the `cartoon` style's look
 CARTOON = _look("cartoon")
 #: the `baby` style's eyes: big dark irises with two catch-lights, soft thin lids
-BABY_EYES = _look("baby", iris_scale=0.75, iris_min=0.33, lower_lid=0.15, lid_width=0.9,
-                  eye_round=1.35)
+#: (the lash line darker than the baby's soft pen: a pink lid line reads as eye shadow)
+BABY_EYES = _look("baby", ink=(62, 40, 42), iris_scale=0.75, iris_min=0.33, lower_lid=0.15,
+                  lid_width=0.65, eye_round=1.35)
 
 
 # ------------------------------------------------------------------------------ geometry --
