@@ -29,7 +29,8 @@ def main(argv=None) -> int:
     from emoget_cli.motion import EXPRESSIONS
     from emoget_cli.motion.geometry import SAMPLE_FACE_POINTS
     from emoget_cli.pipeline import sample_input
-    from emoget_cli.render.animate import AnimateConfig, plan_track
+    from emoget_cli.animation import plan_track
+    from emoget_cli.core.animation_spec import AnimationSpec
     from emoget_cli.render.warp import FaceWarper
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,9 +43,9 @@ def main(argv=None) -> int:
     for intensity in (1.0, 1.5):
         motion_ms, warp_ms, flat_ms, fill_ms = [], [], [], []
         for expr in EXPRESSIONS:
-            cfg = AnimateConfig(expr=expr, frames=24, intensity=intensity)
+            spec = AnimationSpec(frames=24, intensity=intensity)
             t = time.perf_counter()
-            plan = plan_track(pts, cfg, None, (256, 256))
+            plan = plan_track(pts, expr, spec, None, 0, (256, 256))
             motion_ms.append((time.perf_counter() - t) * 1000)
             for smooth, fill, out in ((None, False, warp_ms), (0.0, False, flat_ms),
                                       (None, True, fill_ms)):

@@ -110,7 +110,8 @@ def main() -> None:
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
         for style in args.styles.split(","):
             config = {"output": str(tmp / f"{style}.gif"), "style": style, "engine": "classic",
-                      "expressions": [args.expr], "frames": args.frames, "size": args.size,
+                      "expressions": [args.expr],
+                      "animation": {"frames": args.frames, "size": args.size},
                       "landmark_backend": args.backend, "device": "cpu"}
             runs = [fresh_process(config, args.image) for _ in range(args.fresh)]
             best = min(runs, key=lambda r: r["wall_s"])
@@ -126,7 +127,8 @@ def main() -> None:
             gen = args.generator or random_generator(tmp, args.size)
             device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
             config = {"output": tmp / "gan.gif", "generator": Path(gen), "engine": "gan",
-                      "expressions": (args.expr,), "frames": args.frames, "size": args.size,
+                      "expressions": (args.expr,),
+                      "animation": {"frames": args.frames, "size": args.size},
                       "invert_steps": args.invert_steps, "landmark_backend": args.backend,
                       "device": device}
             rows = in_process(config, args.image, 1)

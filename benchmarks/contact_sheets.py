@@ -93,7 +93,8 @@ def label(img: np.ndarray, text: str) -> np.ndarray:
 def main(argv=None) -> int:
     from emoget_cli.core.image_io import write_image  # noqa: F401  (fails early if missing)
     from emoget_cli.motion import EXPRESSIONS
-    from emoget_cli.render.animate import AnimateConfig, animate
+    from emoget_cli.animation import animate_face
+    from emoget_cli.core.animation_spec import AnimationSpec
     from emoget_cli.style import stylize
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,9 +117,9 @@ def main(argv=None) -> int:
             styled = stylize(rgb, pts, style, engine="auto")
             rows, apexes = [], []
             for expr in exprs:
-                anim = animate(styled.image, AnimateConfig(expr=expr, frames=FRAMES, style=style,
-                                                          intensity=args.intensity),
-                               points=styled.points)
+                anim = animate_face(styled.image, expr,
+                                    AnimationSpec(frames=FRAMES, intensity=args.intensity),
+                                    points=styled.points, style=style)
                 track = anim.track.points_array()
                 motion = np.linalg.norm(track - track[0], axis=2).mean(1)
                 apex = int(motion.argmax())

@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     from emoget_cli.face import detect_faces
     from emoget_cli.motion import EXPRESSIONS
     from emoget_cli.pipeline import sample_input
-    from emoget_cli.render.animate import AnimateConfig, animate
+    from emoget_cli.animation import animate_face
+    from emoget_cli.core.animation_spec import AnimationSpec
     from emoget_cli.render.draw_style import draw_style
     from emoget_cli.render.effects import draw_effects
     from emoget_cli.style import stylize
@@ -68,8 +69,8 @@ def main(argv=None) -> int:
         styled = stylize(rgb, pts, style, engine="auto")
         rows = []
         for name in choices.EFFECT_NAMES:
-            anim = animate(styled.image, AnimateConfig(expr="neutral", frames=FRAMES, style=style,
-                                                      effects=name), points=styled.points)
+            anim = animate_face(styled.image, "neutral", AnimationSpec(frames=FRAMES, effects=name),
+                                points=styled.points, style=style)
             tiles = [anim.frames[i] for i in PHASES]
             rows.append(np.concatenate([label(tiles[0], name)] + tiles[1:], axis=1))
         save(np.concatenate(rows, axis=0), args.out / f"effects-{style}.png")
@@ -83,9 +84,9 @@ def main(argv=None) -> int:
         styled = stylize(rgb, pts, style, engine="auto")
         tiles = []
         for expr in with_effects:
-            anim = animate(styled.image, AnimateConfig(expr=expr, frames=FRAMES, style=style,
-                                                      background="transparent"),
-                           points=styled.points)
+            anim = animate_face(styled.image, expr,
+                                AnimationSpec(frames=FRAMES, background="transparent"),
+                                points=styled.points, style=style)
             track = anim.track.points_array()
             apex = int(np.linalg.norm(track - track[0], axis=2).mean(1).argmax())
             tiles.append(label(checker(anim.rgba_frames()[apex]), expr))

@@ -75,7 +75,8 @@ def main(argv=None) -> int:
     from emoget_cli.core.image_io import read_image
     from emoget_cli.face import align_face, detect_faces, face_distance, face_embedding
     from emoget_cli.pipeline import SAMPLE_FACE
-    from emoget_cli.render.animate import AnimateConfig, animate
+    from emoget_cli.animation import animate_face
+    from emoget_cli.core.animation_spec import AnimationSpec
     from emoget_cli.style import stylize
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -109,14 +110,14 @@ def main(argv=None) -> int:
         print(f"{entry:<20} {ms:>9.0f} {dist:>9.3f}")
         tiles = [small(res.image)]
         for expr in exprs:
-            anim = animate(res.image, AnimateConfig(expr=expr, frames=args.frames, style=style),
-                           points=res.points)
+            anim = animate_face(res.image, expr, AnimationSpec(frames=args.frames),
+                                points=res.points, style=style)
             tiles.append(small(anim.frames[peak_frame(anim)]))
         name = "photo (none)" if style == "none" else style + (f" x{k}" if k else "")
         rows.append(label(np.concatenate(tiles, 1), f"{name}\nid {dist:.2f}"))
-        anim = animate(res.image, AnimateConfig(expr="happiness", frames=args.frames, style=style,
-                                                background="transparent", trim=True),
-                       points=res.points)
+        anim = animate_face(res.image, "happiness",
+                            AnimationSpec(frames=args.frames, background="transparent"),
+                            points=res.points, style=style, trim=True)
         k = peak_frame(anim)
         if anim.alpha is not None:
             frame, alpha = small(anim.frames[k]), small(anim.alpha[k])

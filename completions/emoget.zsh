@@ -56,14 +56,14 @@ _emoget_animate() {
         '--background[keep the picture, or cut the head out (alpha; not for MP4).]:background:(keep transparent)' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
-        '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
+        '--duration[Seconds per loop, up to 60 (overrides --frames frames = duration x fps, roun...]:duration: ' \
         '--effects[Emoticon effects drawn over the face auto (the expressions own), none, or n...]:effects: ' \
         '(--expr -e)'{--expr,-e}'[Expression happiness, surprise, disgust, sadness, anger, fear, contempt, win...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
-        '--fps[Frames per second.]:fps: ' \
-        '--frames[Frames per loop.]:frames: ' \
+        '--fps[Frames per second, above 0 and at most 100.]:fps: ' \
+        '--frames[Frames per loop, 2..1000.]:frames: ' \
         '--head[Head motion auto = the expressions own (see emoget expressions).]:head:(auto none nod tilt bounce shake tremble droop recoil sway sob)' \
-        '--intensity[Strength of the expression 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...]:intensity: ' \
+        '--intensity[Strength of the expression, 0..1.5 1 = the emoticon apex, above 1 exaggerate...]:intensity: ' \
         '--json[Print a machine-readable JSON report on stdout.]' \
         '--landmarks[Use this landmark track (from emoget landmarks) instead of detecting its f...]:landmarks:_files' \
         '--motion[A learned motion model (from emoget train motion) instead of the FACS library.]:motion:_files' \
@@ -72,7 +72,7 @@ _emoget_animate() {
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--save-track[Also write the generated landmark motion (track JSON).]:save-track:_files' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
-        '--size[Output size N or WxH (the face is cropped to the aspect and resized); default...]:size: ' \
+        '--size[Output size N or WxH, 32..2048 px per side the picture is cropped to that as...]:size: ' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         ':face:_files'
 }
@@ -163,17 +163,17 @@ _emoget_make() {
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--dry-run[Validate and print the resolved configuration; process nothing.]' \
-        '--duration[Seconds per loop (overrides --frames frames = duration x fps).]:duration: ' \
+        '--duration[Seconds per loop, up to 60 (overrides --frames frames = duration x fps, roun...]:duration: ' \
         '--effects[Emoticon effects drawn over the face auto (the expressions own), none, or n...]:effects: ' \
         '--engine[auto gan when the style resolves to a checkpoint, else classic.]:engine:(auto classic gan)' \
         '(--expr -e)'{--expr,-e}'[Expression (repeat or comma-separate for several) happiness, surprise, disgu...]:expr:(happiness surprise disgust sadness anger fear contempt wink blink idle neutral laugh love cry sleepy kiss shocked smug nervous)' \
         '--format[Output format (default from the suffix, the preset, else gif).]:format:(gif apng webp webm mp4)' \
-        '--fps[Frames per second.]:fps: ' \
-        '--frames[Frames per loop.]:frames: ' \
+        '--fps[Frames per second, above 0 and at most 100.]:fps: ' \
+        '--frames[Frames per loop, 2..1000.]:frames: ' \
         '--generator[Style generator checkpoint (overrides the registry; gan engine).]:generator:_files' \
         '--gpus-per-worker[With --ray GPUs per worker, 0..8 (fractions share a GPU 0.5 = two workers p...]:gpus-per-worker: ' \
         '--head[Head motion auto = the expressions own (see emoget expressions).]:head:(auto none nod tilt bounce shake tremble droop recoil sway sob)' \
-        '--intensity[Strength of the expression 1 = the emoticon apex, up to 1.5 exaggerates, 0 =...]:intensity: ' \
+        '--intensity[Strength of the expression, 0..1.5 1 = the emoticon apex, above 1 exaggerate...]:intensity: ' \
         '--invert-steps[Inversion steps (gan engine; default from the registry, else 300).]:invert-steps: ' \
         '(--jobs -j)'{--jobs,-j}'[Inputs processed in parallel (worker processes).]:jobs: ' \
         '--json[Print a machine-readable JSON report on stdout.]' \
@@ -186,7 +186,7 @@ _emoget_make() {
         '--ray[Run on a Ray cluster --ray alone or --ray local starts one on this machine, ...]:ray: ' \
         '--sample[Use the bundled sample portrait (public-domain astronaut photo).]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
-        '--size[Output side in pixels (square); default 256, or the presets side.]:size: ' \
+        '--size[Output size N or WxH, 32..2048 px per side the face is aligned at the larger...]:size: ' \
         '--strength[Style strength (classic engine) 0..1, default 1; for caricature styles the e...]:strength: ' \
         '(--style -s)'{--style,-s}'[Style baby, cartoon, painting, none, caricature, caricature-cartoon (classic...]:style:(baby cartoon painting none caricature caricature-cartoon)' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \

@@ -2,7 +2,8 @@
 
     from emoget_cli.pipeline import MakeConfig, make
     results = make([Path("selfie.jpg")], MakeConfig(style="baby", expressions=("surprise",),
-                                                     output=Path("out.gif")))
+                                                     output=Path("out.gif"),
+                                                     animation=AnimationSpec(frames=24)))
 
 `MakeConfig` is validated (`validate`) before anything heavy loads. `make` never raises for a
 per-input failure: each input gets a `MakeResult` (ok or its one-line error and exit code), and
@@ -26,11 +27,13 @@ import numpy as np
 
 from .core.device import resolve_device_name
 from .core.errors import EmogetError, InputError, OutputError, UsageError
-from .core import choices
-from .core.choices import (BACKGROUNDS, DEFAULT_EFFECTS, DEFAULT_EXPRESSION, DEFAULT_STYLE,
-                           FORMAT_SUFFIXES, PACK_EXPRESSIONS, SUFFIX_FORMATS)
+from .core.animation_spec import AnimationSpec
+from .core.choices import (DEFAULT_EXPRESSION, DEFAULT_STYLE, FORMAT_SUFFIXES, PACK_EXPRESSIONS,
+                           SUFFIX_FORMATS)
 
 SAMPLE_FACE = Path(__file__).resolve().parent / "assets" / "sample_face.jpg"
+#: Output side when neither --size nor a preset says (the aligned face's side).
+DEFAULT_SIZE = 256
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -42,24 +45,19 @@ class MakeConfig:
     output: a file (one input, one expression) or a folder (batch, --pack; created). A string
     ending in a path separator ("stickers/") always names a folder: `Path` drops the slash, so
     the intent is kept in `output_is_folder`.
-    frames/fps/duration: two of them fix the third (duration wins over frames when given).
-    size: output pixels (square), also the alignment size; None = the preset's side (so a
-    512-pixel sticker is rendered at 512, not upscaled), else 256. strength: classic style,
-    None = the style's default (0..1, default 1; caricature styles: the factor, 0..3, 1.6).
+    animation: frames, fps, duration, size, intensity, head, background, effects
+    (core.animation_spec, validated there; `animate` takes the same). A dict is accepted. Its
+    size is the output (width, height): the face is aligned at the larger side, then cropped to
+    the aspect; None = the preset's side (so a 512-pixel sticker is rendered at 512, not
+    upscaled), else DEFAULT_SIZE. strength: classic style, None = the style's default (0..1,
+    default 1; caricature styles: the factor, 0..3, 1.6). seed: style and motion.
     """
 
     output: Path
     style: str = DEFAULT_STYLE
     engine: str = "auto"
     expressions: tuple[str, ...] = (DEFAULT_EXPRESSION,)
-    frames: int = 24
-    fps: float = 12.0
-    duration: Optional[float] = None
-    size: Optional[int] = None
-    intensity: float = 1.0
-    head: str = choices.DEFAULT_HEAD
-    effects: str = DEFAULT_EFFECTS
-    background: str = "keep"
+    animation: AnimationSpec = AnimationSpec()
     preset: Optional[str] = None
     fmt: Optional[str] = None
     strength: Optional[float] = None
@@ -86,27 +84,26 @@ class MakeConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))
+        if isinstance(self.animation, dict):
+            object.__setattr__(self, "animation", AnimationSpec.from_mapping(self.animation))
+        elif not isinstance(self.animation, AnimationSpec):
+            raise UsageError(f"animation must be an AnimationSpec, got {type(self.animation).__name__}")
         if isinstance(self.expressions, str):
             object.__setattr__(self, "expressions", (self.expressions,))
         elif not isinstance(self.expressions, tuple):
             object.__setattr__(self, "expressions", tuple(self.expressions))
 
     @property
-    def out_size(self) -> int:
-        if self.size is not None:
-            return int(self.size)
+    def align_size(self) -> int:
+        """Side of the aligned (and styled) face: the larger side of the output."""
+        if self.animation.size is not None:
+            return max(self.animation.size)
         if self.preset is not None:
             from .render.export import get_preset
 
             pre = get_preset(self.preset)
             return int(min(512, pre.width, pre.height))
-        return 256
-
-    @property
-    def n_frames(self) -> int:
-        if self.duration is not None:
-            return max(2, int(round(self.duration * self.fps)))
-        return self.frames
+        return DEFAULT_SIZE
 
     def validate(self, n_inputs: int = 1) -> None:
         """UsageError for any bad option; cheap (no model loads)."""
@@ -117,25 +114,9 @@ class MakeConfig:
             raise UsageError("give at least one --expr")
         for expr in self.expressions:
             parse_expression(expr)
-        if not 2 <= self.n_frames <= 1000:
-            raise UsageError(f"--frames must be in 2..1000, got {self.n_frames}")
-        if not (math.isfinite(self.fps) and 0 < self.fps <= 100):
-            raise UsageError(f"--fps must be in (0, 100], got {self.fps}")
-        if self.duration is not None and not (math.isfinite(self.duration) and 0 < self.duration <= 60):
-            raise UsageError(f"--duration must be in (0, 60] seconds, got {self.duration}")
-        if self.size is not None and not 32 <= self.size <= 1024:
-            raise UsageError(f"--size must be in 32..1024, got {self.size}")
-        if not 0 <= self.intensity <= choices.MAX_INTENSITY:
-            raise UsageError(f"--intensity must be in 0..{choices.MAX_INTENSITY:g}, "
-                             f"got {self.intensity}")
         if self.strength is not None and not (math.isfinite(self.strength)
                                                and self.strength >= 0):
             raise UsageError(f"--strength must be a number >= 0, got {self.strength}")
-        from .render.effects import parse_effects
-
-        parse_effects(self.effects)
-        if self.background not in BACKGROUNDS:
-            raise UsageError(f"--background must be keep or transparent, got {self.background!r}")
         if not 1 <= self.jobs <= 64:
             raise UsageError(f"--jobs must be in 1..64, got {self.jobs}")
         if self.ray is not None and self.jobs > 1:
@@ -170,9 +151,7 @@ class MakeConfig:
         if self.keep_intermediate is not None and self.keep_intermediate.exists() \
                 and not self.keep_intermediate.is_dir():
             raise UsageError(f"--keep-intermediate {self.keep_intermediate} must be a folder")
-        if self.background == "transparent" and _out_format(self) == "mp4":
-            raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif "
-                             "with --background transparent")
+        self.animation.check_format(_out_format(self))
         if self.writes_folder(n_inputs):
             if self.output.exists() and not self.output.is_dir():
                 why = ("--pack" if self.pack else "several inputs" if n_inputs > 1
@@ -311,7 +290,7 @@ def stage_face(path: Path, config: MakeConfig, timer: dict[str, float]) -> FaceS
                         device=resolve_device_name(config.device), where=str(path))[0]
     timer["detect"] = time.perf_counter() - t
     t = time.perf_counter()
-    aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.out_size)
+    aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.align_size)
     timer["align"] = time.perf_counter() - t
     return FaceStage(aligned_rgb, aligned.points, aligned, face.points, loaded.size)
 
@@ -330,30 +309,16 @@ def stage_style(face: FaceStage, config: MakeConfig, timer: dict[str, float], wa
     return result
 
 
-def stage_animate(styled, expr: str, config: MakeConfig, timer: dict[str, float], motion_model=None):
-    """C1's animation core on the styled face and its known landmarks (no detection)."""
-    from .render.animate import AnimateConfig, animate
+def stage_animate(styled, expr: str, path: Path, config: MakeConfig, timer: dict[str, float],
+                  motion_model=None):
+    """The styled face and its known landmarks (no detection) through the one animation path
+    (emoget_cli.animation, as `emoget animate`): (AnimationResult, ExportReport)."""
+    from .animation import animate_to_file
 
-    t = time.perf_counter()
-    acfg = AnimateConfig(expr=expr, frames=config.n_frames, fps=config.fps,
-                         intensity=config.intensity, head=config.head,
-                         background=config.background, seed=config.seed,
-                         style=config.style, effects=config.effects,
-                         device=resolve_device_name(config.device))
-    anim = animate(styled.image, acfg, points=styled.points, motion_model=motion_model)
-    timer["animate"] = timer.get("animate", 0.0) + time.perf_counter() - t
-    return anim
-
-
-def stage_export(anim, path: Path, config: MakeConfig, timer: dict[str, float]):
-    from .render.export import export_animation
-
-    t = time.perf_counter()
-    frames = anim.rgba_frames() if config.background == "transparent" else anim.frames
-    report = export_animation(frames, path, fps=config.fps, fmt=config.fmt, preset=config.preset,
-                              loop=True)
-    timer["export"] = timer.get("export", 0.0) + time.perf_counter() - t
-    return report
+    return animate_to_file(
+        styled.image, expr, config.animation, path, fmt=config.fmt, preset=config.preset,
+        timer=timer, points=styled.points, motion_model=motion_model, seed=config.seed,
+        style=config.style, device=resolve_device_name(config.device))
 
 
 # -------------------------------------------------------------------------------- artifacts --
@@ -482,8 +447,7 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None,
                 motion_model = load_motion_model(config.motion_model)
             tracks, tiles = {}, []
             for expr, path in targets.items():
-                anim = stage_animate(styled, expr, config, timer, motion_model)
-                report = stage_export(anim, path, config, timer)
+                anim, report = stage_animate(styled, expr, path, config, timer, motion_model)
                 written.append(Path(report.path))
                 tracks[expr] = anim.track
                 tiles.append((expr, apex_frame(anim)))

@@ -11,7 +11,8 @@ import pytest
 from emoget_cli.core.errors import UsageError
 from emoget_cli.core.ibug68 import EYE_LEFT, EYE_RIGHT, inter_ocular_distance
 from emoget_cli.motion import EXPRESSIONS, MotionConfig, generate_motion
-from emoget_cli.render.animate import AnimateConfig, animate
+from emoget_cli.animation import animate_face
+from emoget_cli.core.animation_spec import AnimationSpec
 from emoget_cli.render.fill import mouth_opening
 from emoget_cli.render.warp import MIN_AREA_RATIO, FaceWarper, check_foldover, min_area_ratio
 
@@ -75,7 +76,7 @@ def results(face):
     img, pts = face
     out = {}
     for expr in ("surprise", "happiness", "wink", "neutral"):
-        out[expr] = animate(img, AnimateConfig(expr=expr, frames=24), points=pts)
+        out[expr] = animate_face(img, expr, AnimationSpec(frames=24), points=pts)
     return out
 
 
@@ -151,17 +152,17 @@ def test_track_is_the_motion_with_label_and_fps(results, face):
 
 def test_torch_warp_matches_opencv(face):
     img, pts = face
-    cfg = dict(expr="surprise", frames=6)
-    a = animate(img, AnimateConfig(**cfg, backend="opencv"), points=pts)
-    b = animate(img, AnimateConfig(**cfg, backend="torch"), points=pts)
+    spec = AnimationSpec(frames=6)
+    a = animate_face(img, "surprise", spec, points=pts, warp_backend="opencv")
+    b = animate_face(img, "surprise", spec, points=pts, warp_backend="torch")
     for fa, fb in zip(a.frames, b.frames):
         assert np.abs(fa.astype(int) - fb.astype(int)).mean() < 0.1
 
 
 def test_size_and_duration(face):
     img, pts = face
-    res = animate(img, AnimateConfig(expr="happiness", fps=10, duration=0.8, size=(96, 128)),
-                  points=pts)
+    res = animate_face(img, "happiness", AnimationSpec(fps=10, duration=0.8, size=(96, 128)),
+                       points=pts)
     assert len(res.frames) == 8
     assert res.frames[0].shape == (128, 96, 3)
     assert res.track.image_size == (96, 128)
@@ -169,8 +170,8 @@ def test_size_and_duration(face):
 
 def test_transparent_background_warps_the_alpha(face):
     img, pts = face
-    res = animate(img, AnimateConfig(expr="surprise", frames=4, background="transparent"),
-                  points=pts)
+    res = animate_face(img, "surprise", AnimationSpec(frames=4, background="transparent"),
+                       points=pts)
     assert res.alpha is not None and len(res.alpha) == 4
     a0 = res.alpha[0]
     assert a0.shape == img.shape[:2]
@@ -185,8 +186,8 @@ def test_transparent_sticker_from_a_whole_photo_is_the_head(astronaut_rgb):
     from emoget_cli.face import detect_faces
 
     pts = detect_faces(astronaut_rgb, backend="dlib")[0].points
-    cfg = dict(expr="surprise", frames=2, background="transparent")
-    res = animate(astronaut_rgb, AnimateConfig(**cfg, trim=True), points=pts)
+    cfg = dict(frames=2, background="transparent")
+    res = animate_face(astronaut_rgb, "surprise", AnimationSpec(**cfg), trim=True, points=pts)
     h, w = res.frames[0].shape[:2]
     assert h == w and 120 < w < 320
     opaque = (res.alpha[0] > 127).mean()
@@ -196,16 +197,62 @@ def test_transparent_sticker_from_a_whole_photo_is_the_head(astronaut_rgb):
     x0, y0 = np.round(pts[0] - res.track.points_array()[0][0]).astype(int)
     assert np.array_equal(res.frames[0], astronaut_rgb[y0:y0 + h, x0:x0 + w])
     assert res.track.image_size == (w, h)
-    sized = animate(astronaut_rgb, AnimateConfig(**cfg, trim=True, size=96), points=pts)
+    sized = animate_face(astronaut_rgb, "surprise", AnimationSpec(**cfg, size=96), trim=True,
+                         points=pts)
     assert sized.frames[0].shape == (96, 96, 3) and sized.alpha[0].shape == (96, 96)
     assert (sized.alpha[0] > 127).mean() == pytest.approx(opaque, abs=0.05)
 
 
-@pytest.mark.parametrize("kwargs", [dict(frames=1), dict(fps=0), dict(intensity=1.6), dict(head="spin"),
-                                    dict(background="green"), dict(size=4), dict(duration=-1)])
-def test_bad_config_values(kwargs):
+@pytest.mark.parametrize("kwargs", [dict(frames=1), dict(frames=1001), dict(fps=0),
+                                    dict(fps=float("nan")), dict(intensity=1.6),
+                                    dict(background="green"), dict(head="spin"), dict(size=4),
+                                    dict(size="64x"), dict(size=(64, 4096)), dict(duration=-1),
+                                    dict(duration=61), dict(duration=0.01, fps=10),
+                                    dict(effects="rainbow")])
+def test_bad_spec_values(kwargs):
     with pytest.raises(UsageError):
-        AnimateConfig(expr="surprise", **kwargs)
+        AnimationSpec(**kwargs)
+
+
+def test_one_rounding_rule_and_size_forms():
+    assert AnimationSpec(duration=0.25, fps=10).n_frames == 3      # 2.5 rounds up, not to even
+    assert AnimationSpec(duration=0.8, fps=10).n_frames == 8
+    assert AnimationSpec(duration=2.0, fps=12, frames=5).n_frames == 24   # duration wins
+    assert AnimationSpec(size=96).size == AnimationSpec(size="96").size == (96, 96)
+    assert AnimationSpec(size="320x270").size == AnimationSpec(size=(320, 270)).size == (320, 270)
+
+
+def test_make_and_animate_share_the_spec_and_the_path(monkeypatch, astronaut_path, tmp_path):
+    """`make` builds the same AnimationSpec as `animate` from the same flags, and both render
+    through emoget_cli.animation.animate_to_file."""
+    import emoget_cli.animation as animation
+    from emoget_cli.cli.app import app
+    from typer.testing import CliRunner
+
+    seen = []
+    real = animation.animate_to_file
+
+    def spy(rgb, expr, spec, output, **kw):
+        seen.append(spec)
+        return real(rgb, expr, spec, output, **kw)
+
+    monkeypatch.setattr(animation, "animate_to_file", spy)
+    flags = ["--frames", "3", "--fps", "9", "--size", "64", "--head", "nod", "--intensity", "0.5"]
+    runner = CliRunner()
+    for argv in (["make", str(astronaut_path), "-o", str(tmp_path / "m.gif")],
+                 ["animate", str(astronaut_path), "--expr", "happiness", "-o",
+                  str(tmp_path / "a.gif")]):
+        res = runner.invoke(app, argv + flags)
+        assert res.exit_code == 0, res.output
+    assert len(seen) == 2 and seen[0] == seen[1] == AnimationSpec(
+        frames=3, fps=9, size=64, head="nod", intensity=0.5)
+
+
+def test_transparent_mp4_is_refused_alike(cli, astronaut_path, tmp_path):
+    for argv in (["make", astronaut_path], ["animate", astronaut_path, "--expr", "wink"]):
+        res = cli(*argv, "--background", "transparent", "-o", tmp_path / "x.mp4")
+        assert res.exit_code == 2 and "no alpha channel" in res.stderr, res.output
+        assert not (tmp_path / "x.mp4").exists()
 
 
 # ------------------------------------------------------------------------------ the command
@@ -296,10 +343,10 @@ def test_cli_track_points_that_cannot_belong_to_the_image(cli, face_path, face, 
         assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
         assert not out.exists()
     with pytest.raises(UsageError, match="outside"):
-        animate(face[0], AnimateConfig(expr="surprise", frames=2), points=pts - [0.0, 900.0])
+        animate_face(face[0], "surprise", AnimationSpec(frames=2), points=pts - [0.0, 900.0])
     # a chin cut off by the frame is still a face
     img = face[0][:200]
-    assert len(animate(img, AnimateConfig(expr="wink", frames=2), points=pts).frames) == 2
+    assert len(animate_face(img, "wink", AnimationSpec(frames=2), points=pts).frames) == 2
 
 
 def test_cli_unknown_expression_lists_the_valid_ones(cli, face_path, tmp_path):

@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from emoget_cli.animation import animate_face
 from emoget_cli.core import ibug68
+from emoget_cli.core.animation_spec import AnimationSpec
 from emoget_cli.core.errors import UsageError
-from emoget_cli.render.animate import AnimateConfig, animate
 from emoget_cli.render.draw_style import DRAW_STYLES, draw_style
 from emoget_cli.render.effects import EFFECTS, composite, draw_effects, parse_effects
 
@@ -46,7 +47,7 @@ def test_parse_effects():
     with pytest.raises(UsageError, match="valid: auto, none"):
         parse_effects("tears+rainbow")
     with pytest.raises(UsageError):
-        AnimateConfig(expr="sadness", effects="rainbow")
+        AnimationSpec(effects="rainbow")
 
 
 def test_every_effect_draws_an_anti_aliased_layer(face):
@@ -123,10 +124,11 @@ def test_nothing_drawn_at_rest_and_for_none(face):
 @pytest.mark.parametrize("expr", ["sadness", "anger", "sleepy-zzz"])
 def test_the_loop_is_seamless(face, expr):
     img, pts = face
-    cfg = dict(expr=expr, frames=16, style="cartoon")
+    cfg = dict(expr=expr, frames=16)
     if expr == "sleepy-zzz":   # effects over a still face: only the effect moves
         cfg.update(expr="neutral", effects="zzz+tears")
-    res = animate(img, AnimateConfig(**cfg), points=pts)
+    res = animate_face(img, cfg.pop("expr"), AnimationSpec(**cfg), points=pts, style="cartoon")
+    cfg["expr"] = res.track.label
     frames = [f.astype(np.float64) for f in res.frames]
     steps = [np.abs(b - a).mean() for a, b in zip(frames, frames[1:])]
     closing = np.abs(frames[0] - frames[-1]).mean()
@@ -142,14 +144,14 @@ def test_the_loop_is_seamless(face, expr):
 
 def test_effects_none_draws_nothing(face):
     """The frames with effects are the frames without, with exactly the effect layer over them."""
-    from emoget_cli.render.animate import expression_plan
+    from emoget_cli.animation import expression_plan
 
     img, pts = face
-    cfg = AnimateConfig(expr="anger", frames=6)
-    plain = animate(img, AnimateConfig(expr="anger", frames=6, effects="none"), points=pts)
-    drawn = animate(img, cfg, points=pts)
+    spec = AnimationSpec(frames=6)
+    plain = animate_face(img, "anger", AnimationSpec(frames=6, effects="none"), points=pts)
+    drawn = animate_face(img, "anger", spec, points=pts)
     track = drawn.track.points_array()
-    plan = expression_plan(cfg, track)
+    plan = expression_plan("anger", spec, track)
     assert set(plan.effects) == {"vein", "flush"}
     for k in range(6):
         layer = draw_effects(track[k], k / 6, plan.presence[k], plan.effects, draw_style("none"),
@@ -161,10 +163,10 @@ def test_effects_none_draws_nothing(face):
 
 def test_transparent_output_is_the_head_plus_the_effects(face):
     img, pts = face
-    cfg = dict(expr="happiness", frames=6, background="transparent", style="cartoon",
-               effects="sparkles+zzz")
-    drawn = animate(img, AnimateConfig(**cfg), points=pts)
-    plain = animate(img, AnimateConfig(**{**cfg, "effects": "none"}), points=pts)
+    cfg = dict(frames=6, background="transparent", effects="sparkles+zzz")
+    drawn = animate_face(img, "happiness", AnimationSpec(**cfg), points=pts, style="cartoon")
+    plain = animate_face(img, "happiness", AnimationSpec(**{**cfg, "effects": "none"}), points=pts,
+                         style="cartoon")
     k = 3
     outside = plain.alpha[k] == 0
     layer = draw_effects(drawn.track.points_array()[k], k / 6, 1.0, ("sparkles", "zzz"),

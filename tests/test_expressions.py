@@ -245,7 +245,8 @@ def test_every_expression_at_full_exaggeration_warps_without_foldover(aligned):
     Jacobian stays positive, the border and the background far from the face stay still."""
     import cv2
 
-    from emoget_cli.render.animate import AnimateConfig, plan_track
+    from emoget_cli.animation import plan_track
+    from emoget_cli.core.animation_spec import AnimationSpec
     from emoget_cli.render.warp import (MIN_AREA_RATIO, FaceWarper, backward_map, check_foldover,
                                         min_area_ratio)
 
@@ -259,7 +260,7 @@ def test_every_expression_at_full_exaggeration_warps_without_foldover(aligned):
     cv2.fillConvexPoly(far, grown.astype(np.int32), 0)
     border = lambda im: np.concatenate([im[0], im[-1], im[:, 0], im[:, -1]])  # noqa: E731
     for expr in EXPRESSIONS:
-        plan = plan_track(pts, AnimateConfig(expr=expr, frames=12, intensity=1.5), None, size)
+        plan = plan_track(pts, expr, AnimationSpec(frames=12, intensity=1.5), None, 0, size)
         for dst in warper.limit_motion(plan.points):
             frame = warper.render_frame(dst)
             assert not check_foldover(warper.triangles, frame.mesh), expr

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from emoget_cli.core import ibug68
-from emoget_cli.render.animate import AnimateConfig, animate
+from emoget_cli.animation import animate_face
+from emoget_cli.core.animation_spec import AnimationSpec
 from emoget_cli.render.draw_style import draw_style
 from emoget_cli.render.fill import (EYES, _box, _curve, _poly_mask, _smooth_curve, draw_features,
                                     fill_mouth, find_iris, round_irises)
@@ -86,7 +87,7 @@ def test_happiness_grins_with_upper_teeth(face):
     img, pts = face
     src = closed_mouth(pts)
     warped = FaceWarper(img, pts, fill=False).render_frame(src).rgb  # her own mouth, closed
-    res = animate(warped, AnimateConfig(expr="happiness", frames=12, effects="none"), points=src)
+    res = animate_face(warped, "happiness", AnimationSpec(frames=12, effects="none"), points=src)
     k = 6
     p = res.track.points_array()[k]
     xc = int(round(p[62, 0]))
@@ -139,7 +140,7 @@ def test_widened_eyes_keep_round_irises(face):
 
 def test_surprise_irises_stay_round(face):
     img, pts = face
-    res = animate(img, AnimateConfig(expr="surprise", frames=12, effects="none"), points=pts)
+    res = animate_face(img, "surprise", AnimationSpec(frames=12, effects="none"), points=pts)
     k = 6
     p = res.track.points_array()[k]
     for eye in (0, 1):
@@ -163,9 +164,9 @@ def ink_pixels(rgb, box, ink=(45, 28, 30), tol=45):
 
 def test_cartoon_wink_is_an_inked_lid_under_an_intact_brow(cartoon):
     img, pts = cartoon
-    cfg = dict(expr="wink", frames=12, style="cartoon", effects="none")
-    res = animate(img, AnimateConfig(**cfg), points=pts)
-    warp_only = animate(img, AnimateConfig(**cfg, fill=False), points=pts)
+    spec = AnimationSpec(frames=12, effects="none")
+    res = animate_face(img, "wink", spec, points=pts, style="cartoon")
+    warp_only = animate_face(img, "wink", spec, points=pts, style="cartoon", fill=False)
     k = 6
     p = res.track.points_array()[k]
     iod = ibug68.inter_ocular_distance(pts)

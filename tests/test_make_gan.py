@@ -73,7 +73,7 @@ def test_bad_class_fails_before_the_inversion(astronaut_path, tiny_generator, tm
 
     monkeypatch.setattr(gan_invert, "invert", lambda *a, **k: pytest.fail("inversion started"))
     cfg = MakeConfig(output=tmp_path / "o.gif", generator=tiny_generator, class_name="7",
-                     invert_steps=2, size=64, frames=2, device="cpu")
+                     invert_steps=2, animation=dict(size=64, frames=2), device="cpu")
     (r,) = make([astronaut_path], cfg)
     assert not r.ok and r.exit_code == 2 and "unconditional" in r.error
     assert not (tmp_path / "o.gif").exists()

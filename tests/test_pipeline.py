@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emoget_cli.core.animation_spec import AnimationSpec
 from emoget_cli.core.errors import UsageError
 from emoget_cli.pipeline import (PACK_EXPRESSIONS, MakeConfig, contact_sheet, expand_inputs, make,
                                  output_paths)
@@ -20,14 +21,17 @@ def test_config_is_frozen_and_validated(tmp_path):
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.style = "baby"  # type: ignore[misc]
     cfg.validate()
-    bad = [dict(expressions=("happy+nope",)), dict(frames=1), dict(fps=0.0), dict(size=2000),
-           dict(intensity=2.0), dict(strength=-0.1), dict(jobs=0), dict(fmt="bmp"),
+    bad = [dict(expressions=("happy+nope",)), dict(animation=dict(frames=1)),
+           dict(animation=dict(fps=0.0)), dict(animation=dict(size=4096)),
+           dict(animation=dict(intensity=2.0)), dict(animation=dict(duration=-1.0)),
+           dict(animation=dict(colour="red")), dict(strength=-0.1), dict(jobs=0), dict(fmt="bmp"),
            dict(preset="icq"), dict(style="vangogh"), dict(expressions=()),
-           dict(output=tmp_path / "o.txt"), dict(duration=-1.0)]
+           dict(output=tmp_path / "o.txt")]
     for kw in bad:
         with pytest.raises(UsageError):
             MakeConfig(**{"output": tmp_path / "o.gif", **kw}).validate()
-    assert MakeConfig(output=tmp_path / "o.gif", duration=2.0, fps=10).n_frames == 20
+    spec = MakeConfig(output=tmp_path / "o.gif", animation=dict(duration=2.0, fps=10)).animation
+    assert spec == AnimationSpec(duration=2.0, fps=10) and spec.n_frames == 20
 
 
 def test_output_naming(tmp_path):
@@ -63,7 +67,7 @@ def test_contact_sheet_layout():
 def test_make_api_with_progress(astronaut_path, tmp_path):
     calls = []
     cfg = MakeConfig(output=tmp_path / "o.webp", style="cartoon", expressions=("disgust",),
-                     frames=4, size=96, strength=0.5)
+                     animation=AnimationSpec(frames=4, size=96), strength=0.5)
     results = make([astronaut_path], cfg, progress=lambda d, t, n: calls.append((d, t, n)))
     (r,) = results
     assert r.ok and r.outputs == [str(tmp_path / "o.webp")] and r.n_frames == 4
@@ -96,7 +100,8 @@ def test_make_refuses_to_overwrite_an_input_before_any_work(astronaut_path, tmp_
     monkeypatch.setattr(pipeline, "stage_face", lambda *a, **k: pytest.fail("work started"))
     with pytest.raises(UsageError, match="overwrite the input"):
         make([astronaut_path], MakeConfig(output=astronaut_path))
-    cfg = MakeConfig(output=tmp_path / "o.gif", background="transparent", fmt="mp4")
+    cfg = MakeConfig(output=tmp_path / "o.gif", animation=AnimationSpec(background="transparent"),
+                     fmt="mp4")
     with pytest.raises(UsageError, match="alpha"):
         cfg.validate()
 

@@ -8,10 +8,11 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
+from ..core import animation_spec as spec_limits
 from ..core import choices
 from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, EffectsOpt, FormatOpt, FpsOpt,
                      FramesOpt, HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt,
-                     PresetOpt, QuietOpt, Reporter, SeedOpt, handle_errors, parse_size)
+                     PresetOpt, QuietOpt, Reporter, SeedOpt, handle_errors)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +29,7 @@ def _track_points(track_path: Path, image_size: tuple[int, int], face_path: Path
     """
     from ..core.errors import TrackError
     from ..core.track import load_track
-    from ..render.animate import check_face_fits
+    from ..render.animate import check_face_fits  # a track's points must fit this image
 
     track = load_track(track_path)
     width, height = image_size
@@ -73,8 +74,10 @@ def animate(
     fps: FpsOpt = 12.0,
     duration: DurationOpt = None,
     size: Annotated[Optional[str], typer.Option(
-        "--size", help="Output size N or WxH (the face is cropped to the aspect and resized); "
-        "default: the input's size.", show_default=False)] = None,
+        "--size", help="Output size N or WxH, "
+        f"{spec_limits.SIZE_RANGE[0]}..{spec_limits.SIZE_RANGE[1]} px per side: the picture is "
+        "cropped to that aspect around the face and resized. Default: the input's size.",
+        show_default=False)] = None,
     intensity: IntensityOpt = 1.0,
     head: HeadOpt = "auto",
     effects: EffectsOpt = choices.DEFAULT_EFFECTS,
@@ -98,30 +101,24 @@ def animate(
     """
     import time
 
+    from ..animation import animate_to_file, check_output
+    from ..core.animation_spec import AnimationSpec
     from ..core.atomic import all_or_nothing
-    from ..core.errors import UsageError
     from ..core.image_io import read_image
     from ..core.track import save_track as write_track
-    from ..render.animate import AnimateConfig
-    from ..render.animate import animate as run_animate
-    from ..render.export import check_target, export_animation, resolve_format
+    from ..render.export import check_target
 
     started = time.perf_counter()
-    out_fmt, _ = resolve_format(output, fmt, preset)   # fail fast on a bad name / suffix
+    spec = AnimationSpec(frames=frames, fps=fps, duration=duration, size=size,
+                         intensity=intensity, head=head, effects=effects, background=background)
+    check_output(spec, output, fmt, preset)   # fail fast on a bad name / suffix / alpha
     for target in (output, save_track):  # ... and on an output that cannot be written
         if target is not None:
             check_target(target, inputs=[p for p in (face, landmarks, motion) if p is not None])
-    if background == "transparent" and out_fmt == "mp4":
-        raise UsageError("MP4 has no alpha channel: use .webm, .webp, .png (APNG) or .gif with "
-                         "--background transparent")
-    cfg = AnimateConfig(expr=expr, frames=frames, fps=fps, duration=duration,
-                        size=parse_size(size), intensity=intensity, head=head, effects=effects,
-                        background=background, seed=seed, device=device, landmarks=backend,
-                        trim=background == "transparent")
     if motion is None:
         from ..motion import parse_expression
 
-        parse_expression(cfg.expr)  # unknown expression: say so before any slow step
+        parse_expression(expr)  # unknown expression: say so before any slow step
     image = read_image(face)
     points = None
     if landmarks is not None:
@@ -132,11 +129,12 @@ def animate(
 
         model = load_motion_model(motion)
     rep = Reporter(json_output, quiet)
-    with rep.progress("animate", total=cfg.n_frames) as update:
-        result = run_animate(image.rgb, cfg, points=points, motion_model=model, progress=update,
-                             where=str(face))
-    with all_or_nothing():  # the animation and its track appear together or not at all
-        report = export_animation(result.rgba_frames(), output, fps=cfg.fps, fmt=fmt, preset=preset)
+    with rep.progress("animate", total=spec.n_frames) as update, all_or_nothing():
+        # the animation and its track appear together or not at all
+        result, report = animate_to_file(
+            image.rgb, expr, spec, output, fmt=fmt, preset=preset, points=points,
+            motion_model=model, seed=seed, landmark_backend=backend, device=device,
+            trim=background == "transparent", progress=update, where=str(face))
         if save_track is not None:
             result.track.source = str(face)
             write_track(result.track, save_track)

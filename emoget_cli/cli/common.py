@@ -22,6 +22,7 @@ try:  # typer >= 0.2x vendors click; older releases depend on it
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException
 
+from ..core import animation_spec as spec_limits
 from ..core import choices
 from ..core.errors import EmogetError
 
@@ -164,17 +165,23 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed, for reproduci
 FormatOpt = Annotated[Optional[Literal[choices.FORMATS]], typer.Option(
     "--format", help="Output format (default: from the suffix, the preset, else gif).",
     show_default=False)]
-FramesOpt = Annotated[int, typer.Option("--frames", help="Frames per loop.")]
-FpsOpt = Annotated[float, typer.Option("--fps", help="Frames per second.")]
+# Their limits live in core.animation_spec (validated there, for both commands, once).
+FramesOpt = Annotated[int, typer.Option(
+    "--frames", help=f"Frames per loop, {spec_limits.FRAMES_RANGE[0]}..{spec_limits.FRAMES_RANGE[1]}.")]
+FpsOpt = Annotated[float, typer.Option(
+    "--fps", help=f"Frames per second, above 0 and at most {spec_limits.FPS_MAX:g}.")]
 DurationOpt = Annotated[Optional[float], typer.Option(
-    "--duration", help="Seconds per loop (overrides --frames: frames = duration x fps).",
+    "--duration", help=f"Seconds per loop, up to {spec_limits.DURATION_MAX:g} (overrides "
+    "--frames: frames = duration x fps, rounded half up). Default: --frames.",
     show_default=False)]
 IntensityOpt = Annotated[float, typer.Option(
-    "--intensity", min=0.0, max=choices.MAX_INTENSITY, help="Strength of the expression: 1 = "
-    "the emoticon apex, up to 1.5 exaggerates, 0 = the photo as it is.")]
+    "--intensity", help="Strength of the expression, "
+    f"{spec_limits.INTENSITY_RANGE[0]:g}..{spec_limits.INTENSITY_RANGE[1]:g}: 1 = the emoticon "
+    "apex, above 1 exaggerates, 0 = the photo as it is.")]
 HeadOpt = Annotated[Literal[choices.HEAD_MOTIONS], typer.Option(
     "--head", help="Head motion: auto = the expression's own (see 'emoget expressions').")]
-BackgroundOpt = Annotated[Literal[choices.BACKGROUNDS], typer.Option(    "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")]
+BackgroundOpt = Annotated[Literal[choices.BACKGROUNDS], typer.Option(
+    "--background", help="keep the picture, or cut the head out (alpha; not for MP4).")]
 PresetOpt = Annotated[Optional[str], typer.Option(
     "--preset", help=f"Messenger limits, enforced: {', '.join(choices.PRESET_NAMES)}.",
     show_default=False)]
@@ -253,21 +260,3 @@ def _json_default(obj: Any) -> Any:
         return dataclasses.asdict(obj)
     return str(obj)
 
-
-def parse_size(value: Optional[str]) -> Optional[tuple[int, int]]:
-    """'256' → (256, 256); '320x270' → (320, 270)."""
-    if value is None:
-        return None
-    from ..core.errors import UsageError
-
-    text = str(value).lower().replace("×", "x")
-    try:
-        if "x" in text:
-            w, h = (int(v) for v in text.split("x", 1))
-        else:
-            w = h = int(text)
-    except ValueError:
-        raise UsageError(f"--size must be N or WxH, got {value!r}") from None
-    if not (8 <= w <= 4096 and 8 <= h <= 4096):
-        raise UsageError(f"--size {value} is out of range (8..4096 pixels)")
-    return w, h

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated, Literal
 
+from ..core import animation_spec as spec_limits
 from ..core import choices
 from .common import (BackgroundOpt, ConfigOpt, DeviceOpt, DurationOpt, EffectsOpt, FormatOpt, FpsOpt,
                      FramesOpt, HeadOpt, IntensityOpt, JsonOpt, LandmarkBackendOpt, MotionOpt,
@@ -66,9 +67,11 @@ def make(
     frames: FramesOpt = 24,
     fps: FpsOpt = 12.0,
     duration: DurationOpt = None,
-    size: Annotated[Optional[int], typer.Option(
-        "--size", help="Output side in pixels (square); default 256, or the preset's side.",
-        show_default=False)] = None,
+    size: Annotated[Optional[str], typer.Option(
+        "--size", help="Output size N or WxH, "
+        f"{spec_limits.SIZE_RANGE[0]}..{spec_limits.SIZE_RANGE[1]} px per side: the face is "
+        "aligned at the larger side, then cropped to the aspect. Default: 256, or the preset's "
+        "side (at most 512).", show_default=False)] = None,
     intensity: IntensityOpt = 1.0,
     head: HeadOpt = "auto",
     effects: EffectsOpt = choices.DEFAULT_EFFECTS,
@@ -106,6 +109,7 @@ def make(
     [bold]emoget make --sample -o out.gif[/] · [bold]emoget make me.jpg --style baby --expr
     surprise -o me.gif[/] · [bold]emoget make photos/ --pack --preset telegram -o stickers/[/]
     """
+    from ..core.animation_spec import AnimationSpec
     from ..core.errors import EmogetError, PartialFailure, UsageError
     from ..pipeline import MakeConfig, check_targets, expand_inputs, make as run_make, sample_input
     from .common import STATE, print_error
@@ -118,10 +122,12 @@ def make(
         raise UsageError("give INPUT images or folders (or --sample)")
     if output is None:
         raise UsageError("give -o/--output (a file, or a folder for several inputs or --pack)")
-    exprs = _split_exprs(expr) or ("happiness",)
-    cfg = MakeConfig(output=output, style=style, engine=engine, expressions=exprs, frames=frames,
-                     fps=fps, duration=duration, size=size, intensity=intensity, head=head, effects=effects,
-                     background=background, preset=preset, fmt=fmt, strength=strength,
+    exprs = _split_exprs(expr) or (choices.DEFAULT_EXPRESSION,)
+    animation = AnimationSpec(frames=frames, fps=fps, duration=duration, size=size,
+                              intensity=intensity, head=head, effects=effects,
+                              background=background)
+    cfg = MakeConfig(output=output, style=style, engine=engine, expressions=exprs,
+                     animation=animation, preset=preset, fmt=fmt, strength=strength,
                      generator=generator, base_generator=base, class_name=class_name,
                      invert_steps=invert_steps,
                      motion_model=motion, landmark_backend=backend, device=device, seed=seed,

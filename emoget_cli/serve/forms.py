@@ -63,7 +63,8 @@ def _to_text(name: str, text: str) -> str:
     return value
 
 
-#: form field → (MakeConfig field, parser). `expr` is handled apart (repeatable, comma lists).
+#: form field → (MakeConfig field, parser). `expr` is handled apart (repeatable, comma lists);
+#: the fields of core.animation_spec.AnimationSpec go into MakeConfig.animation.
 MAKE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "style": ("style", _to_text),
     "engine": ("engine", _to_choice(choices.ENGINES)),
@@ -74,7 +75,7 @@ MAKE_FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "frames": ("frames", _to_int),
     "fps": ("fps", _to_float),
     "duration": ("duration", _to_float),
-    "size": ("size", _to_int),
+    "size": ("size", _to_text),
     "intensity": ("intensity", _to_float),
     "head": ("head", _to_choice(choices.HEAD_MOTIONS)),
     "background": ("background", _to_choice(choices.BACKGROUNDS)),
@@ -118,6 +119,12 @@ def make_config_from_form(fields: Sequence[tuple[str, str]], output: Path):
         raise UsageError(f"expr: at most {MAX_EXPRESSIONS} expressions per job, got {len(exprs)}")
     if exprs:
         kwargs["expressions"] = tuple(exprs)
+    from dataclasses import fields as dataclass_fields
+
+    from ..core.animation_spec import AnimationSpec
+
+    animated = {f.name for f in dataclass_fields(AnimationSpec)}
+    kwargs["animation"] = AnimationSpec(**{k: kwargs.pop(k) for k in list(kwargs) if k in animated})
     # a folder: pack/several expressions write several files; one file is named by make too
     config = MakeConfig(output=output, output_is_folder=True, device="auto", jobs=1, **kwargs)
     config.validate(1)

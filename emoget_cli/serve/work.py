@@ -86,6 +86,7 @@ def run_previews(photo: str, out_dir: str, styles: list[str], device: str) -> di
     (`<style>.png`, PREVIEW_SIZE pixels square), written as each one is ready."""
     from ..core.errors import EmogetError
     from ..core.image_io import write_image
+    from ..core.animation_spec import AnimationSpec
     from ..pipeline import MakeConfig, stage_face, stage_style
 
     _limit_threads()
@@ -95,7 +96,7 @@ def run_previews(photo: str, out_dir: str, styles: list[str], device: str) -> di
     try:
         out.mkdir(parents=True, exist_ok=True)
         timer: dict[str, float] = {}
-        base = MakeConfig(output=out, size=PREVIEW_SIZE, device=device)
+        base = MakeConfig(output=out, animation=AnimationSpec(size=PREVIEW_SIZE), device=device)
         face = stage_face(Path(photo), base, timer)
         for style in styles:
             config = dataclasses.replace(base, style=style)
