@@ -23,7 +23,7 @@ from emoget_cli.core.errors import DependencyError, UsageError
 from emoget_cli.core.image_io import read_image, write_image
 from emoget_cli.pipeline import SAMPLE_FACE, MakeConfig, make
 
-FAST = dict(size=64, frames=4, fps=8.0)  # small and short: the batch logic is under test
+FAST = dict(animation=dict(size=64, frames=4, fps=8.0))  # small and short: the batch logic is under test
 
 
 def _selfies(folder: Path, n: int = 3, bad: bool = True) -> Path:
@@ -78,7 +78,8 @@ def test_options_hash_follows_what_is_written_not_how_it_runs(tmp_path):
     h = batch.options_hash(cfg)
     assert h == batch.options_hash(dataclasses.replace(cfg, jobs=4))
     assert h == batch.options_hash(dataclasses.replace(cfg, ray="auto"))
-    assert h != batch.options_hash(dataclasses.replace(cfg, fps=10.0))
+    assert h != batch.options_hash(dataclasses.replace(
+        cfg, animation=dataclasses.replace(cfg.animation, fps=10.0)))
     assert h != batch.options_hash(dataclasses.replace(cfg, style="baby"))
 
 
@@ -118,7 +119,8 @@ def test_rerun_with_same_options_skips_finished_inputs_and_redoes_changed_ones(t
     partial = make([inputs], cfg)
     assert [r.skipped for r in partial] == [False, True, False] and (out / "face1.gif").is_file()
 
-    changed = make([inputs], dataclasses.replace(cfg, fps=10.0))
+    changed = make([inputs], dataclasses.replace(
+        cfg, animation=dataclasses.replace(cfg.animation, fps=10.0)))
     assert not any(r.skipped for r in changed)
 
 
