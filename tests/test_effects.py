@@ -205,3 +205,11 @@ def test_effects_command_lists_every_effect(cli):
     assert all(e["description"] for e in listed.values())
     human = cli("effects")
     assert human.exit_code == 0 and "heart-eyes" in human.stdout
+
+
+def test_cli_bad_effects_is_one_line_and_writes_nothing(cli, tmp_path):
+    out = tmp_path / "x.gif"
+    res = cli("make", "--sample", "--effects", "tears+rainbow", "-o", str(out))
+    assert res.exit_code == 2
+    assert "unknown effect 'rainbow'" in res.output and "Traceback" not in res.output
+    assert not out.exists()
