@@ -102,8 +102,8 @@ EXPRESSIONS: dict[str, Expression] = {e.name: e for e in (
                "punch"),
     Expression("fear", "brows up and together, eyes wide, lips stretched back, jaw drops",
                _units("1+2+4:0.6+5+20+25+26:0.5"), ("sweat", "pale"), "tremble", "snap"),
-    Expression("contempt", "a one-sided smirk (subject's right), lids lowered",
-               _units("R12+R14+45:0.2"), (), "tilt"),
+    Expression("contempt", "a one-sided smirk (subject's right) while the other corner sags, "
+               "lids lowered", _units("R12+R14+L15:0.4+45:0.25"), (), "tilt"),
     Expression("wink", "the subject's left eye closes (image right) with a small smile",
                _units("L46+L6:0.6+12:0.6"), ("sparkles",), "tilt"),
     Expression("blink", "both eyes close briefly", _units("45", "pulse"), replaces=False),
