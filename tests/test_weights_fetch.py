@@ -243,7 +243,7 @@ def test_fetch_converts_an_nvlabs_pickle_to_safetensors_bit_identically(cli, hom
     data, G = _nvlabs_pickle(nvlabs_modules, 0)
     server.routes["/m/ffhq.pkl"] = {"data": data, "cut": len(data) // 3}
 
-    refused = cli("weights", "fetch", "ffhq")  # non-interactive, licence not accepted
+    refused = cli("weights", "fetch", "painting-gan")  # = ffhq metfaces; licence not accepted
     assert refused.exit_code == 2 and "--accept-license" in refused.stderr
     assert not (home / "weights").exists() and server.log == []
 
@@ -381,6 +381,8 @@ def test_from_files_build_painting_gan_and_make_uses_it(cli, home, server, nvlab
     assert f"sha256 {sha} pinned" in " ".join(res.stderr.split())  # printed at first use
     assert "registered ffhq" in res.stdout and "painting-gan" not in res.stdout  # metfaces missing
     assert (tmp_path / "ffhq.pkl").read_bytes() == ffhq_pkl  # the input is never touched
+    res = cli("weights", "fetch", "painting-gan", "--from", tmp_path / "metfaces.pt")
+    assert res.exit_code == 2 and "one NAME" in res.stderr  # the recipe stands for two files
     res = cli("weights", "fetch", "metfaces", "--from", tmp_path / "metfaces.pt", "--accept-license",
               "--json")
     assert res.exit_code == 0, res.output

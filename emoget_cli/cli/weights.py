@@ -161,7 +161,8 @@ def verify_cmd(
 @handle_errors
 def fetch_cmd(
     names: Annotated[list[str], typer.Argument(
-        help="Catalogue names (`emoget weights list`), e.g. ffhq metfaces fan-2d vgg16.",
+        help="Catalogue names (`emoget weights list`), e.g. ffhq metfaces fan-2d vgg16, or a "
+        "recipe (painting-gan: its generators).",
         show_default=False)],
     accept_license: Annotated[bool, typer.Option(
         "--accept-license", help="Accept non-commercial licences (NVIDIA's for the StyleGAN2 "
@@ -183,7 +184,7 @@ def fetch_cmd(
     """Download public checkpoints, check them (hash pinned on first use, file contents),
     convert NVlabs pickles to safetensors, and build recipes such as painting-gan.
 
-    [bold]emoget weights fetch ffhq metfaces --accept-license[/] · [bold]emoget weights fetch
+    [bold]emoget weights fetch painting-gan --accept-license[/] · [bold]emoget weights fetch
     vgg16 fan-2d fan-sfd[/] · [bold]emoget weights fetch ffhq --from ~/Downloads/ffhq.pkl[/].
     EMOGET_WEIGHTS_MIRROR=URL/ replaces each URL's folder; http(s)_proxy are honoured.
     """
@@ -197,7 +198,11 @@ def fetch_cmd(
 
     rep = Reporter(json_output, quiet)
     cat = load_catalogue(catalogue)
-    entries = [cat.get(n) for n in dict.fromkeys(names)]
+    wanted: list[str] = []
+    for n in names:  # a recipe's name stands for the files it is built from
+        r = cat.recipes.get(n)
+        wanted += [r.base, r.coarse] if r is not None and n not in cat.files else [n]
+    entries = [cat.get(n) for n in dict.fromkeys(wanted)]
     if from_file is not None and len(entries) != 1:
         raise UsageError("--from registers one file: give exactly one NAME")
     options = FetchOptions(timeout=timeout, retries=retries)

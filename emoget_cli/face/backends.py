@@ -179,8 +179,8 @@ class FanBackend(LandmarkBackend):
         missing = missing_fan_files()
         if missing:
             raise DependencyError(
-                f"FAN weights missing: {', '.join(missing)}; put them in {hub_checkpoints_dir()} "
-                "(or use --backend dlib)")
+                f"FAN weights missing: {', '.join(missing)}; `emoget weights fetch fan-2d fan-sfd` "
+                f"puts them in {hub_checkpoints_dir()} (or use --backend dlib)")
 
     def __init__(self, device: str = "cpu"):
         self.require_weights()
@@ -203,7 +203,8 @@ class FanBackend(LandmarkBackend):
             return False, "face-alignment is not installed (pip install face-alignment)"
         missing = missing_fan_files()
         if missing:
-            return False, f"weights missing: {', '.join(missing)} (put them in {hub_checkpoints_dir()})"
+            return False, (f"weights missing: {', '.join(missing)} (`emoget weights fetch fan-2d "
+                           f"fan-sfd` puts them in {hub_checkpoints_dir()})")
         return True, "2D FAN + SFD detector"
 
     def detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
