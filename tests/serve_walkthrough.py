@@ -105,6 +105,19 @@ def _wait(driver, script: str, timeout: float, what: str) -> None:
     raise AssertionError(f"{what}: not within {timeout:.0f} s")
 
 
+def screenshot(driver, path: Path, settle: float = 0.5) -> None:
+    """Screenshot of the page cut to the visible step (the viewport is set to its height)."""
+    time.sleep(settle)  # the step's entrance animation; the GIFs into their loop
+    height = driver.execute_script(
+        "return Math.ceil(document.querySelector('section.card:not([hidden])')"
+        ".getBoundingClientRect().bottom) + 28;")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": WINDOW[0], "height": max(480, int(height)), "deviceScaleFactor": 1, "mobile": False})
+    time.sleep(0.2)
+    driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 THUMBS_LOADED = ("(() => {{ const imgs = [...document.querySelectorAll('{grid} .choice img')];"
                  " return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0"
                  " && !i.classList.contains('skeleton')); }})()")
@@ -116,17 +129,8 @@ def walk(driver, url: str, download_dir: Path, shots: Optional[Path] = None,
     from selenium.webdriver.common.by import By
 
     def shot(name: str, settle: float = 0.5) -> None:
-        """Screenshot of the page cut to its content (the viewport is set to its height)."""
-        if shots is None:
-            return
-        time.sleep(settle)  # the step's entrance animation; the GIFs into their loop
-        height = driver.execute_script(
-            "return Math.ceil(document.querySelector('section.card:not([hidden])').getBoundingClientRect().bottom) + 28;")
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-            "width": WINDOW[0], "height": max(480, int(height)), "deviceScaleFactor": 1, "mobile": False})
-        time.sleep(0.2)
-        driver.save_screenshot(str(shots / f"serve-{name}.png"))
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        if shots is not None:
+            screenshot(driver, shots / f"serve-{name}.png", settle)
 
     times: dict = {}
     driver.get(url)
@@ -166,6 +170,26 @@ def walk(driver, url: str, download_dir: Path, shots: Optional[Path] = None,
     return times
 
 
+def upload_expecting_error(driver, url: str, photo: Path, shot: Optional[Path] = None,
+                           timeout: float = 120.0) -> str:
+    """Upload `photo` on a fresh page and return the error banner's text."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    _wait(driver, "document.body.dataset.ready === '1'", 30, "the page loads its options")
+    driver.find_element(By.ID, "file").send_keys(str(photo))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = driver.execute_script(
+            "const b = document.getElementById('banner'); return b.hidden ? null : b.innerText;")
+        if text:
+            if shot is not None:
+                screenshot(driver, shot)
+            return " ".join(text.replace("×", "").split())
+        time.sleep(0.05)
+    raise AssertionError(f"no error shown for {photo.name} within {timeout:.0f} s")
+
+
 def check_gif(path: Path) -> tuple[int, tuple[int, int]]:
     """(frames, size) of a valid animated GIF; AssertionError otherwise."""
     from PIL import Image
@@ -195,6 +219,13 @@ def main(argv=None) -> int:
         with running_server(tmp / "jobs") as url, chromium(tmp / "downloads") as driver:
             times = walk(driver, url, tmp / "downloads", args.shots, args.style, args.expr)
             frames, size = check_gif(times.pop("gif"))
+            no_face = tmp / "coffee.png"
+            from PIL import Image
+            from skimage import data
+
+            Image.fromarray(data.coffee()).save(no_face)
+            shot = args.shots / "serve-error-no-face.png" if args.shots else None
+            print(f"{'no face':>24}: {upload_expecting_error(driver, url, no_face, shot)}")
         total = time.monotonic() - start
     for key, value in times.items():
         print(f"{key:>24}: {value:6.2f} s")

@@ -38,6 +38,16 @@ def test_browser_walks_the_four_steps_and_downloads_a_gif(tmp_path):
         walkthrough._wait(driver, "!document.getElementById('banner').hidden", 30, "the delete")
         assert "Deleted" in driver.find_element("id", "banner").text
         assert not any((tmp_path / "jobs").iterdir())
+        # the errors a person meets, in words (a photo without a face; a file that is no photo)
+        from PIL import Image
+        from skimage import data
+
+        Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")
+        text = walkthrough.upload_expecting_error(driver, url, tmp_path / "coffee.png")
+        assert text.startswith("No face found."), text
+        (tmp_path / "notes.jpg").write_bytes(b"these are my notes, not a photo")
+        text = walkthrough.upload_expecting_error(driver, url, tmp_path / "notes.jpg")
+        assert text.startswith("This file cannot be used.") and "not an image" in text.lower(), text
     frames, size = walkthrough.check_gif(times["gif"])
     assert times["gif"].name == "emoget-baby-surprise.gif"
     assert frames > 8 and size == (256, 256)

@@ -1,7 +1,7 @@
 """Jobs, their folders, and the lanes that run them.
 
-A job owns one folder `<root>/<id>/` holding the uploaded photo (`upload/`) and its results
-(`out/`). Ids are `secrets.token_urlsafe` strings and are only ever looked up in a dict; file
+A job owns one folder `<root>/<id>/` holding the uploaded photo (`upload/`, removed as soon as
+the worker returns) and its results (`out/`). Ids are `secrets.token_urlsafe` strings and are only ever looked up in a dict; file
 names come from the job's own result list, never from a request. Deleting a job (by the user,
 or when it expires) removes its whole folder, photo included; a job deleted while it runs is
 removed as soon as its worker returns.
@@ -221,6 +221,8 @@ class JobStore:
             remove = job.deleted
         if remove:
             self._remove_folder(job)
+        else:  # the worker is done with the photo: it need not wait for the job to expire
+            shutil.rmtree(job.photo.parent, ignore_errors=True)
 
     def get(self, job_id: str) -> Optional[Job]:
         if not ID_PATTERN.match(job_id or ""):

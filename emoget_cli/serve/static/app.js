@@ -91,7 +91,8 @@ const FRIENDLY = {
 
 function showError(err) {
   const [title, text] = FRIENDLY[err.kind] || ["Something went wrong.", null];
-  banner(title, text || err.message, "error");
+  const detail = (err.message || "").replace(/^photo: /, "");
+  banner(title, text || detail.charAt(0).toUpperCase() + detail.slice(1), "error");
 }
 
 function banner(title, text, tone) {
@@ -464,7 +465,7 @@ async function deleteEverything() {
   await Promise.allSettled(ids.map((id) => api(`/api/jobs/${id}`, { method: "DELETE" })));
   state.photo = null;
   show(1);
-  banner("Deleted.", "Your photo and everything made from it are gone from the server.", "info");
+  banner("Deleted.", "Everything made from your photo is gone from the server.", "info");
 }
 
 // ------------------------------------------------------------------------------ start --
