@@ -20,12 +20,25 @@ def page_url(config: ServeConfig, port: int) -> str:
     return f"http://{shown}:{port}/" + (f"#token={config.token}" if config.token else "")
 
 
+def _workers_skip_the_launcher() -> None:
+    """Worker processes are spawned, and spawn re-imports the launching script in each of them.
+    A launcher without a `__main__` guard (a hand-written wrapper around `emoget`) would then
+    start one more server per worker. Workers need nothing from the launcher, so they import the
+    guarded `emoget_cli.__main__` instead. (`python -m emoget_cli` already works this way.)"""
+    import importlib.util
+
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and getattr(main, "__file__", None):
+        main.__spec__ = importlib.util.find_spec("emoget_cli.__main__")
+
+
 def run(config: ServeConfig, *, open_browser: bool = False) -> None:
     """Serve until Ctrl-C. The port is bound here first, so 'in use' is one clear line."""
     import uvicorn
 
     from .app import create_app
 
+    _workers_skip_the_launcher()
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -167,8 +167,9 @@ function renderStyleCards() {
       select(grid, card); state.style = s.name; $("to-3").disabled = false;
     });
     grid.append(card);
+    if (s.name === state.options.default_style) { select(grid, card); state.style = s.name; }
   }
-  $("to-3").disabled = true;
+  $("to-3").disabled = !state.style;
 }
 
 function choiceCard(name, title, desc) {
