@@ -156,18 +156,29 @@ def walk(driver, url: str, download_dir: Path, shots: Optional[Path] = None,
     times["make"] = time.monotonic() - t2
     times["upload_to_first_result"] = time.monotonic() - t0
     shot("4-result", settle=1.0)
-    before = set(download_dir.iterdir())
-    driver.find_element(By.CSS_SELECTOR, "#format-buttons button[data-format='gif']").click()
-    deadline = time.monotonic() + 60
-    gif = None
-    while time.monotonic() < deadline and gif is None:
-        new = [p for p in set(download_dir.iterdir()) - before if p.suffix == ".gif"]
-        gif = new[0] if new else None
-        time.sleep(0.1)
-    if gif is None:
-        raise AssertionError("no GIF was downloaded")
-    times["gif"] = gif
+    times["gif"] = click_download(driver, "#format-buttons button[data-format='gif']", ".gif",
+                                  download_dir)
     return times
+
+
+def click_download(driver, selector: str, suffix: str, download_dir: Path,
+                   timeout: float = 120.0) -> Path:
+    """Click a download button; the new file with `suffix` once the browser has saved it."""
+    from selenium.webdriver.common.by import By
+
+    before = set(download_dir.iterdir())
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = [p for p in set(download_dir.iterdir()) - before if p.suffix == suffix]
+        if new:
+            return new[0]
+        banner = driver.execute_script(
+            "const b = document.getElementById('banner'); return b.hidden ? null : b.innerText;")
+        if banner:
+            raise AssertionError(f"download {selector}: the page says {banner!r}")
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} was downloaded by {selector}")
 
 
 def upload_expecting_error(driver, url: str, photo: Path, shot: Optional[Path] = None,

@@ -33,6 +33,17 @@ def test_browser_walks_the_four_steps_and_downloads_a_gif(tmp_path):
     start = time.monotonic()
     with walkthrough.running_server(tmp_path / "jobs") as url, walkthrough.chromium(downloads) as driver:
         times = walkthrough.walk(driver, url, downloads, style="baby", expr="surprise")
+        # the other downloads of step 4: a messenger sticker (Telegram: WebM) and the whole pack
+        sticker = walkthrough.click_download(driver, "#preset-btn", ".webm", downloads)
+        assert sticker.name == "emoget-baby-surprise-telegram.webm"
+        assert sticker.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM/Matroska file
+        pack = walkthrough.click_download(driver, "#pack-btn", ".zip", downloads)
+        import zipfile
+
+        from emoget_cli.core.choices import PACK_EXPRESSIONS
+
+        assert sorted(zipfile.ZipFile(pack).namelist()) == sorted(
+            f"emoget-{e}.gif" for e in PACK_EXPRESSIONS)
         # every upload and result is gone once the user deletes them
         driver.find_element("id", "delete-btn").click()
         walkthrough._wait(driver, "!document.getElementById('banner').hidden", 30, "the delete")

@@ -431,7 +431,7 @@ async function download(button, extra) {
     }
     const file = pickFile(job, fields);
     if (!file) throw new ApiError("internal", "the job made no file to download", 200);
-    const exprPart = state.expr === "pack" ? "pack" : state.expr;
+    const exprPart = state.expr === "pack" || extra.pack ? "pack" : state.expr;
     const name = `emoget-${state.style}-${exprPart}${extra.preset ? "-" + extra.preset : ""}${file.name.slice(file.name.lastIndexOf("."))}`;
     const a = document.createElement("a");
     a.href = file.url; a.download = name; document.body.append(a); a.click(); a.remove();
