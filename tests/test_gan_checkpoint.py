@@ -241,7 +241,7 @@ def test_wrong_files_raise_checkpoint_error(nets, tmp_path):
 
 
 def _ours_to_ada_generator(sd: dict, n_mlp: int, size: int, conditional: bool) -> dict:
-    """Inverse of REFERENCE.md §4.3, written independently of the converter under test."""
+    """Inverse of docs/stylegan2.md#conversion, written independently of the converter under test."""
     ada = {}
     for i in range(n_mlp):
         ada[f"mapping.fc{i}.weight"] = sd[f"style.{i + 1}.weight"]

@@ -13,7 +13,7 @@ from emoget_cli.gan.ops import fused_leaky_relu, make_kernel, upfirdn2d, upfirdn
 
 
 def _expected_generator_keys_256() -> list[tuple[str, tuple]]:
-    """REFERENCE.md Appendix A written out independently of the implementation."""
+    """docs/stylegan2.md#state-dict written out independently of the implementation."""
     keys: list[tuple[str, tuple]] = []
     for i in range(1, 9):
         keys += [(f"style.{i}.weight", (512, 512)), (f"style.{i}.bias", (512,))]

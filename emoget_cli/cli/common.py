@@ -151,7 +151,7 @@ def _apply_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
     return value
 
 
-# Shared options: the same names and help everywhere (STYLE.md: reuse flag names).
+# Shared options: the same names and help everywhere (one name means one thing in every command).
 DeviceOpt = Annotated[Literal[choices.DEVICES], typer.Option(
     "--device", help="Where to compute: auto (GPU when there is one), cpu or cuda.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")]

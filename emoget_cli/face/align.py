@@ -1,4 +1,4 @@
-"""FFHQ-style face alignment (the recipe of NVlabs/ffhq-dataset, REFERENCE.md §5).
+"""FFHQ-style face alignment (the recipe of NVlabs/ffhq-dataset, docs/face.md#ffhq-alignment).
 
 An oriented square (`quad`) is derived from the eyes and the mouth corners; the image is shrunk
 when the face is much larger than the output, cropped around the quad, reflect-padded (with a

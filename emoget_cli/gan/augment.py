@@ -3,11 +3,12 @@
 Both pipelines are differentiable with respect to the input image (and twice differentiable:
 `conv2d`, `grid_sample` and the colour matrices have double backward), so the generator's gradient
 and the R1 gradient -- taken w.r.t. the *un-augmented* reals, through the augmentation
-(REFERENCE.md §1.6) -- pass through them. The same pipeline is applied to reals and fakes before D.
+(docs/stylegan2.md#training) -- pass through them. The same pipeline is applied to reals and
+fakes before D.
 
-ADA (Karras et al. 2020), "bgc" (REFERENCE.md §1.6); each transform is drawn independently per
-sample with probability p (the two arbitrary rotations with p_rot = 1 - sqrt(1 - p), so that the
-chance of *some* rotation is p):
+ADA (Karras et al. 2020), "bgc" (docs/stylegan2.md#augmentation); each transform is drawn
+independently per sample with probability p (the two arbitrary rotations with
+p_rot = 1 - sqrt(1 - p), so that the chance of *some* rotation is p):
 
 * geometric, in this order: x-flip; 90-degree rotation (k uniform in 0..3); integer translation
   (uniform, up to ±0.125 of the width/height, rounded to whole pixels); isotropic scale

@@ -1,6 +1,6 @@
 """Network blending of StyleGAN2 generators: θ = Σᵢ αᵢ(layer) · θᵢ (Toonify layer swapping).
 
-Layers and positions (rosinality key names; REFERENCE.md §2). Every synthesis layer has a
+Layers and positions (rosinality key names; docs/stylegan2.md#blending). Every synthesis layer has a
 resolution r and a level (0 = first conv of the resolution, 1 = second conv + its ToRGB); its
 position is p = 2·log2(r/4) + level:
 

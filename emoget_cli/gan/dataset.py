@@ -1,6 +1,6 @@
 """Training images for `emoget train stylegan`: a folder or a zip, with optional class labels.
 
-Layouts understood (REFERENCE.md §4.6):
+Layouts understood (docs/stylegan2.md#dataset):
 
 * any folder tree or zip of images (found recursively, sorted by relative path);
 * class labels from **sub-folders** -- ``happy/*.png``, ``sad/*.png`` -> classes

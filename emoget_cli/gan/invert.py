@@ -1,4 +1,4 @@
-"""Optimisation-based GAN inversion (rosinality `projector.py` recipe, REFERENCE.md §1.8) + PTI.
+"""Optimisation-based GAN inversion (rosinality `projector.py` recipe, docs/stylegan2.md#inversion) + PTI.
 
 For a batch of N faces (inverted together, as one optimisation):
 

@@ -1,4 +1,4 @@
-"""StyleGAN2 losses and regularisers (REFERENCE.md §1.5), plus the AC-GAN class loss (§3.3).
+"""StyleGAN2 losses and regularisers (docs/stylegan2.md#training), plus the AC-GAN class loss (#acgan).
 
 All take logits as float tensors (cast before calling when running under autocast).
 """

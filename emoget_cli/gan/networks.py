@@ -1,9 +1,9 @@
 """StyleGAN2 generator and discriminator with rosinality/stylegan2-pytorch's exact state_dict.
 
 An unconditional `Generator(size, 512, 8, channel_multiplier)` has exactly the keys, shapes and
-registration order of rosinality's `model.Generator` (REFERENCE.md §1.3, Appendix A), so a
+registration order of rosinality's `model.Generator` (docs/stylegan2.md#state-dict), so a
 rosinality `g_ema` loads with `strict=True` and produces the same images for the same latents and
-noise. Likewise `Discriminator` (§1.4, Appendix B). The math (equalised learning rate,
+noise. Likewise `Discriminator` (same page). The math (equalised learning rate,
 modulation/demodulation, FIR up/down-sampling) is written from the paper/reference facts.
 
 Extensions (absent, hence key-compatible, in the default configuration):
@@ -49,7 +49,7 @@ ROSINALITY_CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256:
 
 
 def channel_table(channel_multiplier: int = 2, channel_max: int = 512) -> dict[int, int]:
-    """{resolution: channels}: rosinality's table (§1.2), each capped at `channel_max`."""
+    """{resolution: channels}: rosinality's table (docs/stylegan2.md#generator), each capped at `channel_max`."""
     table = {}
     for res, ch in ROSINALITY_CHANNELS.items():
         full = ch if res <= 32 else ch * channel_multiplier

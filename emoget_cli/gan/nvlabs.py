@@ -1,4 +1,4 @@
-"""Safe import of NVlabs stylegan2-ada-pytorch `.pkl` snapshots (REFERENCE.md §4.1-4.4).
+"""Safe import of NVlabs stylegan2-ada-pytorch `.pkl` snapshots (docs/stylegan2.md#nvlabs-pickles, #conversion).
 
 The snapshots are plain pickles of `@persistent_class` modules whose normal unpickling exec()s
 source code embedded in the file. Here a restricted `pickle.Unpickler` resolves only an
@@ -132,7 +132,7 @@ def _channel_multiplier(channel_base: int) -> int:
 
 
 def generator_arch(kwargs: dict) -> dict:
-    """ADA Generator _init_kwargs -> our architecture dict (REFERENCE.md §4.2)."""
+    """ADA Generator _init_kwargs -> our architecture dict (docs/stylegan2.md#nvlabs-pickles)."""
     syn = dict(kwargs.get("synthesis_kwargs") or {})
     mapk = dict(kwargs.get("mapping_kwargs") or {})
     if int(kwargs.get("img_channels", 3)) != 3:
@@ -154,7 +154,7 @@ def generator_arch(kwargs: dict) -> dict:
 
 
 def convert_generator(ada: dict[str, torch.Tensor], arch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-    """ADA G state_dict -> (our g_ema state_dict, latent_avg [S] or None). §4.3 table."""
+    """ADA G state_dict -> (our g_ema state_dict, latent_avg [S] or None). docs/stylegan2.md#conversion."""
     out: dict[str, torch.Tensor] = {}
     for i in range(arch["n_mlp"]):
         out[f"style.{i + 1}.weight"] = ada[f"mapping.fc{i}.weight"]
@@ -204,7 +204,7 @@ def convert_generator(ada: dict[str, torch.Tensor], arch: dict) -> tuple[dict[st
 
 
 def convert_discriminator(ada: dict[str, torch.Tensor], size: int) -> dict[str, torch.Tensor]:
-    """ADA unconditional resnet D state_dict -> rosinality D keys (§4.4)."""
+    """ADA unconditional resnet D state_dict -> rosinality D keys (docs/stylegan2.md#conversion)."""
     out: dict[str, torch.Tensor] = {
         "convs.0.0.weight": ada[f"b{size}.fromrgb.weight"],
         "convs.0.1.bias": ada[f"b{size}.fromrgb.bias"],

@@ -2,7 +2,7 @@
 
 No JIT-compiled CUDA extensions: everything is built from standard differentiable torch ops
 (pad, depthwise conv2d, strided slicing), so it runs on any device and is double-differentiable
-(needed by the R1 and path-length regularisers). Semantics follow REFERENCE.md §1.7.
+(needed by the R1 and path-length regularisers). Semantics: docs/stylegan2.md#ops.
 
 GPU speed notes (device-agnostic; nothing here is CUDA-only):
   * `enable_tf32()` allows TF32 matmul/conv on Ampere+ GPUs. StyleGAN2 training is insensitive

@@ -1,6 +1,6 @@
 """Draw images from (blended) generators into a labelled training dataset.
 
-Layout written (read by `gan.dataset.ImageDataset`, REFERENCE.md §4.6, and by NVlabs' loader):
+Layout written (read by `gan.dataset.ImageDataset`, docs/stylegan2.md#dataset, and by NVlabs' loader):
 
     DATASET/
       dataset.json          {"labels": [["toon/img00000000.png", 0], ...],

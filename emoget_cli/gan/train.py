@@ -1,4 +1,4 @@
-"""`emoget train stylegan`: the StyleGAN2 training loop (REFERENCE.md §1.5, §1.6, §3).
+"""`emoget train stylegan`: the StyleGAN2 training loop (docs/stylegan2.md#training, #augmentation).
 
     config = resolve_config(TrainConfig(data="faces/", out="runs/faces", size=256))
     result = train(config, progress=callback)       # -> TrainResult

@@ -1,6 +1,6 @@
 """What a geometric warp cannot show: the inside of an opening mouth, and closed eyelids.
 
-A backward warp can only stretch existing pixels (REFERENCE.md §9.3). When the inner-lip
+A backward warp can only stretch existing pixels (docs/animation.md#occlusion). When the inner-lip
 polygon (60-67) opens clearly wider than in the source (a mouth already open may first
 stretch its own teeth by half its gap) we paint a synthesised cavity into it: a dark
 red-brown gradient, a light band of upper teeth under the upper lip sized by the opening, and a

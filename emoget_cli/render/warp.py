@@ -1,4 +1,5 @@
-"""Foldover-free face warping: a piecewise-affine mesh, smoothed (docs/expressions.md).
+"""Foldover-free face warping: a piecewise-affine mesh (docs/animation.md#piecewise-affine),
+smoothed (docs/expressions.md).
 
 The mesh: the 68 iBUG landmarks, optional extra control points, forehead points extrapolated
 from the brows (they follow the brows half-way), a ring of zero-motion points around the face,
