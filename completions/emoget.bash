@@ -23,12 +23,12 @@ _emoget() {
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;
         "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --gpus-per-worker --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --ray --sample --seed --size --strength --style -s -h --help"; files=1 ;;
-        "emoget render") subs=""; opts="--ckpt --class --config --device --json --no-noise --noise --output -o --quiet -q --size -h --help"; files=1 ;;
+        "emoget render") subs=""; opts="--ckpt --class --config --constant-noise --latent-noise --device --json --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
         "emoget serve") subs=""; opts="--host --keep --open --port -p --token --workers -j -h --help"; files=0 ;;
         "emoget train") subs="motion stylegan"; opts="-h --help"; files=0 ;;
         "emoget train motion") subs=""; opts="--arch --config --data --device --frames --holdout --json --output -o --quiet -q --seed --steps -h --help"; files=0 ;;
-        "emoget train stylegan") subs=""; opts="--ac-weight --ada-target --aug --aug-p --batch --channel-max --channel-multiplier --conditional --config --data --device --dry-run --ema-kimg --freeze-d --gpus --json --kimg --log-every --lr --mixed-precision --n-mlp --no-xflip --xflip --out -o --quiet -q --r1-gamma --reset-progress --resume --seed --size --snapshot-every --style-dim --workers -h --help"; files=0 ;;
+        "emoget train stylegan") subs=""; opts="--ac-weight --ada-target --aug --aug-p --batch --channel-max --channel-multiplier --conditional --config --data --device --dry-run --ema-kimg --freeze-d --gpus --json --kimg --log-every --lr --mixed-precision --n-mlp --no-xflip --xflip --output -o --quiet -q --r1-gamma --reset-progress --resume --seed --size --snapshot-every --style-dim --workers -h --help"; files=0 ;;
         "emoget weights") subs="add fetch forget list verify"; opts="-h --help"; files=0 ;;
         "emoget weights add") subs=""; opts="--base --class --description --force --invert-steps --json --perceptual --quiet -q --registry --swap-res -h --help"; files=1 ;;
         "emoget weights fetch") subs=""; opts="--accept-license --catalogue --force --from --json --quiet -q --retries --timeout -h --help"; files=0 ;;
@@ -160,7 +160,7 @@ _emoget() {
         "emoget train stylegan --log-every") COMPREPLY=(); return 0 ;;
         "emoget train stylegan --lr") COMPREPLY=(); return 0 ;;
         "emoget train stylegan --n-mlp") COMPREPLY=(); return 0 ;;
-        "emoget train stylegan --out"|"emoget train stylegan -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "emoget train stylegan --output"|"emoget train stylegan -o") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget train stylegan --r1-gamma") COMPREPLY=(); return 0 ;;
         "emoget train stylegan --resume") COMPREPLY=(); return 0 ;;
         "emoget train stylegan --seed") COMPREPLY=(); return 0 ;;

@@ -149,7 +149,7 @@ _emoget_landmarks() {
         '(--output -o)'{--output,-o}'[Track file for one input (default <stem>.landmarks.json here); a folder when ...]:output:_files' \
         '--preview[Also write the image with its landmarks drawn (a folder for several inputs).]:preview:_files' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
-        '--size[Side of the aligned image in pixels.]:size:(256 512 1024)' \
+        '--size[Side of the aligned face that --align writes, in pixels.]:size:(256 512 1024)' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         '*:inputs:_files'
 }
@@ -198,12 +198,12 @@ _emoget_render() {
         '--ckpt[Generator to render with (e.g.]:ckpt:_files' \
         '--class[Conditional generator move the face to this class (w + mean_w(class) - mean_...]:class: ' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
+        '(--constant-noise --latent-noise)'{--constant-noise,--latent-noise}'[Use the noise maps saved with the latent (when they fit) or the generators c...]' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--json[Print a machine-readable JSON report on stdout.]' \
-        '(--no-noise --noise)'{--no-noise,--noise}'[Use the latents optimised noise maps (when they fit) or the generators cons...]' \
         '(--output -o)'{--output,-o}'[Image to write (.png, .jpg, .webp).]:output:_files' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
-        '--size[Resize the output to N x N pixels.]:size: ' \
+        '--size[Side of the written picture the render is resized to N x N pixels (default ...]:size: ' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         ':latent:_files'
 }
@@ -220,7 +220,7 @@ _emoget_sample() {
         '(--output -o)'{--output,-o}'[Dataset folder (created, or appended to).]:output:_files' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
-        '--size[Resize samples to N x N (power of two).]:size: ' \
+        '--size[Side of each saved sample resized to N x N (power of two; default the gener...]:size: ' \
         '--truncation[Truncation ψ toward the mean w (1 = none; 0.7 = typical).]:truncation: ' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \
         '*:checkpoints:_files'
@@ -300,13 +300,13 @@ _emoget_train_stylegan() {
         '--mixed-precision[Autocast the main G/D passes (bf16; fp16 + loss scaling on GPUs without bf16).]' \
         '--n-mlp[Mapping network layers (default 8).]:n-mlp: ' \
         '(--no-xflip --xflip)'{--no-xflip,--xflip}'[Mirror the dataset (random horizontal flips of the reals).]' \
-        '(--out -o)'{--out,-o}'[Run folder checkpoints, sample grids, metrics.jsonl, training_options.json.]:out:_files' \
+        '(--output -o)'{--output,-o}'[Run folder checkpoints, sample grids, metrics.jsonl, training_options.json.]:output:_files' \
         '(--quiet -q)'{--quiet,-q}'[Print nothing but errors.]' \
         '--r1-gamma[R1 weight gamma.]:r1-gamma: ' \
         '--reset-progress[With --resume keep the weights and optimisers but start counting at kimg 0 (...]' \
-        '--resume[auto (or a checkpoint inside --out) continues that run exactly; a checkpoin...]:resume: ' \
+        '--resume[auto (or a checkpoint inside --output) continues that run exactly; a checkp...]:resume: ' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
-        '--size[Resolution (power of two).]:size: ' \
+        '--size[Training resolution of the networks (power of two).]:size: ' \
         '--snapshot-every[kimg between numbered snapshots and sample grids (0 only at the end).]:snapshot-every: ' \
         '--style-dim[Latent / style size (default 512).]:style-dim: ' \
         '--workers[Data-loading processes.]:workers: ' \

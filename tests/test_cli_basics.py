@@ -110,7 +110,7 @@ def test_doctor_table_and_json(cli):
 def test_doctor_tolerates_missing_weights_module_and_reports_fan_files(monkeypatch, tmp_path):
     import sys
 
-    from emoget_cli.core import doctor
+    from emoget_cli import doctor
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     monkeypatch.setitem(sys.modules, "emoget_cli.weights", None)   # import now raises ImportError
@@ -143,7 +143,7 @@ def test_config_keys_are_option_names_and_typos_are_refused(cli, astronaut_path,
 def test_doctor_lpips_needs_vgg16_but_not_the_lpips_package(monkeypatch, tmp_path):
     import importlib.util
 
-    from emoget_cli.core import doctor
+    from emoget_cli import doctor
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
     real_find_spec = importlib.util.find_spec

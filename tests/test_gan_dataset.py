@@ -145,7 +145,7 @@ def test_sampler_resumes_mid_stream_and_shards_ranks(folder_ds):
 
 def test_cli_reports_an_empty_dataset(cli, tmp_path):
     (tmp_path / "empty").mkdir()
-    result = cli("train", "stylegan", "--data", tmp_path / "empty", "--out", tmp_path / "run",
+    result = cli("train", "stylegan", "--data", tmp_path / "empty", "--output", tmp_path / "run",
                  "--size", "16", "--device", "cpu")
     assert result.exit_code == 3, result.output
     assert "no images found" in result.output and "Traceback" not in result.output
@@ -171,7 +171,7 @@ def test_every_bad_image_is_counted_up_front(tmp_path, cli):
     text = str(err.value)
     assert text.startswith("3 of 7 images cannot be read") and "bad0.png" in text
     assert "bad1.png" in text and "bad2.png" in text and "\n" not in text
-    result = cli("train", "stylegan", "--data", root, "--out", tmp_path / "run", "--size", "16",
+    result = cli("train", "stylegan", "--data", root, "--output", tmp_path / "run", "--size", "16",
                  "--device", "cpu")
     assert result.exit_code == 3 and "3 of 7 images" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "run").exists()

@@ -51,7 +51,7 @@ def conditional_run(data, tmp_path_factory):
     from emoget_cli.cli.app import app
 
     out = tmp_path_factory.mktemp("runs") / "cond"
-    args = ["train", "stylegan", "--data", str(data), "--out", str(out), "--batch", "8",
+    args = ["train", "stylegan", "--data", str(data), "--output", str(out), "--batch", "8",
             "--kimg", "0.32", "--conditional", "--snapshot-every", "0.16", "--json", *TINY_CLI]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -148,7 +148,7 @@ def test_resume_continues_identically(data, tmp_path):
 
 def test_sigkill_then_resume_auto_matches_an_uninterrupted_run(data, tmp_path, cli):
     out = tmp_path / "killed"
-    opts = ["--data", str(data), "--out", str(out), "--kimg", "0.1", "--batch", "4",
+    opts = ["--data", str(data), "--output", str(out), "--kimg", "0.1", "--batch", "4",
             "--snapshot-every", "0.008", *TINY_CLI]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "EMOGET_NO_PROGRESS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "emoget_cli", "train", "stylegan", *opts],
@@ -346,15 +346,15 @@ def test_config_errors_come_before_any_model(data, tmp_path, cli):
     with pytest.raises(CheckpointError):
         resolve_config(TrainConfig(**base, resume=str(tmp_path / "nope.pt")))
     flat = write_synthetic_dataset(tmp_path / "flat", n_per_class=2, size=16, labels="none")
-    result = cli("train", "stylegan", "--data", flat, "--out", tmp_path / "c", "--conditional", *TINY_CLI)
+    result = cli("train", "stylegan", "--data", flat, "--output", tmp_path / "c", "--conditional", *TINY_CLI)
     assert result.exit_code == 2 and "needs class labels" in result.output
 
 
 def test_dry_run_and_existing_run_folder(conditional_run, data, cli, tmp_path):
     out, _ = conditional_run
-    result = cli("train", "stylegan", "--data", data, "--out", out, "--dry-run", "--json")
+    result = cli("train", "stylegan", "--data", data, "--output", out, "--dry-run", "--json")
     assert result.exit_code == 2 and "--resume auto" in result.output  # would clobber the run
-    result = cli("train", "stylegan", "--data", data, "--out", out, "--resume", "auto",
+    result = cli("train", "stylegan", "--data", data, "--output", out, "--resume", "auto",
                  "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     cfg = json.loads(result.stdout)["config"]
@@ -363,14 +363,14 @@ def test_dry_run_and_existing_run_folder(conditional_run, data, cli, tmp_path):
     # the batch, too, is the run's own (8) when not retyped: `--resume auto` continues exactly
     assert cfg["batch"] == 8 and json.loads(result.stdout)["total_steps"] == 1000 * 1000 // 8
     for resume in ("auto", str(out / "latest.pt")):  # would overwrite the run's snapshots/log
-        result = cli("train", "stylegan", "--data", data, "--out", out, "--resume", resume,
+        result = cli("train", "stylegan", "--data", data, "--output", out, "--resume", resume,
                      "--reset-progress", "--dry-run")
-        assert result.exit_code == 2 and "choose another --out" in result.output
-    result = cli("train", "stylegan", "--data", data, "--out", out, "--resume", "auto",
+        assert result.exit_code == 2 and "choose another --output" in result.output
+    result = cli("train", "stylegan", "--data", data, "--output", out, "--resume", "auto",
                  "--size", "32", "--dry-run")
     assert result.exit_code == 2 and "does not match the checkpoint" in result.output
     fresh = tmp_path / "never"  # a dry run writes nothing, not even the run folder
-    result = cli("train", "stylegan", "--data", data, "--out", fresh, "--dry-run", "--json")
+    result = cli("train", "stylegan", "--data", data, "--output", fresh, "--dry-run", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["config"]["batch"] == 16
     assert not fresh.exists()
 

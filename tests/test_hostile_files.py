@@ -200,7 +200,7 @@ def test_one_dataset_json_reader_and_writer_round_trip(tmp_path):
 
 def test_train_with_billions_of_classes_fails_in_bounded_memory(tmp_path):
     folder = _dataset(tmp_path, {"labels": [["00000/img00000000.png", 3_000_000_000]]})
-    proc = run_capped("train", "stylegan", "--data", folder, "--out", tmp_path / "run",
+    proc = run_capped("train", "stylegan", "--data", folder, "--output", tmp_path / "run",
                       "--size", "32", "--conditional", "--kimg", "0.01")
     assert proc.returncode == 3, proc.stderr
     assert "out of range" in one_line(proc)

@@ -28,7 +28,7 @@ def fake_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))
     monkeypatch.setenv("EMOGET_NO_LPIPS_PACKAGE", "1")
     torch.manual_seed(0)
-    net = P._classes()[2]()
+    net = P.LPIPSVGG()
     sd = {f"features.{k}": v for k, v in net.features.state_dict().items()}
     sd["classifier.0.weight"] = torch.zeros(2, 2)  # present in the real file, ignored
     P.vgg16_weights_path().parent.mkdir(parents=True)
@@ -123,7 +123,7 @@ def test_matches_the_lpips_package(fake_weights, astronaut_rgb, monkeypatch):
     ours = P.build_perceptual("lpips")
 
     def vgg16(pretrained=False, **_):
-        trunk = P._classes()[2]()
+        trunk = P.LPIPSVGG()
         trunk.features.load_state_dict({k[9:]: v for k, v in fake_weights.items()
                                         if k.startswith("features.")})
         return trunk

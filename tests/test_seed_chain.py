@@ -89,7 +89,7 @@ def work(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def base(mcli, work) -> dict:
     out = work / "base"
-    report = mcli("train", "stylegan", "--data", work / "photo", "--out", out, "--size", SIZE,
+    report = mcli("train", "stylegan", "--data", work / "photo", "--output", out, "--size", SIZE,
                   *ARCH, "--kimg", "0.02", *RUN)
     return {"ckpt": out / "latest.pt", "report": report}
 
@@ -99,7 +99,7 @@ def toon(mcli, work, base) -> dict:
     """Fine-tune the base on the style data (few-shot: D's fromRGB + first block frozen); a short
     EMA half-life so g_ema follows the few steps taken."""
     out = work / "toon"
-    report = mcli("train", "stylegan", "--data", work / "style", "--out", out,
+    report = mcli("train", "stylegan", "--data", work / "style", "--output", out,
                   "--resume", base["ckpt"], "--reset-progress", "--freeze-d", "1",
                   "--ema-kimg", "0.001", "--kimg", "0.012", *RUN)
     return {"ckpt": out / "latest.pt", "report": report}
@@ -123,7 +123,7 @@ def dataset(mcli, work, base, blended) -> dict:
 @pytest.fixture(scope="module")
 def cond(mcli, work, dataset) -> dict:
     out = work / "cond"
-    report = mcli("train", "stylegan", "--data", dataset["path"], "--conditional", "--out", out,
+    report = mcli("train", "stylegan", "--data", dataset["path"], "--conditional", "--output", out,
                   "--size", SIZE, *ARCH, "--kimg", "0.02", *RUN)
     return {"ckpt": out / "latest.pt", "report": report}
 
@@ -180,11 +180,11 @@ def test_finetune_resumes_the_base_and_freezes_d(base, toon, work):
 
 
 def test_finetune_from_another_run_starts_a_new_run(cli, base, work, tmp_path):
-    """README step 1 fine-tunes with `--resume runs/ffhq/latest.pt --out runs/toon` and no
+    """README step 1 fine-tunes with `--resume runs/ffhq/latest.pt --output runs/toon` and no
     --reset-progress, from a base that already reached this --kimg: a checkpoint from another
     folder seeds a new run (kimg from 0), so it trains and writes its own checkpoint."""
     out = tmp_path / "toon2"
-    res = cli("train", "stylegan", "--data", work / "style", "--out", out, "--resume", base["ckpt"],
+    res = cli("train", "stylegan", "--data", work / "style", "--output", out, "--resume", base["ckpt"],
               "--freeze-d", "1", "--kimg", "0.02", *RUN)
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)

@@ -329,7 +329,7 @@ def test_fan_and_vgg_files_are_checked_and_installed_in_the_hub_cache(cli, home,
     assert res.exit_code == 0, res.output
     hub = home / "torch" / "hub" / "checkpoints"
     assert (hub / "vgg16-397923af.pth").is_file() and (hub / "2DFAN4-11f355bf06.pth.tar").is_file()
-    from emoget_cli.core.doctor import collect_report
+    from emoget_cli.doctor import collect_report
 
     rows = {c["name"]: c for c in collect_report()["checks"]}
     assert rows["FAN 2D weights"]["ok"]
@@ -346,7 +346,7 @@ def test_fan_and_vgg_files_are_checked_and_installed_in_the_hub_cache(cli, home,
 
 
 def test_doctor_says_how_to_fetch_missing_fan_and_vgg(home):
-    from emoget_cli.core.doctor import collect_report
+    from emoget_cli.doctor import collect_report
 
     rows = {c["name"]: c for c in collect_report()["checks"]}
     assert "emoget weights fetch fan-2d" in rows["FAN 2D weights"]["details"]

@@ -13,10 +13,11 @@ import typer
 from typing_extensions import Annotated
 
 from .. import __version__
-from .common import STATE, ClickException, print_error
+from .common import STATE, ClickException, EmogetGroup, print_error
 
 app = typer.Typer(
     name="emoget",
+    cls=EmogetGroup,
     help="Turn one selfie into a short animated emoticon.\n\n"
          "Quick start: [bold]emoget make --sample -o out.gif[/]",
     rich_markup_mode="rich",
@@ -26,21 +27,23 @@ app = typer.Typer(
 )
 
 #: Subcommand modules, in the order their commands appear in `--help`.
+#: In workflow order: make (the product) first, then its steps one at a time, then the models,
+#: then the tools around them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "make",
+    "animate",
+    "expressions",
+    "effects",
+    "landmarks",
+    "invert",
+    "render",
+    "blend",
+    "sample",
     "train",
     "train_stylegan",
     "train_motion",
-    "landmarks",
-    "blend",
-    "sample",
-    "invert",
-    "render",
-    "animate",
-    "make",
-    "expressions",
-    "effects",
-    "serve",
     "weights",
+    "serve",
     "doctor",
 )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import typer
+from typer.core import TyperGroup
 from typing_extensions import Annotated, Literal
 
 try:  # typer >= 0.2x vendors click; older releases depend on it
@@ -260,3 +261,59 @@ def _json_default(obj: Any) -> Any:
         return dataclasses.asdict(obj)
     return str(obj)
 
+
+
+# ------------------------------------------------------------------------------ help wording --
+
+def tidy_help(command):
+    """Make a command's --help speak the user's language, once per command object: flags show no
+    value, a list shows the form of one item, arguments show NAME... rather than {NAME} or
+    <list[Path]> (Typer's defaults name Python types)."""
+    if getattr(command, "_emoget_tidy", False):
+        return command
+    for param in command.params:
+        desc = getattr(param, "type_descriptor", None)
+        is_list = bool(desc is not None and getattr(desc, "is_list", False))
+        if type(param).__name__.endswith("Argument"):
+            label = (param.metavar or param.name).upper()
+            dots = "..." if param.nargs != 1 else ""
+            form = "<path>" if desc is not None and getattr(desc, "is_path", False) else ""
+            if is_list and desc is not None and "Path" in str(desc.annotation):
+                form = "<path>"
+            param.metavar = label
+            param._rich_display_name = lambda label=label, dots=dots: label + dots
+            param._usage_display_name = (lambda label=label, dots=dots, req=param.required:
+                                         (label if req else f"[{label}]") + dots)
+            param.display_type_rich = lambda ctx, form=form: form or None
+        elif getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif is_list:
+            form = "<path>" if "Path" in str(desc.annotation) else "<text>"
+            param.metavar = form
+        elif desc is not None and param.metavar is None and not desc.is_choice:
+            form = param.display_type(None)
+            if form in ("<str>", "<Path>"):
+                param.metavar = "<text>" if form == "<str>" else "<path>"
+    make_help_option = command.get_help_option
+
+    def get_help_option(ctx):
+        option = make_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = get_help_option
+    command._emoget_tidy = True
+    return command
+
+
+class EmogetGroup(TyperGroup):
+    """The root (and `train`) group: every subcommand's help is tidied (common.tidy_help)."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        return tidy_help(command) if command is not None else None
+
+    def get_params(self, ctx):
+        tidy_help(self)
+        return super().get_params(ctx)

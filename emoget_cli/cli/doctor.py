@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def doctor(json_output: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Report landmark backends, devices and weights that are available here, and why not."""
-    from ..core.doctor import collect_report
+    from ..doctor import collect_report
 
     report = collect_report()
     rep = Reporter(json_output, quiet)

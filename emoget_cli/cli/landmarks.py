@@ -31,7 +31,7 @@ def landmarks(
         "--align", help="Also write the FFHQ-aligned face here (a folder for several inputs); "
         "its landmarks go into the track's 'aligned' block.", show_default=False)] = None,
     size: Annotated[Literal["256", "512", "1024"], typer.Option(
-        "--size", help="Side of the aligned image in pixels.")] = "256",
+        "--size", help="Side of the aligned face that --align writes, in pixels.")] = "256",
     preview: Annotated[Optional[Path], typer.Option(
         "--preview", help="Also write the image with its landmarks drawn (a folder for several "
         "inputs).", show_default=False)] = None,

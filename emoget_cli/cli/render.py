@@ -49,10 +49,12 @@ def render_cmd(
         "--class", help="Conditional generator: move the face to this class "
                         "(w + mean_w(class) - mean_w(latent's class)).")] = None,
     noise: Annotated[bool, typer.Option(
-        "--noise/--no-noise", help="Use the latent's optimised noise maps (when they fit) or the "
-                                   "generator's constant noise.")] = True,
-    size: Annotated[Optional[int], typer.Option("--size", help="Resize the output to N x N pixels.",
-                                                min=8, max=4096)] = None,
+        "--latent-noise/--constant-noise", help="Use the noise maps saved with the latent (when "
+        "they fit) or the generator's constant noise. (`invert --noise` chooses whether those maps "
+        "are optimised.)")] = True,
+    size: Annotated[Optional[int], typer.Option(
+        "--size", help="Side of the written picture: the render is resized to N x N pixels "
+        "(default: the generator's resolution).", min=8, max=4096, show_default=False)] = None,
     device: DeviceOpt = "auto",
     config_file: ConfigOpt = None,
     json_output: JsonOpt = False,

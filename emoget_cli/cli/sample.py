@@ -61,7 +61,9 @@ def sample_cmd(
         "--truncation", help="Truncation ψ toward the mean w (1 = none; 0.7 = typical).")] = 1.0,
     class_name: Annotated[Optional[str], typer.Option(
         "--class", help="Sample this class of a conditional generator.")] = None,
-    size: Annotated[Optional[int], typer.Option("--size", help="Resize samples to N x N (power of two).")] = None,
+    size: Annotated[Optional[int], typer.Option(
+        "--size", help="Side of each saved sample: resized to N x N (power of two; default: the "
+        "generator's resolution).", show_default=False)] = None,
     batch: Annotated[int, typer.Option("--batch", help="Images per forward pass.", min=1)] = 8,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",

@@ -24,10 +24,11 @@ def stylegan(
         "--data", help="Training images: a folder (searched recursively) or a zip. Classes from "
         "sub-folders or an NVlabs dataset.json.", show_default=False)],
     out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Run folder: checkpoints, sample grids, metrics.jsonl, "
+        "--output", "-o", help="Run folder: checkpoints, sample grids, metrics.jsonl, "
         "training_options.json.", show_default=False)],
     size: Annotated[Optional[int], typer.Option(
-        "--size", help="Resolution (power of two). Default: the resumed checkpoint's, else 256.",
+        "--size", help="Training resolution of the networks (power of two). Default: the resumed "
+        "checkpoint's, else 256.",
         show_default=False)] = None,
     batch: Annotated[Optional[int], typer.Option(
         "--batch", help="Total batch size (all GPUs together). Default: the resumed run's, else 16.",
@@ -35,13 +36,13 @@ def stylegan(
     kimg: Annotated[float, typer.Option(
         "--kimg", help="Train until D has seen this many thousand real images.")] = 1000.0,
     resume: Annotated[Optional[str], typer.Option(
-        "--resume", help="'auto' (or a checkpoint inside --out) continues that run exactly; a "
+        "--resume", help="'auto' (or a checkpoint inside --output) continues that run exactly; a "
         "checkpoint from elsewhere (emoget/rosinality .pt, .safetensors, NVlabs .pkl) starts a "
         "new run from its weights (fine-tuning, kimg from 0).",
         show_default=False)] = None,
     reset_progress: Annotated[bool, typer.Option(
         "--reset-progress", help="With --resume: keep the weights and optimisers but start "
-        "counting at kimg 0 (implied for checkpoints from outside --out).")] = False,
+        "counting at kimg 0 (implied for checkpoints from outside --output).")] = False,
     conditional: Annotated[bool, typer.Option(
         "--conditional", help="Class-conditional G and D (+ auxiliary classifier) on the "
         "dataset's labels.")] = False,
@@ -99,10 +100,10 @@ def stylegan(
 
     Kill it at any time; [bold]--resume auto[/] continues exactly from the last checkpoint.
 
-    [dim]emoget train stylegan --data faces/ --out runs/faces --size 256 --kimg 5000[/]
-    [dim]emoget train stylegan --data toons.zip --out runs/toon --resume ffhq.pt --freeze-d 2 --kimg 200[/]
-    [dim]emoget train stylegan --data mix/ --out runs/cond --conditional --resume auto[/]
-    [dim]torchrun --nproc-per-node 4 -m emoget_cli train stylegan --data faces/ --out runs/f --batch 64[/]
+    [dim]emoget train stylegan --data faces/ --output runs/faces --size 256 --kimg 5000[/]
+    [dim]emoget train stylegan --data toons.zip --output runs/toon --resume ffhq.pt --freeze-d 2 --kimg 200[/]
+    [dim]emoget train stylegan --data mix/ --output runs/cond --conditional --resume auto[/]
+    [dim]torchrun --nproc-per-node 4 -m emoget_cli train stylegan --data faces/ --output runs/f --batch 64[/]
     """
     from ..gan.train import TrainConfig, resolve_config, train
 

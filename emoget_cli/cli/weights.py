@@ -9,9 +9,10 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from .common import JsonOpt, PerceptualOpt, QuietOpt, Reporter, handle_errors
+from .common import EmogetGroup, JsonOpt, PerceptualOpt, QuietOpt, Reporter, handle_errors
 
 weights_app = typer.Typer(
+    cls=EmogetGroup,
     name="weights", help="Named styles → generator checkpoints (+ sha256): list, fetch, add, verify, forget.",
     no_args_is_help=True, rich_markup_mode="rich")
 

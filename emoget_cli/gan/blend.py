@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import torch
+
 from ..core.errors import CheckpointError, UsageError
 
 RECIPE_VERSION = 1
@@ -302,7 +304,6 @@ def blend_state_dicts(state_dicts: Sequence[dict], recipe: BlendRecipe, size: in
 
     Returns a new state_dict; the inputs are not modified. One-hot weights copy bit for bit.
     """
-    import torch
 
     names = list(names or [f"model {i}" for i in range(len(state_dicts))])
     if len(state_dicts) != recipe.n_models:

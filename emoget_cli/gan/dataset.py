@@ -32,6 +32,8 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator, Optional
 
 import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
 
 from ..core.errors import InputError, UsageError
 from ..core.image_io import IMAGE_SUFFIXES, LoadedImage, decode_image_bytes, read_image
@@ -356,8 +358,6 @@ class ResumableBatchSampler:
 
     def __init__(self, dataset, batch: int, *, rank: int = 0, world: int = 1, seed: int = 0,
                  start: int = 0):
-        from torch.utils.data import DistributedSampler
-
         if batch < 1:
             raise UsageError("batch size must be at least 1")
         self.sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True,
@@ -400,8 +400,6 @@ class _Guarded:
 
 
 def _collate(items):
-    import torch
-
     errors = [item[2] for item in items if item[2] is not None]
     if errors:
         return None, None, errors[0]
@@ -424,8 +422,6 @@ def batch_iterator(dataset: ImageDataset, batch: int, *, rank: int = 0, world: i
 
     The loader gets its own torch.Generator so creating it never draws from the global RNG
     (which the training loop saves and restores for exact resumes)."""
-    import torch
-    from torch.utils.data import DataLoader
 
     sampler = ResumableBatchSampler(dataset, batch, rank=rank, world=world, seed=seed, start=start)
     if dataset._cache is not None:
@@ -438,7 +434,6 @@ def batch_iterator(dataset: ImageDataset, batch: int, *, rank: int = 0, world: i
 
 def to_float(images, device):
     """uint8 [B, H, W, 3] tensor -> float32 [B, 3, H, W] in [-1, 1] on `device`."""
-    import torch
 
     x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).to(torch.float32)
     return x.div_(127.5).sub_(1.0).contiguous()

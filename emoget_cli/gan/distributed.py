@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,6 @@ def backend_for(device_kind: str) -> str:
 
 def init_from_env(device_kind: str) -> DistInfo:
     """Join the process group torchrun prepared (env:// rendezvous)."""
-    import torch.distributed as dist
 
     info = DistInfo(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]),
                     int(os.environ["LOCAL_RANK"]))
@@ -69,8 +70,6 @@ def init_from_env(device_kind: str) -> DistInfo:
 
 def _worker(local_rank: int, world: int, init_file: str, device_kind: str,
             fn: Callable[..., Any], args: tuple) -> None:
-    import torch.distributed as dist
-
     dist.init_process_group(backend_for(device_kind), init_method=f"file://{init_file}",
                             rank=local_rank, world_size=world)
     if device_kind == "cpu":  # share the cores instead of oversubscribing them
@@ -95,7 +94,6 @@ def spawn_context(fn: Callable[..., Any], world: int, device_kind: str, args: tu
 
     fn must be a module-level function (it is pickled into the children). The processes
     rendezvous through a file in a private temporary folder, so no port has to be free."""
-    import torch.multiprocessing as mp
 
     with tempfile.TemporaryDirectory(prefix="emoget-dist-") as tmp:
         init_file = str(Path(tmp) / "rendezvous")
@@ -112,8 +110,6 @@ def spawn_context(fn: Callable[..., Any], world: int, device_kind: str, args: tu
 
 
 def cleanup() -> None:
-    import torch.distributed as dist
-
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -121,8 +117,6 @@ def cleanup() -> None:
 def all_reduce_sum(values: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """Sum a tensor over all ranks (in place; a no-op on one process)."""
     if info.enabled:
-        import torch.distributed as dist
-
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values
 
@@ -138,7 +132,6 @@ def broadcast_module(module: torch.nn.Module, info: DistInfo) -> None:
     """Copy rank 0's parameters and buffers to every rank (identical starting points)."""
     if not info.enabled:
         return
-    import torch.distributed as dist
 
     for tensor in list(module.parameters()) + list(module.buffers()):
         dist.broadcast(tensor.data, src=0)
@@ -148,7 +141,6 @@ def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
     """[obj of rank 0, obj of rank 1, ...] on every rank (small picklable objects only)."""
     if not info.enabled:
         return [obj]
-    import torch.distributed as dist
 
     out: list[Any] = [None] * info.world
     dist.all_gather_object(out, obj)
@@ -157,8 +149,6 @@ def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
 
 def barrier(info: DistInfo) -> None:
     if info.enabled:
-        import torch.distributed as dist
-
         dist.barrier()
 
 
@@ -175,7 +165,6 @@ class DataParallelGrads:
     def __call__(self) -> None:
         if not self.info.enabled:
             return
-        import torch.distributed as dist
 
         live = [p for p in self.params if p.requires_grad]
         if not live:

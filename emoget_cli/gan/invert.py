@@ -30,6 +30,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
+import torch
+import torch.nn.functional as F
+
 from ..core.choices import DEFAULT_INVERT_STEPS
 from ..core.errors import InputError, UsageError
 from ..core.latent import LatentFile
@@ -137,7 +140,6 @@ def noise_regularization(noises: Sequence) -> Any:
 
 def normalize_noise_(noises: Sequence) -> None:
     """In place: each face's noise map to zero mean, unit std."""
-    import torch
 
     with torch.no_grad():
         for n in noises:
@@ -148,7 +150,6 @@ def normalize_noise_(noises: Sequence) -> None:
 
 def psnr(a, b) -> Any:
     """PSNR in dB of [N, 3, H, W] images in [-1, 1] (peak-to-peak 2) -> [N]."""
-    import torch
 
     mse = (a.clamp(-1, 1) - b.clamp(-1, 1)).pow(2).mean(dim=(1, 2, 3))
     return 10.0 * torch.log10(4.0 / mse.clamp(min=1e-12))
@@ -158,8 +159,6 @@ def images_to_tensor(images: Sequence, size: int, device) -> Any:
     """uint8 RGB [H, W, 3] arrays (or a [N, 3, H, W] tensor in [-1, 1]) -> [N, 3, size, size]
     in [-1, 1]: centre-cropped to a square and area-resized to the generator's size."""
     import numpy as np
-    import torch
-    import torch.nn.functional as F
 
     if isinstance(images, torch.Tensor):
         batch = images.to(device, torch.float32)
@@ -188,8 +187,6 @@ def images_to_tensor(images: Sequence, size: int, device) -> Any:
 
 
 def _downsample(x, size: int):
-    import torch.nn.functional as F
-
     if x.shape[-1] <= size:
         return x
     return F.avg_pool2d(x, x.shape[-1] // size)
@@ -212,7 +209,6 @@ def class_index(G, class_name: Optional[str]) -> Optional[int]:
 
 def w_statistics(G, n: int, class_name: Optional[str], seed: int = 0) -> tuple[Any, float]:
     """(μ [1, S], σ_w) of w = mapping(z[, c]) over n samples (fixed seed)."""
-    import torch
 
     gen = torch.Generator(device=G.device).manual_seed(seed)
     idx = class_index(G, class_name)
@@ -257,8 +253,6 @@ def invert(images, G, config: InvertConfig = InvertConfig(), *,
 
 def _invert(images, G, config: InvertConfig, progress: Optional[ProgressFn],
             warn: Optional[Callable[[str], None]]) -> InversionResult:
-    import torch
-
     from .perceptual import build_perceptual
 
     t_start = time.perf_counter()
@@ -352,7 +346,6 @@ def _is_mapping_param(name: str) -> bool:
 def _pivotal_tuning(G, w_plus, noises, targets, target_small, perceptual, config: InvertConfig,
                     progress: Optional[ProgressFn], total_steps: int):
     """Fine-tune a copy of G's synthesis weights around the fixed pivots; returns the copy."""
-    import torch
 
     tuned = copy.deepcopy(G)
     tuned.train(False)
@@ -387,7 +380,6 @@ def render_latent(G, latent: LatentFile, *, class_name: Optional[str] = None,
     μ_source is the latent's class mean in G (or G's all-class mean) — moves the face to the
     requested class while keeping its offset from the mean.
     """
-    import torch
 
     w = latent.w_plus.to(G.device, torch.float32).unsqueeze(0)
     if class_name is not None:

@@ -31,12 +31,16 @@ import os
 from pathlib import Path
 from typing import Callable, Optional
 
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..core.choices import PERCEPTUAL_CHOICES
 from ..core.errors import DependencyError, UsageError
 
 log = logging.getLogger("emoget")
 
 VGG16_FILE = "vgg16-397923af.pth"
-from ..core.choices import PERCEPTUAL_CHOICES
 _WARNED: set[str] = set()
 
 #: torchvision VGG16 `features` config: channel counts, "M" = 2x2 max-pool.
@@ -61,8 +65,6 @@ def reset_warnings() -> None:
 
 
 def vgg16_weights_path() -> Path:
-    import torch
-
     return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
 
 
@@ -94,8 +96,6 @@ def _lpips_package_linear_weights() -> Optional[Path]:
 
 def load_linear_weights(path: Path) -> dict:
     """{"lin{i}.model.1.weight": [1, C, 1, 1]} from the bundled safetensors or lpips' .pth."""
-    import torch
-
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -113,171 +113,157 @@ def lpips_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _build_classes():
-    """Define the nn.Module classes lazily so importing this module never imports torch."""
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
+class Perceptual(nn.Module):
+    """Base class: forward(x, y: [N, 3, H, W] in [-1, 1]) -> [N] distances (>= 0)."""
 
-    class Perceptual(nn.Module):
-        """Base class: forward(x, y: [N, 3, H, W] in [-1, 1]) -> [N] distances (>= 0)."""
+    name = "base"
 
-        name = "base"
+    def forward(self, x, y):  # pragma: no cover - abstract
+        raise NotImplementedError
 
-        def forward(self, x, y):  # pragma: no cover - abstract
-            raise NotImplementedError
 
-    class NoPerceptual(Perceptual):
-        name = "none"
+class NoPerceptual(Perceptual):
+    name = "none"
 
-        def forward(self, x, y):
-            return x.new_zeros(x.shape[0])
+    def forward(self, x, y):
+        return x.new_zeros(x.shape[0])
 
-    class LPIPSVGG(Perceptual):
-        """LPIPS v0.1 with a VGG16 trunk, in plain torch (frozen, eval mode)."""
 
-        name = "lpips"
+class LPIPSVGG(Perceptual):
+    """LPIPS v0.1 with a VGG16 trunk, in plain torch (frozen, eval mode)."""
 
-        def __init__(self):
-            super().__init__()
-            layers: list[nn.Module] = []
-            in_ch = 3
-            for item in _VGG16_CFG:
-                if item == "M":
-                    layers.append(nn.MaxPool2d(2, 2))
-                else:
-                    layers += [nn.Conv2d(in_ch, item, 3, padding=1), nn.ReLU(inplace=False)]
-                    in_ch = item
-            self.features = nn.Sequential(*layers)  # indices 0..29, torchvision's layout
-            self.lins = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in (64, 128, 256, 512, 512))
-            self.register_buffer("shift", torch.tensor(_LPIPS_SHIFT).view(1, 3, 1, 1))
-            self.register_buffer("scale", torch.tensor(_LPIPS_SCALE).view(1, 3, 1, 1))
+    name = "lpips"
 
-        def load_weights(self, vgg_path: Path, lin_path: Path) -> "LPIPSVGG":
-            vgg = torch.load(vgg_path, map_location="cpu", weights_only=True)
-            feats = {k[len("features."):]: v for k, v in vgg.items() if k.startswith("features.")}
-            self.features.load_state_dict(feats, strict=True)
-            lin = load_linear_weights(lin_path)
-            for i, conv in enumerate(self.lins):
-                conv.weight.data.copy_(lin[f"lin{i}.model.1.weight"])
-            return self
+    def __init__(self):
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_ch = 3
+        for item in _VGG16_CFG:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(in_ch, item, 3, padding=1), nn.ReLU(inplace=False)]
+                in_ch = item
+        self.features = nn.Sequential(*layers)  # indices 0..29, torchvision's layout
+        self.lins = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in (64, 128, 256, 512, 512))
+        self.register_buffer("shift", torch.tensor(_LPIPS_SHIFT).view(1, 3, 1, 1))
+        self.register_buffer("scale", torch.tensor(_LPIPS_SCALE).view(1, 3, 1, 1))
 
-        def _taps(self, x):
-            out = []
-            h = (x - self.shift) / self.scale
-            for i, layer in enumerate(self.features):
-                h = layer(h)
-                if i in _VGG16_TAPS:
-                    out.append(h / (h.pow(2).sum(1, keepdim=True).sqrt() + 1e-10))
-                    if i == _VGG16_TAPS[-1]:
-                        break
-            return out
+    def load_weights(self, vgg_path: Path, lin_path: Path) -> "LPIPSVGG":
+        vgg = torch.load(vgg_path, map_location="cpu", weights_only=True)
+        feats = {k[len("features."):]: v for k, v in vgg.items() if k.startswith("features.")}
+        self.features.load_state_dict(feats, strict=True)
+        lin = load_linear_weights(lin_path)
+        for i, conv in enumerate(self.lins):
+            conv.weight.data.copy_(lin[f"lin{i}.model.1.weight"])
+        return self
 
-        def forward(self, x, y):
-            total = x.new_zeros(x.shape[0])
-            for lin, fx, fy in zip(self.lins, self._taps(x), self._taps(y)):
-                total = total + lin((fx - fy).pow(2)).mean(dim=(1, 2, 3))
-            return total
-
-    class LPIPSPackage(Perceptual):
-        """The pip `lpips` package's LPIPS(net='vgg', version='0.1')."""
-
-        name = "lpips"
-
-        def __init__(self, module):
-            super().__init__()
-            self.net = module.LPIPS(net="vgg", version="0.1", verbose=False)
-
-        def forward(self, x, y):
-            return self.net(x, y).view(-1)
-
-    class StructuralFallback(Perceptual):
-        """Laplacian-pyramid L1 + luminance MS-SSIM + chroma SSIM (see the module docstring)."""
-
-        name = "fallback"
-        levels = 5
-
-        def __init__(self):
-            super().__init__()
-            g = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
-            k = torch.outer(g, g) / 256.0
-            self.register_buffer("blur5", k.view(1, 1, 5, 5))
-            win = torch.exp(-((torch.arange(7.0) - 3.0) ** 2) / (2 * 1.5 ** 2))
-            win = torch.outer(win, win)
-            self.register_buffer("win", (win / win.sum()).view(1, 1, 7, 7))
-            self.register_buffer("ycc", torch.tensor([[0.299, 0.587, 0.114],
-                                                      [-0.168736, -0.331264, 0.5],
-                                                      [0.5, -0.418688, -0.081312]]))
-
-        def _blur(self, x):
-            c = x.shape[1]
-            pad = F.pad(x, (2, 2, 2, 2), mode="replicate")
-            return F.conv2d(pad, self.blur5.expand(c, 1, 5, 5), groups=c)
-
-        def _ssim_parts(self, a, b):
-            """Per-image mean SSIM and contrast-structure terms of single-channel [N,1,H,W] in [0,1]."""
-            c1, c2 = 0.01 ** 2, 0.03 ** 2
-            win = self.win
-            if a.shape[-1] < 7 or a.shape[-2] < 7:
-                win = win[..., 2:5, 2:5] / win[..., 2:5, 2:5].sum()
-            mu_a, mu_b = F.conv2d(a, win), F.conv2d(b, win)
-            saa = F.conv2d(a * a, win) - mu_a ** 2
-            sbb = F.conv2d(b * b, win) - mu_b ** 2
-            sab = F.conv2d(a * b, win) - mu_a * mu_b
-            cs = (2 * sab + c2) / (saa + sbb + c2)
-            lum = (2 * mu_a * mu_b + c1) / (mu_a ** 2 + mu_b ** 2 + c1)
-            return (lum * cs).mean(dim=(1, 2, 3)), cs.mean(dim=(1, 2, 3))
-
-        def _ms_ssim(self, a, b, scales: int):
-            weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], device=a.device)[:scales]
-            weights = weights / weights.sum()
-            value = a.new_ones(a.shape[0])
-            for s in range(scales):
-                ssim, cs = self._ssim_parts(a, b)
-                term = ssim if s == scales - 1 else cs
-                value = value * term.clamp(min=1e-6) ** weights[s]
-                if s < scales - 1:
-                    a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
-            return value, a, b
-
-        def forward(self, x, y):
-            def to_ycc(img):
-                rgb = (img.clamp(-1.5, 1.5) + 1.0) / 2.0
-                out = torch.einsum("ij,njhw->nihw", self.ycc, rgb)
-                return out + torch.tensor([0.0, 0.5, 0.5], device=img.device).view(1, 3, 1, 1)
-
-            a, b = to_ycc(x), to_ycc(y)
-            chan_w = torch.tensor([2.0, 1.0, 1.0], device=x.device).view(1, 3, 1, 1) / 4.0 * 3.0
-            lap = x.new_zeros(x.shape[0])
-            ga, gb = a, b
-            for level in range(self.levels):
-                if min(ga.shape[-2:]) < 4 or level == self.levels - 1:
-                    lap = lap + ((ga - gb).abs() * chan_w).mean(dim=(1, 2, 3))
+    def _taps(self, x):
+        out = []
+        h = (x - self.shift) / self.scale
+        for i, layer in enumerate(self.features):
+            h = layer(h)
+            if i in _VGG16_TAPS:
+                out.append(h / (h.pow(2).sum(1, keepdim=True).sqrt() + 1e-10))
+                if i == _VGG16_TAPS[-1]:
                     break
-                ba, bb = self._blur(ga), self._blur(gb)
-                lap = lap + (((ga - ba) - (gb - bb)).abs() * chan_w).mean(dim=(1, 2, 3))
-                ga, gb = F.avg_pool2d(ba, 2), F.avg_pool2d(bb, 2)
-            # MS-SSIM scales while the smallest side stays >= 8 px (4 at most)
-            scales = max(1, min(4, int(math.floor(math.log2(max(min(x.shape[-2:]), 8) / 8.0))) + 1))
-            ms, ca, cb = self._ms_ssim(a[:, :1], b[:, :1], scales)
-            chroma = a.new_zeros(a.shape[0])
-            for ch in (1, 2):
-                ssim, _ = self._ssim_parts(F.avg_pool2d(a[:, ch:ch + 1], 2 ** (scales - 1)),
-                                           F.avg_pool2d(b[:, ch:ch + 1], 2 ** (scales - 1)))
-                chroma = chroma + 0.5 * (1.0 - ssim)
-            return lap + (1.0 - ms) + chroma
+        return out
 
-    return Perceptual, NoPerceptual, LPIPSVGG, LPIPSPackage, StructuralFallback
+    def forward(self, x, y):
+        total = x.new_zeros(x.shape[0])
+        for lin, fx, fy in zip(self.lins, self._taps(x), self._taps(y)):
+            total = total + lin((fx - fy).pow(2)).mean(dim=(1, 2, 3))
+        return total
 
 
-_CLASSES: Optional[tuple] = None
+class LPIPSPackage(Perceptual):
+    """The pip `lpips` package's LPIPS(net='vgg', version='0.1')."""
+
+    name = "lpips"
+
+    def __init__(self, module):
+        super().__init__()
+        self.net = module.LPIPS(net="vgg", version="0.1", verbose=False)
+
+    def forward(self, x, y):
+        return self.net(x, y).view(-1)
 
 
-def _classes() -> tuple:
-    global _CLASSES
-    if _CLASSES is None:
-        _CLASSES = _build_classes()
-    return _CLASSES
+class StructuralFallback(Perceptual):
+    """Laplacian-pyramid L1 + luminance MS-SSIM + chroma SSIM (see the module docstring)."""
+
+    name = "fallback"
+    levels = 5
+
+    def __init__(self):
+        super().__init__()
+        g = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
+        k = torch.outer(g, g) / 256.0
+        self.register_buffer("blur5", k.view(1, 1, 5, 5))
+        win = torch.exp(-((torch.arange(7.0) - 3.0) ** 2) / (2 * 1.5 ** 2))
+        win = torch.outer(win, win)
+        self.register_buffer("win", (win / win.sum()).view(1, 1, 7, 7))
+        self.register_buffer("ycc", torch.tensor([[0.299, 0.587, 0.114],
+                                                  [-0.168736, -0.331264, 0.5],
+                                                  [0.5, -0.418688, -0.081312]]))
+
+    def _blur(self, x):
+        c = x.shape[1]
+        pad = F.pad(x, (2, 2, 2, 2), mode="replicate")
+        return F.conv2d(pad, self.blur5.expand(c, 1, 5, 5), groups=c)
+
+    def _ssim_parts(self, a, b):
+        """Per-image mean SSIM and contrast-structure terms of single-channel [N,1,H,W] in [0,1]."""
+        c1, c2 = 0.01 ** 2, 0.03 ** 2
+        win = self.win
+        if a.shape[-1] < 7 or a.shape[-2] < 7:
+            win = win[..., 2:5, 2:5] / win[..., 2:5, 2:5].sum()
+        mu_a, mu_b = F.conv2d(a, win), F.conv2d(b, win)
+        saa = F.conv2d(a * a, win) - mu_a ** 2
+        sbb = F.conv2d(b * b, win) - mu_b ** 2
+        sab = F.conv2d(a * b, win) - mu_a * mu_b
+        cs = (2 * sab + c2) / (saa + sbb + c2)
+        lum = (2 * mu_a * mu_b + c1) / (mu_a ** 2 + mu_b ** 2 + c1)
+        return (lum * cs).mean(dim=(1, 2, 3)), cs.mean(dim=(1, 2, 3))
+
+    def _ms_ssim(self, a, b, scales: int):
+        weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], device=a.device)[:scales]
+        weights = weights / weights.sum()
+        value = a.new_ones(a.shape[0])
+        for s in range(scales):
+            ssim, cs = self._ssim_parts(a, b)
+            term = ssim if s == scales - 1 else cs
+            value = value * term.clamp(min=1e-6) ** weights[s]
+            if s < scales - 1:
+                a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+        return value, a, b
+
+    def forward(self, x, y):
+        def to_ycc(img):
+            rgb = (img.clamp(-1.5, 1.5) + 1.0) / 2.0
+            out = torch.einsum("ij,njhw->nihw", self.ycc, rgb)
+            return out + torch.tensor([0.0, 0.5, 0.5], device=img.device).view(1, 3, 1, 1)
+
+        a, b = to_ycc(x), to_ycc(y)
+        chan_w = torch.tensor([2.0, 1.0, 1.0], device=x.device).view(1, 3, 1, 1) / 4.0 * 3.0
+        lap = x.new_zeros(x.shape[0])
+        ga, gb = a, b
+        for level in range(self.levels):
+            if min(ga.shape[-2:]) < 4 or level == self.levels - 1:
+                lap = lap + ((ga - gb).abs() * chan_w).mean(dim=(1, 2, 3))
+                break
+            ba, bb = self._blur(ga), self._blur(gb)
+            lap = lap + (((ga - ba) - (gb - bb)).abs() * chan_w).mean(dim=(1, 2, 3))
+            ga, gb = F.avg_pool2d(ba, 2), F.avg_pool2d(bb, 2)
+        # MS-SSIM scales while the smallest side stays >= 8 px (4 at most)
+        scales = max(1, min(4, int(math.floor(math.log2(max(min(x.shape[-2:]), 8) / 8.0))) + 1))
+        ms, ca, cb = self._ms_ssim(a[:, :1], b[:, :1], scales)
+        chroma = a.new_zeros(a.shape[0])
+        for ch in (1, 2):
+            ssim, _ = self._ssim_parts(F.avg_pool2d(a[:, ch:ch + 1], 2 ** (scales - 1)),
+                                       F.avg_pool2d(b[:, ch:ch + 1], 2 ** (scales - 1)))
+            chroma = chroma + 0.5 * (1.0 - ssim)
+        return lap + (1.0 - ms) + chroma
 
 
 def _import_lpips_package():
@@ -295,7 +281,6 @@ def _build_lpips():
     ok, why = lpips_available()
     if not ok:
         raise DependencyError(f"LPIPS perceptual loss unavailable: {why}")
-    _, _, LPIPSVGG, LPIPSPackage, _ = _classes()
     package = _import_lpips_package()
     if package is not None:
         try:
@@ -306,11 +291,11 @@ def _build_lpips():
 
 
 def _build_fallback():
-    return _classes()[4]()
+    return StructuralFallback()
 
 
 def _build_none():
-    return _classes()[1]()
+    return NoPerceptual()
 
 
 #: The registry `--perceptual` lists (plus "auto").

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from ..core.errors import InputError, OutputError, UsageError
 from .dataset import write_dataset_json
@@ -69,8 +71,6 @@ def sample_images(G, config: SampleConfig, *, seed_offset: int = 0,
     images already in the dataset, so appending with the same seed draws new images, not the
     ones already there.
     """
-    import torch
-    import torch.nn.functional as F
 
     from .invert import class_index, w_statistics
 

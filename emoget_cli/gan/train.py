@@ -49,6 +49,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
 from ..core.errors import CheckpointError, InputError, UsageError
 
@@ -209,17 +212,17 @@ def find_checkpoints(out: Path) -> list[Path]:
 def _resolve_resume(c: TrainConfig, out: Path) -> tuple[Optional[str], bool]:
     """-> (checkpoint to start from or None, whether it belongs to this run folder).
 
-    A checkpoint of the run in --out continues that run exactly; any other checkpoint is a
+    A checkpoint of the run in --output continues that run exactly; any other checkpoint is a
     starting point for a new run (fine-tuning: its weights, counters from kimg 0)."""
     if c.resume is None:
         _check(not (out / LATEST).exists(),
                f"{out} already holds a training run ({LATEST}); pass --resume auto to continue "
-               "it, or choose another --out")
+               "it, or choose another --output")
         return None, False
     # restarting the counters in a run folder would overwrite its snapshots and cut its log
     _check(not (c.reset_progress and (out / LATEST).exists()),
            f"--reset-progress starts a new run at kimg 0, but {out} already holds one ({LATEST}); "
-           "choose another --out")
+           "choose another --output")
     if c.resume == "auto":
         found = find_checkpoints(out)
         return (str(found[0]), True) if found else (None, False)
@@ -228,7 +231,7 @@ def _resolve_resume(c: TrainConfig, out: Path) -> tuple[Optional[str], bool]:
         raise CheckpointError(f"--resume {c.resume}: no such checkpoint file")
     own = path.resolve().parent == out.resolve()
     _check(own or not (out / LATEST).exists(),
-           f"{out} already holds another training run ({LATEST}); choose another --out to "
+           f"{out} already holds another training run ({LATEST}); choose another --output to "
            f"fine-tune from {path.name}")
     return str(path), own
 
@@ -246,7 +249,7 @@ def _read_resume_point(path: str) -> tuple[dict, Optional[int]]:
 def resolve_config(config: TrainConfig) -> TrainConfig:
     """Validate every option and fill the derived ones (no model is built).
 
-    --resume auto becomes the newest checkpoint in --out (or None on a fresh run); architecture
+    --resume auto becomes the newest checkpoint in --output (or None on a fresh run); architecture
     fields left None are read from that checkpoint, else defaulted; so is `batch` when the run
     continues exactly (a killed run resumes with its own batch). Raises UsageError /
     InputError / CheckpointError with a one-line message."""
@@ -256,7 +259,7 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     if not data.exists():
         raise InputError(f"--data {c.data}: no such folder or zip file")
     out = Path(c.out)
-    _check(not out.is_file(), f"--out {c.out} is a file; give a folder for the training run")
+    _check(not out.is_file(), f"--output {c.out} is a file; give a folder for the training run")
     resume, own_run = _resolve_resume(c, out)
     # a checkpoint from another folder seeds a new run: its step counter must not carry over
     # (a fine-tune from a base that already reached --kimg would otherwise train nothing)
@@ -288,8 +291,6 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
 
 
 def capture_rng(device) -> dict:
-    import torch
-
     np_state = np.random.get_state()
     state = {"torch": torch.get_rng_state().tolist(),
              "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]),
@@ -302,8 +303,6 @@ def capture_rng(device) -> dict:
 
 
 def restore_rng(state: dict, device) -> None:
-    import torch
-
     torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
@@ -314,8 +313,6 @@ def restore_rng(state: dict, device) -> None:
 
 
 def seed_all(seed: int) -> None:
-    import torch
-
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
     torch.manual_seed(seed)
@@ -347,21 +344,16 @@ def train(config: TrainConfig, *, progress: Optional[Progress] = None,
 
 
 def _cuda_available() -> bool:
-    import torch
-
     return torch.cuda.is_available()
 
 
 def _spawn_training(config: TrainConfig, device_kind: str, progress: Optional[Progress],
                     log: Optional[Log]) -> TrainResult:
     """Start `gpus` processes; rank 0 sends its progress/log events back through a queue."""
-    import torch.multiprocessing as mp
 
     from .distributed import spawn_context
 
     if device_kind == "cuda":
-        import torch
-
         _check(torch.cuda.device_count() >= config.gpus,
                f"--gpus {config.gpus} asked for, but only {torch.cuda.device_count()} GPU(s) found")
     queue = mp.get_context("spawn").SimpleQueue()
@@ -434,7 +426,6 @@ def _result_from_disk(out: Path, seconds: float) -> TrainResult:
 def run_training(info, config: TrainConfig, progress: Optional[Progress] = None,
                  log: Optional[Log] = None) -> TrainResult:
     """One process's training loop (rank `info.rank` of `info.world`)."""
-    import torch
 
     trainer = Trainer(info, config, log=log)
     try:
@@ -452,8 +443,6 @@ class Trainer:
     """Holds the networks, optimisers, data stream and counters of one process."""
 
     def __init__(self, info, config: TrainConfig, *, log: Optional[Log] = None):
-        import torch
-
         from ..core.device import resolve_device
         from .dataset import ImageDataset
         from .distributed import local_device
@@ -488,8 +477,6 @@ class Trainer:
 
     # -- construction -------------------------------------------------------------------------
     def _build(self) -> None:
-        import torch
-
         from .augment import make_augment
         from .distributed import DataParallelGrads
 
@@ -532,8 +519,6 @@ class Trainer:
         return frozen
 
     def _setup_precision(self) -> None:
-        import torch
-
         self.amp_dtype = None
         self.scalers = None
         if not self.c.mixed_precision:
@@ -545,8 +530,6 @@ class Trainer:
             self.amp_dtype = torch.bfloat16
 
     def autocast(self):
-        import torch
-
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
@@ -674,8 +657,6 @@ class Trainer:
                 p.requires_grad_(flag)
 
     def _fake_labels(self, n: int):
-        import torch
-
         if not self.n_classes:
             return None
         return self.label_pool[torch.randint(len(self.label_pool), (n,), device=self.device)]
@@ -683,7 +664,6 @@ class Trainer:
     def generate(self, n: int, labels):
         """-> (images [n, 3, H, W], w_plus [n, n_latent, S]) from random z, style mixing and
         per-sample noise, all drawn from the global RNG."""
-        import torch
 
         G = self.G
         mix = self.c.mixing > 0 and float(torch.rand(())) < self.c.mixing
@@ -716,8 +696,6 @@ class Trainer:
             optim.step()
 
     def d_step(self, reals, labels, stats: dict) -> None:
-        import torch
-
         from .losses import class_accuracy, class_loss, d_logistic_loss
 
         self._requires_grad(self.G, False)
@@ -742,8 +720,6 @@ class Trainer:
         self._ada_update(real_logits)
 
     def _ada_update(self, real_logits) -> None:
-        import torch
-
         from .augment import AdaAugment
         from .distributed import all_reduce_sum
 
@@ -810,8 +786,6 @@ class Trainer:
         stats["path_length"] = world_mean
 
     def update_ema(self) -> None:
-        import torch
-
         with torch.no_grad():
             ema = list(self.G_ema.parameters())
             torch._foreach_lerp_(ema, [p.detach() for p in self.G.parameters()], 1.0 - self.ema_beta)
@@ -853,8 +827,6 @@ class Trainer:
                 "rng": rng}
 
     def save(self, path: Path, state: dict) -> None:
-        import torch
-
         from .checkpoint import Checkpoint, save_checkpoint
 
         gen = torch.Generator(self.device).manual_seed(0)  # not the training RNG
@@ -893,7 +865,6 @@ class Trainer:
 
     def sample_grid(self, path: Path) -> None:
         """Fixed latents through G_ema (constant noise), written as one PNG grid."""
-        import torch
 
         from ..core.image_io import write_image
         from .dataset import grid_image
@@ -974,11 +945,9 @@ class Trainer:
 
     def _agree(self, flag: bool) -> bool:
         """Rank 0's decision, on every rank (so collective checkpoint writes line up)."""
-        import torch
 
         if not self.info.enabled:
             return flag
-        import torch.distributed as dist
 
         t = torch.tensor([1.0 if flag else 0.0], device=self.device)
         dist.broadcast(t, src=0)

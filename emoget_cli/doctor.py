@@ -38,7 +38,7 @@ def _torch_checks() -> list[dict[str, Any]]:
 
 
 def _backend_checks() -> list[dict[str, Any]]:
-    from ..face.backends import BACKENDS, resolve_backend_name
+    from .face.backends import BACKENDS, resolve_backend_name
 
     checks = []
     for name, cls in BACKENDS.items():
@@ -55,7 +55,7 @@ def _backend_checks() -> list[dict[str, Any]]:
 
 
 def _file_checks() -> list[dict[str, Any]]:
-    from ..face.backends import (DLIB_FACE_RECOGNITION, DLIB_SHAPE_5, DLIB_SHAPE_68,
+    from .face.backends import (DLIB_FACE_RECOGNITION, DLIB_SHAPE_5, DLIB_SHAPE_68,
                                  dlib_models_dir, fan_weight_files, hub_checkpoints_dir)
 
     checks = []
@@ -83,7 +83,7 @@ def _lpips_check() -> dict[str, Any]:
     """LPIPS needs the VGG16 file in the hub cache plus calibration weights, which emoget
     bundles (the `lpips` package is optional): ask the perceptual module, not a guess."""
     try:
-        from ..gan.perceptual import lpips_available, vgg16_weights_path
+        from .gan.perceptual import lpips_available, vgg16_weights_path
 
         ok, why = lpips_available()
     except Exception as exc:  # a broken install must not break the doctor
