@@ -50,7 +50,7 @@ from .core.errors import CheckpointError, DependencyError, UsageError
 REGISTRY_VERSION = 1
 REGISTRY_NAME = "registry.yaml"
 ENGINES = ("classic", "gan")
-from .core.choices import PERCEPTUAL_CHOICES
+from .core.choices import CLASSIC_STYLE_NAMES, PERCEPTUAL_CHOICES
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _KEYS = {"engine", "description", "checkpoint", "sha256", "base", "base_sha256", "swap_res",
@@ -219,17 +219,22 @@ def _catalogue_recipe(name: str):
         return None
 
 
-def load_registry(paths: Optional[list[Path]] = None) -> Registry:
-    """Merge the classic styles, the shipped registry and the user registry (in that order)."""
-    from .style.classic import CLASSIC_STYLES
+def load_registry(paths: Optional[list[Path]] = None,
+                  classic_descriptions: Optional[dict[str, str]] = None) -> Registry:
+    """Merge the classic styles, the shipped registry and the user registry (in that order).
 
-    entries = {name: StyleEntry(name, "classic", s.description) for name, s in CLASSIC_STYLES.items()}
+    classic_descriptions: name → one line for the built-in classic styles (style/ knows them:
+    `style.load_style_registry` passes them; this module never imports style/, which imports it).
+    """
+    descriptions = classic_descriptions or {}
+    entries = {name: StyleEntry(name, "classic", descriptions.get(name, ""))
+               for name in CLASSIC_STYLE_NAMES}
     files = [shipped_registry_path(), user_registry_path()] if paths is None else [Path(p) for p in paths]
     for path in files:
         for name, entry in read_registry_file(path).items():
-            if entry.engine == "classic" and name not in CLASSIC_STYLES:
+            if entry.engine == "classic" and name not in CLASSIC_STYLE_NAMES:
                 raise UsageError(f"{path}: style {name!r} says engine classic, but the classic "
-                                 f"engine has only {', '.join(sorted(CLASSIC_STYLES))}")
+                                 f"engine has only {', '.join(sorted(CLASSIC_STYLE_NAMES))}")
             if entry.engine == "classic" and not entry.description:
                 entry = replace(entry, description=entries[name].description)
             entries[name] = entry
@@ -323,11 +328,9 @@ def add_style(name: str, checkpoint: Path, *, registry_path: Optional[Path] = No
     """
     import yaml
 
-    from .style.classic import CLASSIC_STYLES
-
     if not _NAME_RE.match(name):
         raise UsageError(f"bad style name {name!r}: use lowercase letters, digits, - _ .")
-    if name in CLASSIC_STYLES:
+    if name in CLASSIC_STYLE_NAMES:
         raise UsageError(f"{name!r} is a built-in classic style; pick another name")
     if perceptual not in PERCEPTUAL_CHOICES:
         raise UsageError(f"perceptual must be one of {', '.join(PERCEPTUAL_CHOICES)}")

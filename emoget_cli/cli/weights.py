@@ -34,11 +34,11 @@ def register(app: typer.Typer) -> None:
 def _registry(path: Optional[Path]):
     """The merged registries, or only `path` (which must exist: a typo must not read as empty)."""
     from ..core.errors import UsageError
-    from ..weights import load_registry
+    from ..style import load_style_registry
 
     if path is not None and not path.is_file():
         raise UsageError(f"--registry {path}: no such file")
-    return load_registry(None if path is None else [path])
+    return load_style_registry(None if path is None else [path])
 
 
 @weights_app.command("list")

@@ -65,11 +65,17 @@ class StyleResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def list_styles(registry=None) -> list[dict[str, Any]]:
-    """Every known style: name, engine, description, available."""
+def load_style_registry(paths=None):
+    """weights.load_registry with the classic styles' descriptions (the one direction of the
+    style → weights dependency: weights/ never imports style/)."""
     from ..weights import load_registry
 
-    reg = registry or load_registry()
+    return load_registry(paths, {name: s.description for name, s in CLASSIC_STYLES.items()})
+
+
+def list_styles(registry=None) -> list[dict[str, Any]]:
+    """Every known style: name, engine, description, available."""
+    reg = registry or load_style_registry()
     return [{"name": e.name, "engine": e.engine, "description": e.description,
              "available": e.available} for e in (reg.get(n) for n in reg.names())]
 
@@ -107,9 +113,7 @@ def resolve_style(style: str, engine: str = "auto", *, generator: Optional[Path]
             raise UsageError(f"unknown classic style {style!r} (choose from "
                              f"{', '.join(sorted(CLASSIC_STYLES))})")
         return ResolvedStyle(style, "classic", classic=CLASSIC_STYLES[style])
-    from ..weights import load_registry
-
-    entry = (registry or load_registry()).get(style)
+    entry = (registry or load_style_registry()).get(style)
     if entry.engine == "classic":
         if engine == "gan":
             raise DependencyError(f"style {style!r} has no generator checkpoint for the gan engine "
