@@ -37,7 +37,7 @@ def bench_perceptual(sizes: list[int], device) -> None:
     os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="emoget-bench-")
     from emoget_cli.gan import perceptual as P
 
-    vgg = P._classes()[2]()  # the plain-torch VGG16 trunk, randomly initialised
+    vgg = P.LPIPSVGG()  # the plain-torch VGG16 trunk, randomly initialised
     P.vgg16_weights_path().parent.mkdir(parents=True, exist_ok=True)
     torch.save({f"features.{k}": v for k, v in vgg.features.state_dict().items()},
                P.vgg16_weights_path())
