@@ -80,8 +80,8 @@ def main(argv=None) -> int:
 
         with tempfile.TemporaryDirectory() as tmp:
             for expr in ("happiness", "laugh"):
-                cfg = MakeConfig(output=Path(tmp) / f"{expr}.gif", expressions=(expr,), size=256,
-                                 frames=24)
+                cfg = MakeConfig(output=Path(tmp) / f"{expr}.gif", expressions=(expr,),
+                                 animation=AnimationSpec(size=256, frames=24))
                 make([sample_input()], cfg)  # warm-up: models loaded, caches filled
                 cpu, wall = [], []
                 for _ in range(args.repeats):

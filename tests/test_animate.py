@@ -75,7 +75,7 @@ def visible_eyeball(rgb, pts, eye: int) -> int:
 def results(face):
     img, pts = face
     out = {}
-    for expr in ("surprise", "happiness", "wink", "neutral"):
+    for expr in ("surprise", "happiness", "wink", "neutral", "sadness"):
         out[expr] = animate_face(img, expr, AnimationSpec(frames=24), points=pts)
     return out
 
@@ -112,6 +112,19 @@ def test_neutral_relaxes_the_smiling_photo(results, face):
     relaxed = redetect(res.frames[apex(res)])
     lift = lambda p: p[[51, 57], 1].mean() - p[[48, 54], 1].mean()  # noqa: E731  corners over lips
     assert lift(relaxed) < lift(smile) - 0.03 * iod(smile)  # ... and no longer at the apex
+
+
+def test_smiling_photo_turns_sad_as_the_detector_sees_it(results):
+    """The smile is replaced, not added to: re-detected on the rendered apex, the lip corners
+    lose most of their lift over the lip line (dlib's shape prior keeps them from reading fully
+    turned down, which the generated landmarks are: see test_expressions.py) and the inner
+    brows rise against the outer ones."""
+    res = results["sadness"]
+    smile, sad = redetect(res.frames[0]), redetect(res.frames[apex(res)])
+    lift = lambda p: p[[62, 66], 1].mean() - p[[48, 54], 1].mean()  # noqa: E731  (y grows down)
+    assert lift(smile) > 0.1 * iod(smile) and lift(sad) < 0.5 * lift(smile)
+    brows = lambda p: p[[17, 26], 1].mean() - p[[21, 22], 1].mean()  # noqa: E731
+    assert brows(sad) > brows(smile) + 0.03 * iod(smile)
 
 
 def test_surprise_opens_the_mouth_as_the_detector_sees_it(results):
