@@ -197,9 +197,22 @@ def stroke_mask(shape: tuple[int, ...], curve: np.ndarray, width: float, *,
 
 
 def paint(canvas: np.ndarray, mask: np.ndarray, colour) -> np.ndarray:
-    """canvas float32 [H, W, 3] with `colour` (RGB or [H, W, 3]) laid over by coverage `mask`."""
-    m = np.asarray(mask, np.float32)[..., None]
-    return canvas * (1 - m) + np.asarray(colour, np.float32) * m
+    """canvas float32 [H, W, 3] with `colour` (RGB or [H, W, 3]) laid over by coverage `mask`.
+
+    Returns a new canvas; only the mask's bounding box is blended (features are small)."""
+    m = np.asarray(mask, np.float32)
+    rows = np.flatnonzero(m.any(1))
+    out = canvas.copy()
+    if not len(rows):
+        return out
+    cols = np.flatnonzero(m.any(0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    sub = m[y0:y1, x0:x1, None]
+    col = np.asarray(colour, np.float32)
+    if col.ndim == 3:
+        col = col[y0:y1, x0:x1]
+    out[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - sub) + col * sub
+    return out
 
 
 # ------------------------------------------------------------------------------- regions --
