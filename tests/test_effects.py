@@ -213,3 +213,17 @@ def test_cli_bad_effects_is_one_line_and_writes_nothing(cli, tmp_path):
     assert res.exit_code == 2
     assert "unknown effect 'rainbow'" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_face_marks_stay_on_the_head(face):
+    """Tints, gloom lines and blush belong on the face: with a head matte they never leave it
+    (marks beside the head, like zzz, do)."""
+    _, pts = face
+    matte = np.zeros((256, 256), np.float32)
+    matte[:, :128] = 1.0                                  # only the image-left half is "head"
+    for name in ("flush", "pale", "gloom", "blush"):
+        layer = draw_effects(pts, 0.5, 1.0, (name,), draw_style("cartoon"), (256, 256), matte)
+        assert layer is not None and layer[:, 128:, 3].max() == 0, name
+        assert layer[:, :128, 3].max() > 0.1, name
+    zzz = draw_effects(pts, 0.3, 1.0, ("zzz",), draw_style("cartoon"), (256, 256), matte)
+    assert zzz[:, 128:, 3].max() > 0.5

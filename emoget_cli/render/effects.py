@@ -246,11 +246,14 @@ class Layer:
 
     def shape(self, sdf: Sdf, centre, scale: float, frame: FaceFrame, *, fill,
               opacity: float = 1.0, reach: float = 1.6, ink: bool = True, angle: float = 0.0,
-              highlight: bool = True, soft: float = 0.0) -> None:
+              highlight: bool = True, soft: float = 0.0,
+              clip: Optional[np.ndarray] = None) -> None:
         """Draw `sdf` (shape units) centred at image point `centre` [2], `scale` pixels per
         shape unit, its axes the face's (turned by `angle` radians): a fill, a highlight
         and an ink outline centred on the edge. reach: the shape's extent in shape units;
-        soft: extra edge blur in pixels (on top of the analytic one-pixel coverage)."""
+        soft: extra edge blur in pixels (on top of the analytic one-pixel coverage); clip:
+        float [H, W] in [0, 1] the shape is limited to (marks that belong on the face: the
+        head matte), or None."""
         if opacity <= 1e-3 or scale <= 1e-3:
             return
         # a small shape gets a thinner outline, or the ink swallows its colour
@@ -279,6 +282,8 @@ class Layer:
             edge = 0.22 * scale if self.look.shaded else 1.0
             spot = np.clip(0.5 - hd * 0.22 * scale / edge, 0.0, 1.0) * inner
             colour = colour * (1 - 0.85 * spot[..., None]) + 0.85 * spot[..., None]
+        if clip is not None:
+            inner, outer = inner * clip[box], outer * clip[box]
         ink_rgb = _rgb(self.look.ink_rgb, self.look)
         premult = colour * inner[..., None] + ink_rgb * (outer - inner)[..., None]
         self.over(box, premult * opacity, outer * opacity)
@@ -494,7 +499,8 @@ def gloom(layer: Layer, ctx: EffectContext) -> None:
         seg = np.array([[0.0, -0.5], [0.0, 0.5]]) * length / 0.1
         layer.shape(sdf_stroke(seg, 0.22), f.to_image([x, top + 0.5 * length]), 0.1 * f.iod,
                     f, fill=GLOOM_RGB, opacity=0.75 * fade * (0.35 + 0.65 * fall),
-                    reach=0.5 * length / 0.1 + 1, ink=False, highlight=False)
+                    reach=0.5 * length / 0.1 + 1, ink=False, highlight=False,
+                    clip=ctx.matte)                     # on the forehead, never beside it
 
 
 def blush(layer: Layer, ctx: EffectContext) -> None:
@@ -505,13 +511,14 @@ def blush(layer: Layer, ctx: EffectContext) -> None:
         side = 1 if eye else -1
         c = f.to_local(_lid_point(ctx.points, eye)) + [0.12 * side, 0.38]
         layer.shape(sdf_ellipse(1.0, 0.55), f.to_image(c), 0.3 * f.iod, f, fill=BLUSH_RGB,
-                    opacity=0.55 * fade, ink=False, highlight=False, soft=0.12 * f.iod)
+                    opacity=0.55 * fade, ink=False, highlight=False, soft=0.12 * f.iod,
+                    clip=ctx.matte)
         if layer.look.outline and not layer.look.shaded:
             for k in (-1, 0, 1):
                 seg = np.array([[0.06, -0.08], [-0.06, 0.08]])
                 layer.shape(sdf_stroke(seg / 0.1, 0.18), f.to_image(c + [0.15 * k, 0.0]),
                             0.1 * f.iod, f, fill=(200, 60, 90), opacity=0.9 * fade, ink=False,
-                            highlight=False, reach=1.5)
+                            highlight=False, reach=1.5, clip=ctx.matte)
 
 
 def sparkles(layer: Layer, ctx: EffectContext) -> None:
