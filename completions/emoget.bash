@@ -22,7 +22,7 @@ _emoget() {
         "emoget expressions") subs=""; opts="--json --quiet -q -h --help"; files=0 ;;
         "emoget invert") subs=""; opts="--align --ckpt --class --config --device --json --lr --mse --noise --output -o --perceptual --pti --pti-steps --quiet -q --seed --space --steps -h --help"; files=1 ;;
         "emoget landmarks") subs=""; opts="--align --all-faces --backend --config --device --every --json --output -o --preview --quiet -q --size -h --help"; files=1 ;;
-        "emoget make") subs=""; opts="--backend --background --base --class --config --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --gpus-per-worker --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --ray --sample --seed --size --strength --style -s -h --help"; files=1 ;;
+        "emoget make") subs=""; opts="--backend --background --base --class --config --crop --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --gpus-per-worker --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --ray --sample --seed --size --sticker --strength --style -s -h --help"; files=1 ;;
         "emoget render") subs=""; opts="--ckpt --class --config --constant-noise --latent-noise --device --json --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
         "emoget serve") subs=""; opts="--host --keep --open --port -p --token --workers -j -h --help"; files=0 ;;
@@ -90,6 +90,7 @@ _emoget() {
         "emoget make --base") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
         "emoget make --class") COMPREPLY=(); return 0 ;;
         "emoget make --config") COMPREPLY=( $(compgen -f -- "${cur}") ); return 0 ;;
+        "emoget make --crop") COMPREPLY=( $(compgen -W "head bust" -- "${cur}") ); return 0 ;;
         "emoget make --device") COMPREPLY=( $(compgen -W "auto cpu cuda" -- "${cur}") ); return 0 ;;
         "emoget make --duration") COMPREPLY=(); return 0 ;;
         "emoget make --effects") COMPREPLY=(); return 0 ;;

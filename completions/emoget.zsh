@@ -161,6 +161,7 @@ _emoget_make() {
         '--base[With --generator the generator the photo is inverted into (Toonify the phot...]:base:_files' \
         '--class[Class of a conditional generator (gan engine).]:class: ' \
         '--config[YAML file of option defaults (sections per command, plus common).]:config:_files' \
+        '--crop[What a cut-out keeps head (face and hair, cut below the chin) or bust (with ...]:crop:(head bust)' \
         '--device[Where to compute auto (GPU when there is one), cpu or cuda.]:device:(auto cpu cuda)' \
         '--dry-run[Validate and print the resolved configuration; process nothing.]' \
         '--duration[Seconds per loop, up to 60 (overrides --frames frames = duration x fps, roun...]:duration: ' \
@@ -187,6 +188,7 @@ _emoget_make() {
         '--sample[Use the bundled sample portrait (public-domain astronaut photo).]' \
         '--seed[Random seed, for reproducible results.]:seed: ' \
         '--size[Output size N or WxH, 32..2048 px per side the face is aligned at the larger...]:size: ' \
+        '--sticker[Die-cut sticker look the cut-out head with a white border and a soft shadow ...]' \
         '--strength[Style strength (classic engine) 0..1, default 1; for caricature styles the e...]:strength: ' \
         '(--style -s)'{--style,-s}'[Style baby, cartoon, painting, none, caricature, caricature-cartoon (classic...]:style:(baby cartoon painting none caricature caricature-cartoon)' \
         '(- *)'{-h,--help}'[Show this message and exit.]' \

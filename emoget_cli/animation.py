@@ -169,9 +169,12 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
         raise UsageError(f"{where}: {problem}")
     alpha = None
     if spec.background == "transparent":
-        from .render.matting import head_alpha
+        from .render.matting import cut_out_head
 
-        alpha = head_alpha(rgb, points)  # on the full-resolution picture
+        # on the full-resolution picture; the edge colours come back decontaminated, and the
+        # warp moves the matte with the face, frame by frame
+        cut = cut_out_head(rgb, points, spec.crop)
+        rgb, alpha = cut.rgb, cut.alpha
         if trim:
             rgb, alpha, points = trim_to_head(rgb, alpha, points)
     if spec.size is not None:
@@ -183,6 +186,20 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
     return render_frames(rgb, points, plan.points, alpha=alpha, fps=float(spec.fps), label=label,
                          meta=meta, photo_units=dict(plan.photo_units), backend=warp_backend, device=device, fill=fill,
                          drawn=drawn, look=style, progress=progress)
+
+
+def export_frames(result: AnimationResult, spec: AnimationSpec,
+                  indices: Optional[list[int]] = None) -> list[np.ndarray]:
+    """The frames as written: RGB, or RGBA for a cut-out, with the die-cut border and shadow
+    when spec.sticker (after the effects, so they get the border too). indices: only these."""
+    frames = result.rgba_frames()
+    if indices is not None:
+        frames = [frames[i] for i in indices]
+    if spec.sticker:
+        from .render.sticker import die_cut
+
+        frames = die_cut(frames)
+    return frames
 
 
 def animate_to_file(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, output: Path, *,
@@ -198,7 +215,7 @@ def animate_to_file(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, output
     result = animate_face(face_rgb, expr, spec, **options)
     timer["animate"] = timer.get("animate", 0.0) + time.perf_counter() - started
     started = time.perf_counter()
-    report = export_animation(result.rgba_frames(), output, fps=float(spec.fps), fmt=fmt,
-                              preset=preset, loop=True)
+    report = export_animation(export_frames(result, spec), output, fps=float(spec.fps),
+                              fmt=fmt, preset=preset, loop=True)
     timer["export"] = timer.get("export", 0.0) + time.perf_counter() - started
     return result, report

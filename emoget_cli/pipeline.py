@@ -92,6 +92,24 @@ class MakeConfig:
             object.__setattr__(self, "expressions", (self.expressions,))
         elif not isinstance(self.expressions, tuple):
             object.__setattr__(self, "expressions", tuple(self.expressions))
+        if self.animation.background is None:  # the platform decides: LINE wants transparency
+            wants = self.platform is not None and self.platform.transparent
+            object.__setattr__(self, "animation", dataclasses.replace(
+                self.animation, background="transparent" if wants else "keep"))
+
+    @property
+    def platform(self):
+        """The preset object (render.presets.Preset), or None."""
+        if self.preset is None:
+            return None
+        from .render.presets import get_preset
+
+        return get_preset(self.preset)
+
+    @property
+    def transparent(self) -> bool:
+        """Whether the head is cut out (asked for, --sticker, or the preset's platform)."""
+        return self.animation.background == "transparent"
 
     @property
     def align_size(self) -> int:
@@ -141,6 +159,10 @@ class MakeConfig:
             from .render.export import get_preset
 
             get_preset(self.preset)
+            if self.pack:
+                from .pack.writer import check_pack_expressions
+
+                check_pack_expressions(self.pack_expressions(), self.platform)
         if self.motion_model is not None and not Path(self.motion_model).is_file():
             raise UsageError(f"--motion {self.motion_model}: no such file")
         from .style import check_strength
@@ -172,8 +194,12 @@ class MakeConfig:
             or self.output_is_folder
 
     def pack_expressions(self) -> tuple[str, ...]:
+        """The expressions to render: one --expr with --pack lets the pack choose (the classic
+        seven, or the largest set the preset's platform accepts: pack.choose_pack_expressions)."""
         if self.pack and len(self.expressions) == 1:
-            return PACK_EXPRESSIONS
+            from .pack import choose_pack_expressions
+
+            return choose_pack_expressions(self.platform)
         return self.expressions
 
 
@@ -195,6 +221,7 @@ class MakeResult:
     bytes: int = 0
     sheet: Optional[str] = None
     zip: Optional[str] = None
+    manifest: Optional[str] = None
     intermediate: Optional[str] = None
     adjustments: list[str] = field(default_factory=list)
     stages: dict[str, float] = field(default_factory=dict)
@@ -290,7 +317,8 @@ def stage_face(path: Path, config: MakeConfig, timer: dict[str, float]) -> FaceS
                         device=resolve_device_name(config.device), where=str(path))[0]
     timer["detect"] = time.perf_counter() - t
     t = time.perf_counter()
-    aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.align_size)
+    aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.align_size,
+                                      zoom=sticker_zoom(config))
     timer["align"] = time.perf_counter() - t
     return FaceStage(aligned_rgb, aligned.points, aligned, face.points, loaded.size)
 
@@ -309,16 +337,39 @@ def stage_style(face: FaceStage, config: MakeConfig, timer: dict[str, float], wa
     return result
 
 
+#: How much wider than the FFHQ square a cut-out is aligned: all of the hair and room for the
+#: die-cut border and the head's motion (the cut-out is then trimmed to the head).
+STICKER_ZOOM = 1.35
+
+
+def sticker_zoom(config: MakeConfig) -> float:
+    """STICKER_ZOOM for a classic-engine cut-out; 1 otherwise (GAN generators need FFHQ's
+    framing, and a kept background keeps today's framing)."""
+    if not config.transparent:
+        return 1.0
+    from .style import resolve_style
+
+    resolved = resolve_style(config.style, config.engine, generator=config.generator,
+                             base=config.base_generator, class_name=config.class_name,
+                             invert_steps=config.invert_steps)
+    return STICKER_ZOOM if resolved.engine == "classic" else 1.0
+
+
 def stage_animate(styled, expr: str, path: Path, config: MakeConfig, timer: dict[str, float],
                   motion_model=None):
     """The styled face and its known landmarks (no detection) through the one animation path
-    (emoget_cli.animation, as `emoget animate`): (AnimationResult, ExportReport)."""
+    (emoget_cli.animation, as `emoget animate`): (AnimationResult, ExportReport). A cut-out is
+    trimmed to the head, then sized to the output (the face was aligned with room around it)."""
     from .animation import animate_to_file
 
+    spec = config.animation
+    if config.transparent and spec.size is None:
+        spec = dataclasses.replace(spec, size=(config.align_size, config.align_size))
     return animate_to_file(
-        styled.image, expr, config.animation, path, fmt=config.fmt, preset=config.preset,
+        styled.image, expr, spec, path, fmt=config.fmt, preset=config.preset,
         timer=timer, points=styled.points, motion_model=motion_model, seed=config.seed,
-        style=config.style, device=resolve_device_name(config.device))
+        style=config.style, device=resolve_device_name(config.device),
+        trim=config.transparent)
 
 
 # -------------------------------------------------------------------------------- artifacts --
@@ -398,10 +449,15 @@ def contact_sheet(tiles: list[tuple[str, np.ndarray]], *, cols: int = 4) -> np.n
     return sheet
 
 
+def apex_index(anim) -> int:
+    """Index of the frame farthest (in landmarks) from the neutral frame 0."""
+    pts = anim.track.points_array()
+    return int(np.linalg.norm(pts - pts[0], axis=2).mean(1).argmax())
+
+
 def apex_frame(anim) -> np.ndarray:
     """The frame farthest (in landmarks) from the neutral frame 0."""
-    pts = anim.track.points_array()
-    return anim.frames[int(np.linalg.norm(pts - pts[0], axis=2).mean(1).argmax())]
+    return anim.frames[apex_index(anim)]
 
 
 def write_zip(path: Path, files: list[Path]) -> Path:
@@ -450,16 +506,33 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None,
                 anim, report = stage_animate(styled, expr, path, config, timer, motion_model)
                 written.append(Path(report.path))
                 tracks[expr] = anim.track
-                tiles.append((expr, apex_frame(anim)))
+                from .animation import export_frames
+
+                # the apex as written (cut-out, die-cut border), for the contact sheet
+                tiles.append((expr, export_frames(anim, config.animation, [apex_index(anim)])[0]))
                 result.bytes += int(report.bytes)
                 result.n_frames = int(report.n_frames)
                 result.adjustments.extend(f"{expr}: {a}" for a in report.adjustments)
             result.expressions = list(targets)
-            if config.pack:
-                from .core.image_io import write_image
+            if config.pack and config.preset is not None:
+                from .pack import finish_pack
 
                 sheet, zpath = pack_paths(src, config)
-                write_image(sheet, contact_sheet(tiles))
+                t = time.perf_counter()
+                pack = finish_pack(config.output, src.stem,
+                                   [(e, p, tile) for (e, p), (_, tile) in zip(targets.items(), tiles)],
+                                   config.platform, sheet_path=sheet, zip_path=zpath,
+                                   source=src.name, style=result.style)
+                timer["pack"] = time.perf_counter() - t
+                written += pack.images
+                result.sheet, result.zip = str(pack.sheet), str(pack.zip)
+                result.manifest = str(pack.manifest)
+            elif config.pack:
+                from .core.image_io import write_image
+                from .pack.writer import over_checkerboard
+
+                sheet, zpath = pack_paths(src, config)
+                write_image(sheet, contact_sheet([(e, over_checkerboard(t)) for e, t in tiles]))
                 written.append(sheet)
                 write_zip(zpath, [p for p in written if p != sheet])
                 written.append(zpath)

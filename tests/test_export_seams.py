@@ -80,3 +80,23 @@ def test_rgba_resize_has_no_halo(tmp_path, hidden):
     assert rim.sum() > 100
     rgb = out[rim][:, :3].astype(int)
     assert np.abs(rgb - (230, 20, 20)).max() <= 12, rgb[np.abs(rgb - (230, 20, 20)).max(1).argmax()]
+
+
+def test_palette_apng_keeps_a_soft_edge(tmp_path):
+    """A palette APNG (what the LINE/Signal fitter falls back to) keeps partial alpha at the
+    rim through per-entry alpha, instead of GIF's one on/off transparent index; the inside
+    stays fully opaque."""
+    side = 96
+    yy, xx = np.mgrid[:side, :side]
+    r = np.hypot(xx - side / 2, yy - side / 2)
+    frame = np.zeros((side, side, 4), np.uint8)
+    frame[..., :3] = (200, 60, 40)
+    frame[..., 3] = np.clip((30 - r) * 64 + 128, 0, 255).astype(np.uint8)     # 4-px soft rim
+    rep = export_animation([frame, np.roll(frame, 3, axis=1)], tmp_path / "p.png", fps=4,
+                           max_colors=64)
+    assert rep.settings.startswith("64 colours")
+    out = pil_decode(rep.path)["frames"][0]
+    rim = (frame[..., 3] > 30) & (frame[..., 3] < 225)
+    assert len(np.unique(out[rim][:, 3])) >= 3                     # soft, not on/off
+    assert np.abs(out[rim][:, 3].astype(int) - frame[rim][:, 3]).mean() < 25
+    assert (out[frame[..., 3] == 255][:, 3] == 255).all()

@@ -86,8 +86,8 @@ def test_pack_writes_each_expression_a_sheet_and_a_zip(cli, astronaut_path, tmp_
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)["results"][0]
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["astronaut-discord.zip", "astronaut-happiness.gif", "astronaut-sheet.png",
-                     "astronaut-wink.gif"]
+    assert names == ["astronaut-discord.zip", "astronaut-happiness.gif", "astronaut-manifest.json",
+                     "astronaut-sheet.png", "astronaut-wink.gif"]
     with zipfile.ZipFile(out / "astronaut-discord.zip") as zf:
         assert sorted(zf.namelist()) == ["astronaut-happiness.gif", "astronaut-wink.gif"]
         assert zf.testzip() is None

@@ -95,3 +95,153 @@ def test_bad_inputs(astronaut_rgb, astro_points):
         head_alpha(astronaut_rgb.astype(np.float32), astro_points)
     with pytest.raises(InputError, match="outside"):
         head_alpha(astronaut_rgb, astro_points + 2000)
+
+
+# ------------------------------------------------------------------ the sticker cut-out, as make
+# runs it: the bundled sample face aligned at 512 with the sticker zoom
+
+
+@pytest.fixture(scope="module")
+def sample_aligned():
+    """(aligned uint8 [512, 512, 3], points [68, 2]) of the bundled sample face, framed as
+    `make` frames a cut-out."""
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import align_face, detect_faces
+    from emoget_cli.pipeline import SAMPLE_FACE, STICKER_ZOOM
+
+    rgb = read_image(SAMPLE_FACE).rgb
+    face = detect_faces(rgb, backend="dlib")[0]
+    aligned_rgb, aligned = align_face(rgb, face.points, size=512, zoom=STICKER_ZOOM)
+    return aligned_rgb, aligned.points.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def sample_cut(sample_aligned):
+    from emoget_cli.render.matting import cut_out_head
+
+    return cut_out_head(*sample_aligned)
+
+
+def _distances(alpha):
+    import cv2
+
+    inside = (alpha >= 128).astype(np.uint8)
+    return (cv2.distanceTransform(inside, cv2.DIST_L2, 5),
+            cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5))
+
+
+def _local_mean(img, mask, sigma=6.0):
+    import cv2
+
+    m = mask.astype(np.float32)
+    num = cv2.GaussianBlur(img.astype(np.float32) * m[..., None], (0, 0), sigma)
+    return num / np.maximum(cv2.GaussianBlur(m, (0, 0), sigma), 1e-6)[..., None]
+
+
+def _old_background_pixels(photo, rgb, alpha) -> int:
+    """Visible pixels within 2 px of the head's edge whose colour is the old background's
+    (closer to the photo's background just outside than to the head just inside, where the
+    two differ), as an independent judge of fringe."""
+    d_in, d_out = _distances(alpha)
+    old_bg = _local_mean(photo, (d_out > 6) & (d_out < 16))
+    head = _local_mean(photo, (d_in > 4) & (d_in < 12))
+    band = (alpha > 0) & (d_out <= 2) & (d_in <= 2)
+    colour = rgb.astype(np.float32)
+    to_bg = np.linalg.norm(colour - old_bg, axis=-1)
+    to_head = np.linalg.norm(colour - head, axis=-1)
+    distinct = np.linalg.norm(head - old_bg, axis=-1) > 40
+    return int((band & distinct & (to_bg < to_head) & (to_bg < 25)).sum())
+
+
+def test_cut_out_edge_shows_no_old_background(sample_aligned, sample_cut):
+    photo, _ = sample_aligned
+    assert _old_background_pixels(photo, sample_cut.rgb, sample_cut.alpha) == 0
+    # the judge is not blind: the photo's colours under a matte 2 px too wide (the classic
+    # fringe) are caught
+    import cv2
+
+    wide = cv2.dilate(sample_cut.alpha, np.ones((5, 5), np.uint8))
+    assert _old_background_pixels(photo, photo, wide) > 100
+
+
+def test_cut_out_alpha_is_monotone_and_thin_across_the_edge(sample_cut):
+    """Along 720 rays from the head's centre, alpha never rises again within 4 px of the
+    outermost edge crossing; the soft rim is about 1-2.5 px wide (anti-aliased, no haze)."""
+    import cv2
+
+    alpha = sample_cut.alpha.astype(np.float32)
+    ys, xs = np.nonzero(alpha >= 128)
+    cy, cx = ys.mean(), xs.mean()
+    steps = np.arange(0, 400, 0.25)
+    for angle in np.linspace(0, 2 * np.pi, 720, endpoint=False):
+        px, py = cx + steps * np.cos(angle), cy + steps * np.sin(angle)
+        ok = (px >= 0) & (px <= 511) & (py >= 0) & (py <= 511)
+        px, py = px[ok], py[ok]
+        prof = cv2.remap(alpha, px.astype(np.float32)[None], py.astype(np.float32)[None],
+                         cv2.INTER_LINEAR)[0]
+        edge = np.flatnonzero(prof >= 128)
+        if len(edge) == 0:
+            continue
+        k = edge.max()
+        window = prof[max(0, k - 16): k + 17]                       # +-4 px at 0.25 px steps
+        assert (np.diff(window) <= 3.0).all(), (angle, window)
+    soft = ((sample_cut.alpha > 5) & (sample_cut.alpha < 250)).sum()
+    contours, _ = cv2.findContours((sample_cut.alpha >= 128).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_NONE)
+    rim_width = soft / max(cv2.arcLength(c, True) for c in contours)
+    assert 0.7 < rim_width < 2.5, rim_width
+
+
+def test_cut_out_stops_below_the_chin_unless_bust(sample_aligned, sample_cut):
+    from emoget_cli.core.ibug68 import CHIN, JAW
+    from emoget_cli.render.matting import cut_out_head
+
+    photo, points = sample_aligned
+    chin = points[CHIN]
+    face_h = chin[1] - points[17:27, 1].mean()
+    neck = (int(chin[1] + 0.15 * face_h), int(round(chin[0])))   # the throat, below the chin
+    jaw_w = points[JAW][12, 0] - points[JAW][4, 0]
+    below = sample_cut.alpha[int(chin[1] + 0.06 * face_h):,
+                             int(chin[0] - 0.4 * jaw_w):int(chin[0] + 0.4 * jaw_w)]
+    assert below.max() == 0                                       # no neck, no collar
+    assert sample_cut.alpha[int(chin[1] - 0.03 * face_h), int(round(chin[0]))] == 255
+    bust = cut_out_head(photo, points, crop="bust")
+    assert bust.alpha[neck] == 255                                # the neck is kept
+    assert (bust.alpha[-1] > 128).sum() > 0.3 * 512               # down to the shoulders
+
+
+def test_cut_out_keeps_all_of_the_hair(sample_aligned, sample_cut):
+    """The hair is cut along its own outline, not by the picture's frame or the prior's
+    ellipse: above the brows, the topmost opaque row lies in the hair well above the forehead
+    and the matte does not touch the picture's border."""
+    _, points = sample_aligned
+    alpha = sample_cut.alpha
+    brow_y = points[17:27, 1].mean()
+    face_h = points[8, 1] - brow_y
+    top = np.flatnonzero((alpha >= 128).any(axis=1)).min()
+    assert brow_y - top > 0.55 * face_h
+    assert alpha[0].max() == 0 and alpha[:, 0].max() == 0 and alpha[:, -1].max() == 0
+
+
+def test_cut_out_moves_with_the_head():
+    """A nodding head: the matte is warped with each frame (its centroid follows the
+    landmarks), not frozen under a moving face."""
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import align_face, detect_faces
+    from emoget_cli.pipeline import SAMPLE_FACE
+    from emoget_cli.animation import animate_face
+    from emoget_cli.core.animation_spec import AnimationSpec
+
+    rgb = read_image(SAMPLE_FACE).rgb
+    face = detect_faces(rgb, backend="dlib")[0]
+    small, aligned = align_face(rgb, face.points, size=192, zoom=1.35)
+    anim = animate_face(small, "surprise", AnimationSpec(frames=8, head="nod",
+                                                         background="transparent"),
+                        points=aligned.points)
+    pts = anim.track.points_array()                                # [T, 68, 2]
+    centroids = np.array([np.argwhere(a >= 128).mean(axis=0)[::-1] for a in anim.alpha])
+    moved = pts.mean(axis=1) - pts[0].mean(axis=0)
+    assert np.abs(moved[:, 1]).max() > 2.0                       # the head does nod
+    shift = centroids - centroids[0]
+    assert np.corrcoef(shift[:, 1], moved[:, 1])[0, 1] > 0.9
+    assert np.abs(shift[:, 1] - moved[:, 1]).max() < 0.35 * np.abs(moved[:, 1]).max() + 1.0

@@ -31,7 +31,8 @@ def test_config_is_frozen_and_validated(tmp_path):
         with pytest.raises(UsageError):
             MakeConfig(**{"output": tmp_path / "o.gif", **kw}).validate()
     spec = MakeConfig(output=tmp_path / "o.gif", animation=dict(duration=2.0, fps=10)).animation
-    assert spec == AnimationSpec(duration=2.0, fps=10) and spec.n_frames == 20
+    # an unset background is resolved by make (keep: no preset asks for transparency)
+    assert spec == AnimationSpec(duration=2.0, fps=10, background="keep") and spec.n_frames == 20
 
 
 def test_output_naming(tmp_path):

@@ -75,7 +75,17 @@ def make(
     intensity: IntensityOpt = 1.0,
     head: HeadOpt = "auto",
     effects: EffectsOpt = choices.DEFAULT_EFFECTS,
-    background: BackgroundOpt = "keep",
+    background: Annotated[Optional[Literal[choices.BACKGROUNDS]], typer.Option(
+        "--background", help="keep the picture, or cut the head out (alpha; not for MP4). "
+        "Default: transparent for presets whose platform asks for it (line, whatsapp, "
+        "telegram, telegram-emoji, discord-sticker, signal, imessage) and with --sticker, "
+        "else keep.", show_default=False)] = None,
+    crop: Annotated[Literal[choices.CROPS], typer.Option(
+        "--crop", help="What a cut-out keeps: head (face and hair, cut below the chin) or bust "
+        "(with neck and shoulders).")] = choices.DEFAULT_CROP,
+    sticker: Annotated[bool, typer.Option(
+        "--sticker", help="Die-cut sticker look: the cut-out head with a white border and a "
+        "soft shadow (implies a transparent background).")] = False,
     preset: PresetOpt = None,
     motion: MotionOpt = None,
     backend: LandmarkBackendOpt = "auto",
@@ -125,7 +135,7 @@ def make(
     exprs = _split_exprs(expr) or (choices.DEFAULT_EXPRESSION,)
     animation = AnimationSpec(frames=frames, fps=fps, duration=duration, size=size,
                               intensity=intensity, head=head, effects=effects,
-                              background=background)
+                              background=background, crop=crop, sticker=sticker)
     cfg = MakeConfig(output=output, style=style, engine=engine, expressions=exprs,
                      animation=animation, preset=preset, fmt=fmt, strength=strength,
                      generator=generator, base_generator=base, class_name=class_name,

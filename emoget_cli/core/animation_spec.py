@@ -83,7 +83,12 @@ class AnimationSpec:
       preset's side; animate: the input's size). N or 'WxH' are accepted and normalised.
     intensity: expression strength (INTENSITY_RANGE). head: head motion (choices.HEAD_MOTIONS;
       auto = the expression's own).
-    background: choices.BACKGROUNDS; "transparent" cuts the head out (needs an alpha format).
+    background: choices.BACKGROUNDS; "transparent" cuts the head out (needs an alpha format);
+      None = the command's default (make: transparent when the preset's platform asks for it
+      or with `sticker`, else keep; animate: keep).
+    crop: what a cut-out keeps (choices.CROPS: head = face and hair, cut below the chin; bust).
+    sticker: the die-cut look, a white border and a soft shadow around the cut-out (implies a
+      transparent background; render/sticker.py).
     effects: emoticon effects drawn over the face (render/effects.py): "auto" (each
       expression's own), "none", or choices.EFFECT_NAMES joined with '+'.
     """
@@ -94,8 +99,10 @@ class AnimationSpec:
     size: Optional[tuple[int, int]] = None
     intensity: float = 1.0
     head: str = choices.DEFAULT_HEAD
-    background: str = "keep"
+    background: Optional[str] = None
     effects: str = choices.DEFAULT_EFFECTS
+    crop: str = choices.DEFAULT_CROP
+    sticker: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "size", parse_size(self.size))
@@ -116,7 +123,16 @@ class AnimationSpec:
         if not _is_number(self.intensity) or not lo <= float(self.intensity) <= hi:
             raise UsageError(f"--intensity must be in {lo:g}..{hi:g}, got {self.intensity!r}")
         _check_choice("--head", self.head, choices.HEAD_MOTIONS)
-        _check_choice("--background", self.background, choices.BACKGROUNDS)
+        if self.background is not None:
+            _check_choice("--background", self.background, choices.BACKGROUNDS)
+        _check_choice("--crop", self.crop, choices.CROPS)
+        if not isinstance(self.sticker, bool):
+            raise UsageError(f"--sticker is a flag (true or false), got {self.sticker!r}")
+        if self.sticker:
+            if self.background == "keep":
+                raise UsageError("--sticker cuts the head out: it cannot keep the background "
+                                 "(drop --background keep)")
+            object.__setattr__(self, "background", "transparent")
 
     @property
     def n_frames(self) -> int:

@@ -35,6 +35,10 @@ HEAD_MOTIONS: tuple[str, ...] = ("auto", "none", "nod", "tilt", "bounce", "shake
 DEFAULT_HEAD = "auto"
 #: --intensity: 1 is the calibrated emoticon apex, up to MAX_INTENSITY exaggerates further.
 MAX_INTENSITY = 1.5
+#: What a cut-out keeps (render/matting.py): head = face and hair, cut below the chin;
+#: bust = with the neck and shoulders.
+CROPS: tuple[str, ...] = ("head", "bust")
+DEFAULT_CROP = "head"
 #: keep: the picture as it is; transparent: the head cut out (needs a format with alpha).
 BACKGROUNDS: tuple[str, ...] = ("keep", "transparent")
 #: The image-warp implementations (render/warp.py); "auto" picks torch on CUDA, else OpenCV.

@@ -69,13 +69,15 @@ def _pad_blend(img: np.ndarray, pad: tuple[int, int, int, int], qsize: float) ->
 
 def align_face(rgb: np.ndarray, points: np.ndarray, size: int = 256, *,
                transform_size: int | None = None,
-               padding: bool = True) -> tuple[np.ndarray, AlignedFace]:
+               padding: bool = True, zoom: float = 1.0) -> tuple[np.ndarray, AlignedFace]:
     """FFHQ alignment of one face.
 
     rgb: uint8 [H, W, 3]; points: [68, 2] iBUG landmarks in its pixels.
     Returns (aligned uint8 [size, size, 3], AlignedFace(size, quad [4, 2] in input pixels,
     points [68, 2] in aligned pixels)). `transform_size` (default 4·size, at most 4096) is the
-    supersampled resolution of the QUAD transform before the LANCZOS reduction.
+    supersampled resolution of the QUAD transform before the LANCZOS reduction. zoom > 1
+    widens the FFHQ square about its centre (a cut-out sticker wants all of the hair and room
+    around it; the GAN engine needs zoom 1, the FFHQ framing its generators learnt).
     """
     from PIL import Image
 
@@ -85,6 +87,9 @@ def align_face(rgb: np.ndarray, points: np.ndarray, size: int = 256, *,
     transform_size = int(transform_size or min(4 * size, max(4096, size)))
     points = np.asarray(points, dtype=np.float64).reshape(68, 2)
     quad_orig = ffhq_quad(points)
+    if not 0.5 <= zoom <= 3.0:
+        raise UsageError(f"alignment zoom {zoom} is out of range (0.5..3)")
+    quad_orig = quad_orig.mean(axis=0) + float(zoom) * (quad_orig - quad_orig.mean(axis=0))
     quad = quad_orig.copy()
     qsize = float(np.hypot(*(quad[3] - quad[0])))  # side of the square = 2·|x|
     img = Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8))

@@ -180,10 +180,10 @@ class ApngFormat(OutputFormat):
 
         kwargs = dict(save_all=True, duration=self.durations_ms(stack.shape[0], fps), loop=loop,
                       default_image=False)
-        if q.colors:
-            images, transparent = _palettize(stack, q.colors, q.dither)
-            if transparent is not None:
-                kwargs["transparency"] = transparent
+        if q.colors and stack.shape[3] == 4:
+            images = _palettize_rgba(stack, q.colors, q.dither)
+        elif q.colors:
+            images, _ = _palettize(stack, q.colors, q.dither)
         else:
             if stack.shape[3] == 4:  # colour under alpha 0 is invisible: zero it, deflate wins
                 stack = np.where(stack[..., 3:4] == 0, np.uint8(0), stack)
@@ -386,6 +386,57 @@ def _palettize(stack: np.ndarray, colors: int, dither: bool, global_palette: boo
         im.putpalette(entries)
         images.append(im)
     return images, transparent
+
+
+def _palettize_rgba(stack: np.ndarray, colors: int, dither: bool) -> list:
+    """RGBA frames [T, H, W, 4] -> PIL 'P' images sharing one palette whose entries carry their
+    own alpha (PNG tRNS), so a palette APNG keeps soft, anti-aliased edges and shadows (GIF's
+    single transparent index cannot).
+
+    The palette has three parts: opaque colours (median cut over the opaque pixels of all
+    frames, pixels mapped with optional dithering), a few semi-transparent entries for the
+    soft rim (octree over the rim's RGBA, nearest entry per pixel) and one clear entry.
+    """
+    from PIL import Image
+
+    alpha = stack[..., 3]
+    opaque, clear = alpha >= 250, alpha <= 4
+    rim = ~opaque & ~clear
+    n_rim = min(max(colors // 4, 2), 48) if rim.any() and colors >= 8 else 0
+    n_rgb = colors - 1 - n_rim
+    rgb = np.ascontiguousarray(stack[..., :3])
+    pal = _palette_image(rgb[opaque | (rim & (alpha >= 128))], n_rgb)
+    rgb_entries = pal.getpalette()[: 3 * n_rgb]
+    n_rgb = len(rgb_entries) // 3
+    rim_entries = np.zeros((0, 4), np.uint8)
+    if n_rim:
+        sample = stack[rim][:: max(1, int(rim.sum()) // 65_536)]
+        octree = Image.fromarray(np.ascontiguousarray(sample.reshape(1, -1, 4)), "RGBA").quantize(
+            n_rim, method=Image.Quantize.FASTOCTREE)
+        rim_entries = np.array(octree.getpalette("RGBA"), np.uint8).reshape(-1, 4)[:n_rim]
+    first_rim, clear_index = n_rgb, n_rgb + len(rim_entries)
+    rgba_palette = [(*rgb_entries[3 * i:3 * i + 3], 255) for i in range(n_rgb)]
+    rgba_palette += [tuple(e) for e in rim_entries] + [(0, 0, 0, 0)]
+    entries = [v for e in rgba_palette for v in e]
+    mode = Image.Dither.FLOYDSTEINBERG if dither else Image.Dither.NONE
+    rim_f = rim_entries.astype(np.float32)
+    images = []
+    for t in range(stack.shape[0]):
+        idx = np.array(Image.fromarray(rgb[t]).quantize(palette=pal, dither=mode), np.uint8)
+        if len(rim_entries):
+            px = stack[t][rim[t]].astype(np.float32)                            # [N, 4]
+            # nearest entry in premultiplied colour plus alpha: dark and light rims differ
+            pre = np.concatenate([px[:, :3] * px[:, 3:] / 255.0, px[:, 3:]], axis=1)
+            ent = np.concatenate([rim_f[:, :3] * rim_f[:, 3:] / 255.0, rim_f[:, 3:]], axis=1)
+            d = ((pre[:, None, :] - ent[None, :, :]) ** 2).sum(-1)
+            idx[rim[t]] = first_rim + d.argmin(axis=1)
+        else:
+            idx[rim[t] & (alpha[t] < 128)] = clear_index
+        idx[clear[t]] = clear_index
+        im = Image.fromarray(idx, "P")
+        im.putpalette(entries, rawmode="RGBA")
+        images.append(im)
+    return images
 
 
 def _apng_disposals(images, min_frames: int) -> list[int]:

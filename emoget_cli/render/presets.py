@@ -17,6 +17,18 @@ from .formats import FORMATS
 
 
 @dataclass(frozen=True)
+class PackImage:
+    """A still PNG a pack needs besides its stickers (LINE's main image and tab icon,
+    WhatsApp's tray icon): role (also the file's stem), exact size, byte limit, transparency."""
+
+    role: str
+    width: int
+    height: int
+    max_bytes: int
+    transparent: bool = True
+
+
+@dataclass(frozen=True)
 class Preset:
     """Upload limits of one messenger's animated stickers (or emoji).
 
@@ -32,6 +44,7 @@ class Preset:
         unless told `--background keep`.
     pack_range: (fewest, most) stickers in one pack; pack_sizes: the only counts allowed when
         the platform names them (LINE: 8, 16 or 24), else () = any count in pack_range.
+    pack_images: the still images a pack needs besides the stickers.
     """
 
     name: str
@@ -53,6 +66,7 @@ class Preset:
     transparent: bool = False
     pack_range: tuple[int, int] = (1, 120)
     pack_sizes: tuple[int, ...] = ()
+    pack_images: tuple[PackImage, ...] = ()
     note: str = ""
 
     def __post_init__(self) -> None:
@@ -98,9 +112,12 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("line", "apng", 320, 270, "within", 300_000, max_seconds=4.0, min_frames=5,
            max_frames=20, max_play_seconds=4.0, max_loops=4, whole_seconds=True, min_side=270,
            transparent=True, pack_range=(8, 24), pack_sizes=(8, 16, 24),
+           pack_images=(PackImage("main", 240, 240, 1_000_000),
+                        PackImage("tab", 96, 74, 1_000_000)),
            note="animation sticker: 1-4 whole seconds, loops 1-4 times, 4 s in total"),
     Preset("whatsapp", "webp", 512, 512, "exact", 500_000, max_seconds=10.0, min_frame_ms=8,
            transparent=True, pack_range=(3, 30),
+           pack_images=(PackImage("tray", 96, 96, 50_000),),
            note="animated sticker: exactly 512x512, transparent background"),
     Preset("discord-sticker", "apng", 320, 320, "exact", 512_000, max_seconds=5.0,
            transparent=True, pack_range=(1, 60), note="server sticker"),
