@@ -25,7 +25,7 @@ _emoget() {
         "emoget make") subs=""; opts="--backend --background --base --class --config --crop --device --dry-run --duration --effects --engine --expr -e --format --fps --frames --generator --gpus-per-worker --head --intensity --invert-steps --jobs -j --json --keep-intermediate --motion --output -o --pack --preset --quiet -q --ray --sample --seed --size --sticker --strength --style -s -h --help"; files=1 ;;
         "emoget render") subs=""; opts="--ckpt --class --config --constant-noise --latent-noise --device --json --output -o --quiet -q --size -h --help"; files=1 ;;
         "emoget sample") subs=""; opts="--batch --class --config --device --json --label --n --output -o --quiet -q --seed --size --truncation -h --help"; files=1 ;;
-        "emoget serve") subs=""; opts="--host --keep --open --port -p --token --workers -j -h --help"; files=0 ;;
+        "emoget serve") subs=""; opts="--host --keep --max-upload-mb --open --port -p --token --workers -j -h --help"; files=0 ;;
         "emoget train") subs="motion stylegan"; opts="-h --help"; files=0 ;;
         "emoget train motion") subs=""; opts="--arch --config --data --device --frames --holdout --json --output -o --quiet -q --seed --steps -h --help"; files=0 ;;
         "emoget train stylegan") subs=""; opts="--ac-weight --ada-target --aug --aug-p --batch --channel-max --channel-multiplier --conditional --config --data --device --dry-run --ema-kimg --freeze-d --gpus --json --kimg --log-every --lr --mixed-precision --n-mlp --no-xflip --xflip --output -o --quiet -q --r1-gamma --reset-progress --resume --seed --size --snapshot-every --style-dim --workers -h --help"; files=0 ;;
@@ -132,6 +132,7 @@ _emoget() {
         "emoget sample --truncation") COMPREPLY=(); return 0 ;;
         "emoget serve --host") COMPREPLY=(); return 0 ;;
         "emoget serve --keep") COMPREPLY=(); return 0 ;;
+        "emoget serve --max-upload-mb") COMPREPLY=(); return 0 ;;
         "emoget serve --port"|"emoget serve -p") COMPREPLY=(); return 0 ;;
         "emoget serve --token") COMPREPLY=(); return 0 ;;
         "emoget serve --workers"|"emoget serve -j") COMPREPLY=(); return 0 ;;

@@ -186,7 +186,8 @@ complete -c emoget -n "__emoget_at 'emoget sample'" -s h -l help -d 'Show this m
 complete -c emoget -n "__emoget_at 'emoget sample'" -F
 
 complete -c emoget -n "__emoget_at 'emoget serve'" -l host -r -f -d 'Address to listen on.'
-complete -c emoget -n "__emoget_at 'emoget serve'" -l keep -r -f -d 'Minutes a job\'s photo and results are kept before deletion.'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l keep -r -f -d 'Minutes a job\'s results are kept before deletion.'
+complete -c emoget -n "__emoget_at 'emoget serve'" -l max-upload-mb -r -f -d 'Largest photo accepted, in MB (at most the CLI\'s image limit, 268 MB); the pi...'
 complete -c emoget -n "__emoget_at 'emoget serve'" -l open -d 'Open the page in the default web browser.'
 complete -c emoget -n "__emoget_at 'emoget serve'" -l port -s p -r -f -d 'Port (0: any free port).'
 complete -c emoget -n "__emoget_at 'emoget serve'" -l token -r -f -d 'Secret every API call must carry (default: $EMOGET_SERVE_TOKEN).'

@@ -231,7 +231,8 @@ _emoget_sample() {
 _emoget_serve() {
     _arguments \
         '--host[Address to listen on.]:host: ' \
-        '--keep[Minutes a jobs photo and results are kept before deletion.]:keep: ' \
+        '--keep[Minutes a jobs results are kept before deletion.]:keep: ' \
+        '--max-upload-mb[Largest photo accepted, in MB (at most the CLIs image limit, 268 MB); the pi...]:max-upload-mb: ' \
         '--open[Open the page in the default web browser.]' \
         '(--port -p)'{--port,-p}'[Port (0 any free port).]:port: ' \
         '--token[Secret every API call must carry (default EMOGET_SERVE_TOKEN).]:token: ' \

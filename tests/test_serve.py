@@ -406,6 +406,8 @@ def test_cli_refuses_a_public_address_without_token(runner, monkeypatch):
     assert r.exit_code == 2 and "--token" in r.output
     r = runner.invoke(app, ["serve", "--workers", "0"])
     assert r.exit_code == 2
+    r = runner.invoke(app, ["serve", "--max-upload-mb", "1000"])  # above the CLI's image limit
+    assert r.exit_code == 2 and "CLI's image limit" in r.output
 
 
 def test_help_does_not_import_the_web_stack():
@@ -417,3 +419,19 @@ def test_help_does_not_import_the_web_stack():
             "print(sorted(m for m in ('starlette', 'uvicorn', 'torch', 'cv2', 'PIL') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_gpu_work_goes_to_the_least_busy_gpu_lane_one_job_each(tmp_path):
+    """Routing only (this machine has no GPU): a lane per GPU of one worker; CPU work stays."""
+    from emoget_cli.serve.jobs import JobStore
+
+    store = JobStore(workers=2, keep_seconds=60, max_jobs=10, gpus=2, root=tmp_path)
+    try:
+        assert [(lane.device, lane.size) for lane in store.gpu_lanes] == [("cuda:0", 1), ("cuda:1", 1)]
+        assert store.lane_for(wants_gpu=False) is store.cpu
+        assert store.lane_for(wants_gpu=True).device == "cuda:0"
+        store.gpu_lanes[0].queue.append("a-waiting-job")
+        assert store.lane_for(wants_gpu=True).device == "cuda:1"
+        assert store.stats()["gpus"] == 2
+    finally:
+        store.close()

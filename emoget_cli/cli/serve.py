@@ -29,7 +29,10 @@ def serve(
         "--workers", "-j", help="CPU jobs run at once (one process each); GPUs run one job each.")]
         = 2,
     keep: Annotated[float, typer.Option(
-        "--keep", help="Minutes a job's photo and results are kept before deletion.")] = 60.0,
+        "--keep", help="Minutes a job's results are kept before deletion.")] = 60.0,
+    max_upload_mb: Annotated[float, typer.Option(
+        "--max-upload-mb", help="Largest photo accepted, in MB (at most the CLI's image limit, "
+        "268 MB); the pixel limit is the CLI's.")] = 25.0,
 ) -> None:
     """Serve the web page: upload a selfie, pick a style and an expression, download the emoticon.
 
@@ -40,6 +43,7 @@ def serve(
     from ..serve.server import run
 
     config = ServeConfig(host=host, port=port, token=token or ServeConfig.token_from_env(),
-                         workers=workers, keep_seconds=keep * 60.0)
+                         workers=workers, keep_seconds=keep * 60.0,
+                         max_upload_bytes=int(max_upload_mb * 1e6))
     config.validate()
     run(config, open_browser=open_browser)

@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import secrets
+import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
@@ -218,13 +219,17 @@ def create_app(config: ServeConfig, *, root: Optional[Path] = None, clock=None,
         suffix = await run_in_threadpool(check_photo, data)
         return data, suffix, pairs
 
+    # a decoded 64-megapixel photo is ~200 MB: decode two uploads at a time, not one per thread
+    decode_slots = threading.BoundedSemaphore(2)
+
     def check_photo(data: bytes) -> str:
         """The same refusals as the CLI's reader (core.image_io); the suffix to store it under."""
         from PIL import Image
 
         from ..core.image_io import decode_image_bytes
 
-        decode_image_bytes(data, "photo", max_pixels=config.max_pixels)
+        with decode_slots:
+            decode_image_bytes(data, "photo", max_pixels=config.max_pixels)
         with Image.open(io.BytesIO(data)) as img:
             return UPLOAD_SUFFIXES.get(img.format or "", ".img")
 

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..core.errors import UsageError
+from ..core.files import MAX_IMAGE_BYTES
 from ..core.image_io import MAX_PIXELS
 
 #: the environment variable that holds the token when --token is not given
 TOKEN_ENV = "EMOGET_SERVE_TOKEN"
-#: largest accepted upload. A phone photo is 2–12 MB; a 64-megapixel PNG could be ~200 MB,
-#: but nobody uploads that through a browser, and every byte is held on disk until the job ends.
+#: largest accepted upload by default. A phone photo is 2–12 MB; the CLI reads images up to
+#: core.files.MAX_IMAGE_BYTES (256 MiB), but an upload is held in memory while it is checked, so
+#: the page takes less unless --max-upload-mb raises it (at most to the CLI's limit).
 MAX_UPLOAD_BYTES = 25_000_000
 MIN_TOKEN_LENGTH = 16
 
@@ -54,8 +56,9 @@ class ServeConfig:
             raise UsageError(f"--workers must be in 1..32, got {self.workers}")
         if not 10 <= self.keep_seconds <= 7 * 86400:
             raise UsageError(f"--keep must be in 10 s .. 7 days, got {self.keep_seconds:g} s")
-        if not 1_000 <= self.max_upload_bytes <= 500_000_000:
-            raise UsageError(f"upload limit must be in 1 kB .. 500 MB, got {self.max_upload_bytes}")
+        if not 1_000 <= self.max_upload_bytes <= MAX_IMAGE_BYTES:
+            raise UsageError(f"--max-upload-mb must be in 0.001 .. {MAX_IMAGE_BYTES / 1e6:g} (the "
+                             f"CLI's image limit), got {self.max_upload_bytes / 1e6:g}")
         if not 1 <= self.max_jobs <= 100_000:
             raise UsageError(f"max_jobs must be in 1..100000, got {self.max_jobs}")
         if self.token is not None and (len(self.token) < MIN_TOKEN_LENGTH or not self.token.isprintable()
