@@ -428,3 +428,45 @@ def test_nvlabs_pickle_with_foreign_global_is_refused(nvlabs_modules, tmp_path):
     with pytest.raises(CheckpointError, match=r"refused pickle: .*open"):
         load_checkpoint(path)
     assert not marker.exists()
+
+
+# ------------------------------------------------ architecture claims are checked first --
+
+@pytest.mark.parametrize("lie, expected", [
+    ({"size": 1024}, "claims architecture size = 1024"),
+    ({"style_dim": 10 ** 9, "n_mlp": 10 ** 6}, "out of range"),
+    ({"n_classes": 3 * 10 ** 9}, "out of range"),
+    ({"size": 24}, "not a power of two"),
+    ({"size": True}, "out of range"),
+    ({"lr_mlp": float("inf")}, "lr_mlp"),
+])
+def test_a_lying_architecture_is_refused_before_any_network_is_built(nets, tmp_path, monkeypatch,
+                                                                      lie, expected):
+    from emoget_cli.gan import checkpoint as ckmod
+
+    G, G_ema, D, g_opt = nets
+    path = save_checkpoint(Checkpoint.from_modules(G_ema), tmp_path / "ck.pt")
+    raw = torch.load(path, weights_only=True)
+    raw["emoget"]["architecture"].update(lie)
+    torch.save(raw, path)
+    built = []
+    monkeypatch.setattr(ckmod, "build_generator", lambda arch: built.append(arch))
+    with pytest.raises(CheckpointError, match=expected):
+        ckmod.load_checkpoint(path)
+    assert built == []
+
+
+def test_one_fitting_mechanism_exact_partial_and_check(nets):
+    from emoget_cli.gan.checkpoint import fit_state_dict
+
+    G, G_ema, D, _ = nets
+    state = dict(G_ema.state_dict())
+    fresh = Generator(**ARCH)
+    assert fit_state_dict(fresh, state, "g_ema") is True
+    assert torch.equal(fresh.style[1].weight, G_ema.style[1].weight)
+    bigger = Generator(**{**ARCH, "style_dim": 64})
+    with pytest.raises(CheckpointError, match="has shape"):
+        fit_state_dict(bigger, state, "g_ema", load=False)
+    assert fit_state_dict(bigger, state, "g_ema", partial=True) is False  # fine-tuning keeps the rest
+    with pytest.raises(CheckpointError, match="not a tensor"):
+        fit_state_dict(fresh, {**state, "style.1.weight": 3}, "g_ema")

@@ -107,7 +107,7 @@ class Checkpoint:
         if state is None:
             raise CheckpointError(f"checkpoint has no {which!r} weights")
         G = build_generator(self.architecture)
-        _load_strict(G, state, which)
+        fit_state_dict(G, state, which)
         G.class_names = list(self.class_names) if self.class_names else None
         G.meta = self.emoget_entry()
         G.latent_avg = None if self.latent_avg is None else self.latent_avg.reshape(1, -1).float()
@@ -120,7 +120,7 @@ class Checkpoint:
         if self.d is None:
             raise CheckpointError("checkpoint has no discriminator ('d') weights")
         D = build_discriminator(self.architecture)
-        _load_strict(D, self.d, "d")
+        fit_state_dict(D, self.d, "d")
         return D.to(device)
 
 
@@ -141,34 +141,99 @@ def build_discriminator(arch: dict) -> Discriminator:
                          n_classes=int(a["n_classes"]), channel_max=int(a["channel_max"]))
 
 
-def _load_strict(module: torch.nn.Module, state: StateDict, name: str) -> None:
-    """strict load; constant FIR kernels missing from old converters are filled from the model."""
+def fit_state_dict(module: torch.nn.Module, state: StateDict, name: str, *,
+                   partial: bool = False, load: bool = True) -> bool:
+    """The one way a state dict meets a network (loading a checkpoint, validating one on the
+    meta device, resuming or fine-tuning training). -> True when every key fits exactly.
+
+    Exact (partial=False): every key present with the network's shape, nothing extra; the
+    constant FIR `.kernel` buffers that old converters omit are taken from the network.
+    partial=True (fine-tuning): the keys whose name and shape fit are loaded, the rest keep
+    their initial values; none fitting is still an error. load=False only checks (for a
+    network built on the meta device). CheckpointError (one line) for any misfit."""
     expected = module.state_dict()
     state = dict(state)
     for key, value in expected.items():
         if key not in state and key.endswith(".kernel"):
             state[key] = value
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    if missing or unexpected:
-        what = f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}"
-        raise CheckpointError(f"{name} weights do not fit the architecture: {what} "
-                              f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
-    for key, value in expected.items():
-        got = state[key]
-        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(value.shape):
-            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-            raise CheckpointError(f"{name} weight {key!r} has shape {shape}, expected {tuple(value.shape)}")
-    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()},
-                           strict=True)
+    bad_type = next((k for k, v in state.items() if not isinstance(v, torch.Tensor)), None)
+    if bad_type is not None:
+        raise CheckpointError(f"{name} weight {bad_type!r} is a {type(state[bad_type]).__name__}, "
+                              "not a tensor")
+    fitting = {k: v for k, v in state.items()
+               if k in expected and tuple(v.shape) == tuple(expected[k].shape)}
+    exact = len(fitting) == len(expected) == len(state)
+    if not partial and not exact:
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing or unexpected:
+            what = f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}"
+            raise CheckpointError(f"{name} weights do not fit the architecture: {what} "
+                                  f"({len(missing)} missing, {len(unexpected)} unexpected keys)")
+        key = next(k for k in expected if k not in fitting)
+        raise CheckpointError(f"{name} weight {key!r} has shape {tuple(state[key].shape)}, "
+                              f"expected {tuple(expected[key].shape)}")
+    if not fitting:
+        raise CheckpointError(f"none of the checkpoint's {name} weights fit the network")
+    if load:
+        module.load_state_dict({k: v.to(expected[k].dtype) for k, v in fitting.items()},
+                               strict=not partial)
+    return exact
 
 
-def infer_architecture(g_ema: StateDict) -> dict:
-    """Architecture from generator key shapes (for rosinality/third-party files without `emoget`)."""
+#: Accepted range of every architecture field read from a file, checked before anything is
+#: built (a file claiming style_dim 1e9 must not start allocating): (low, high) inclusive.
+ARCH_LIMITS = {"size": (4, 4096), "style_dim": (1, 4096), "n_mlp": (1, 32),
+               "channel_multiplier": (1, 16), "channel_max": (1, 4096), "n_classes": (0, 10_000)}
+
+
+def check_architecture(arch: Any, where: str) -> dict:
+    """A complete, range-checked architecture dict (ARCH_KEYS) from untrusted `arch`."""
+    if not isinstance(arch, dict):
+        raise CheckpointError(f"{where}: malformed architecture (not a mapping)")
+    a = {**ARCH_DEFAULTS, **{k: arch[k] for k in ARCH_KEYS if k in arch}}
+    if "size" not in a:
+        raise CheckpointError(f"{where}: malformed architecture (no size)")
+    for key, (lo, hi) in ARCH_LIMITS.items():
+        value = a[key]
+        if not (isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi):
+            raise CheckpointError(f"{where}: architecture {key} = {str(value)[:30]} is out of range "
+                                  f"({lo}..{hi})")
+    if a["size"] & (a["size"] - 1):
+        raise CheckpointError(f"{where}: architecture size {a['size']} is not a power of two")
+    lr = a["lr_mlp"]
+    if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and 0 < lr <= 100):
+        raise CheckpointError(f"{where}: architecture lr_mlp = {str(lr)[:30]} is out of range")
+    kernel = a["blur_kernel"]
+    if not (isinstance(kernel, (list, tuple)) and 1 <= len(kernel) <= 16
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 1e6
+                    for v in kernel)):
+        raise CheckpointError(f"{where}: malformed architecture blur_kernel")
+    return a
+
+
+def _check_claims(arch: dict, g_ema: StateDict, where: str) -> None:
+    """The architecture a file claims must be the one its generator tensors have: compare the
+    fields the shapes determine before a network is built from the claim."""
+    try:
+        seen, _ = _shape_facts(g_ema)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{where}: {exc}") from None
+    for key in ("size", "style_dim", "n_mlp", "n_classes"):
+        if int(arch[key]) != int(seen[key]):
+            raise CheckpointError(f"{where}: the file claims architecture {key} = {arch[key]} but "
+                                  f"its generator weights have {key} = {seen[key]}")
+
+
+def _shape_facts(g_ema: StateDict) -> tuple[dict, dict[int, int]]:
+    """({size, style_dim, n_mlp, n_classes}, {resolution: channels}) read from generator key
+    shapes only."""
     try:
         n_mlp = sum(1 for k in g_ema if k.startswith("style.") and k.endswith(".weight"))
         style_dim = int(g_ema["style.1.weight"].shape[0])
         n_rgbs = len({k.split(".")[1] for k in g_ema if k.startswith("to_rgbs.")})
+        if not 1 <= n_rgbs <= 12:
+            raise CheckpointError(f"not a StyleGAN2 generator state_dict ({n_rgbs} to_rgb layers)")
         size = 2 ** (n_rgbs + 2)
         c4 = int(g_ema["input.input"].shape[1])
         observed = {4: c4}
@@ -176,7 +241,14 @@ def infer_architecture(g_ema: StateDict) -> dict:
             observed[2 ** (k + 3)] = int(g_ema[f"to_rgbs.{k}.conv.weight"].shape[2])
         n_classes = int(g_ema["embed.weight"].shape[1]) if "embed.weight" in g_ema else 0
     except (KeyError, IndexError, AttributeError, TypeError) as exc:
-        raise CheckpointError(f"not a StyleGAN2 generator state_dict (cannot read {exc})") from exc
+        raise CheckpointError(f"not a StyleGAN2 generator state_dict (cannot read {exc})") from None
+    return {"size": size, "style_dim": style_dim, "n_mlp": n_mlp, "n_classes": n_classes}, observed
+
+
+def infer_architecture(g_ema: StateDict) -> dict:
+    """Architecture from generator key shapes (for rosinality/third-party files without `emoget`)."""
+    facts, observed = _shape_facts(g_ema)
+    size, style_dim, n_mlp, n_classes = (facts[k] for k in ("size", "style_dim", "n_mlp", "n_classes"))
     # widest layer = channel_max (512 for rosinality nets; > 512 only with channel_multiplier 4+)
     channel_max = max(observed.values())
     for cm in (2, 1, 4, 8):
@@ -344,9 +416,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             arch = infer_architecture(g_ema)
         except CheckpointError as exc:
             raise CheckpointError(f"{path.name}: {exc}") from None
-    elif not isinstance(arch, dict) or "size" not in arch:
-        raise CheckpointError(f"{path.name}: malformed architecture in the 'emoget' entry")
-    arch = {**ARCH_DEFAULTS, **{k: arch[k] for k in ARCH_KEYS if k in arch}}
+    arch = check_architecture(arch, path.name)
+    _check_claims(arch, g_ema, path.name)
 
     latent_avg = raw.get("latent_avg")
     if latent_avg is not None:
@@ -376,24 +447,10 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         D = build_discriminator(arch) if ckpt.d is not None else None
     for name in ("g_ema", "g"):
         if getattr(ckpt, name) is not None:
-            _check_shapes(G, getattr(ckpt, name), name)
+            fit_state_dict(G, getattr(ckpt, name), name, load=False)
     if D is not None:
-        _check_shapes(D, ckpt.d, "d")
+        fit_state_dict(D, ckpt.d, "d", load=False)
     return ckpt
-
-
-def _check_shapes(module: torch.nn.Module, state: StateDict, name: str) -> None:
-    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
-    for key, shape in expected.items():
-        if key not in state:
-            if key.endswith(".kernel"):
-                continue
-            raise CheckpointError(f"{name} weights do not fit the architecture: missing {key!r}")
-        if tuple(state[key].shape) != shape:
-            raise CheckpointError(f"{name} weight {key!r} has shape {tuple(state[key].shape)}, expected {shape}")
-    extra = [k for k in state if k not in expected]
-    if extra:
-        raise CheckpointError(f"{name} weights do not fit the architecture: unexpected {extra[0]!r}")
 
 
 def load_generator(path: str | os.PathLike, device="cpu") -> Generator:

@@ -576,10 +576,10 @@ class Trainer:
                                   f"has {self.n_classes} ({hint})")
         self._check_class_names(ckpt, strict)
         g_state = ckpt.g if ckpt.g is not None else ckpt.g_ema
-        exact_g = _load_matching(self.G, g_state, "g", strict)
-        exact_ema = _load_matching(self.G_ema, ckpt.g_ema if ckpt.g_ema is not None else g_state,
+        exact_g = _fit(self.G, g_state, "g", strict)
+        exact_ema = _fit(self.G_ema, ckpt.g_ema if ckpt.g_ema is not None else g_state,
                                    "g_ema", strict)
-        exact_d = ckpt.d is not None and _load_matching(self.D, ckpt.d, "d", strict)
+        exact_d = ckpt.d is not None and _fit(self.D, ckpt.d, "d", strict)
         if ckpt.d is None:
             self.log("the checkpoint has no discriminator: D starts from random weights")
         skipped = []
@@ -1034,20 +1034,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _load_matching(module, state: dict, name: str, strict: bool) -> bool:
-    """Load the tensors whose key and shape fit; -> True when every key fitted exactly.
+def _fit(module, state: dict, name: str, strict: bool) -> bool:
+    """checkpoint.fit_state_dict: exact for a resume (strict), partial for fine-tuning."""
+    from .checkpoint import fit_state_dict
 
-    strict: anything missing or misshapen is a CheckpointError (exact resumes)."""
-    own = module.state_dict()
-    fitting = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
-    exact = len(fitting) == len(own) == len(state)
-    if strict and not exact:
-        bad = next((k for k in own if k not in fitting), None) or next(k for k in state if k not in own)
-        raise CheckpointError(f"{name} weights in the checkpoint do not fit the run's network ({bad!r})")
-    if not fitting:
-        raise CheckpointError(f"none of the checkpoint's {name} weights fit the run's network")
-    module.load_state_dict({k: v.to(own[k].dtype) for k, v in fitting.items()}, strict=False)
-    return exact
+    return fit_state_dict(module, state, name, partial=not strict)
 
 
 class MetricsLog:
