@@ -194,17 +194,17 @@ class Registry:
         return sorted(self.entries)
 
     def get(self, name: str) -> StyleEntry:
-        try:
+        from .core.choices import match_choice
+
+        if name in self.entries:
             return self.entries[name]
-        except KeyError:
-            pass
         recipe = _catalogue_recipe(name)
         if recipe is not None:  # a style of the catalogue that is built once its weights are here
             raise DependencyError(f"style {name!r} needs generators that are not fetched yet: "
                                   f"`emoget weights fetch {recipe.base} {recipe.coarse} "
                                   "--accept-license` builds it (see weights/README.md)")
-        raise UsageError(f"unknown style {name!r} (choose from {', '.join(self.names())}; "
-                         "`emoget weights list` shows them)")
+        # 'Baby' is baby; a near miss gets 'did you mean'
+        return self.entries[match_choice(name, self.names(), "style")]
 
 
 def _catalogue_recipe(name: str):

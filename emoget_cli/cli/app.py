@@ -69,6 +69,73 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"{__package__}.{_name}").register(app)
 
 
+def _walk_options(typer_app: typer.Typer, path: tuple[str, ...] = ()):
+    """(command path, parameter name, value type, [ParameterInfo]) of every option declared
+    with Annotated[..., typer.Option(...)], sub-apps included."""
+    import typing
+
+    from typer.models import ParameterInfo
+
+    for command in typer_app.registered_commands:
+        name = command.name or command.callback.__name__.removesuffix("_cmd").replace("_", "-")
+        try:
+            hints = typing.get_type_hints(command.callback, include_extras=True)
+        except Exception:  # an annotation that cannot be resolved: leave that command as it is
+            continue
+        # Resolved once and kept: string annotations (`from __future__ import annotations`)
+        # would otherwise build new typer.Option objects on every evaluation.
+        command.callback.__annotations__.update(hints)
+        for pname, hint in hints.items():
+            infos = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, ParameterInfo)]
+            if not infos:
+                continue
+            base = typing.get_args(hint)[0]
+            inner = ([a for a in typing.get_args(base) if a is not type(None)]
+                     if typing.get_origin(base) is typing.Union else [base])
+            yield " ".join((*path, name)), pname, inner[0], infos
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            yield from _walk_options(group.typer_instance, (*path, group.name))
+
+
+def _shared_option_checks(typer_app: typer.Typer) -> None:
+    """The checks every option gets, applied once here rather than option by option:
+    a fixed set of values (a Literal) matches in any case (`--head NOD` is `--head nod`, as
+    `--style Baby` and `--preset Telegram` are: core.choices.match_choice), and a number has
+    the range of core.limits unless it declares its own."""
+    import typing
+
+    from ..core.limits import limits_for
+
+    for command, pname, kind, infos in _walk_options(typer_app):
+        for info in infos:
+            if typing.get_origin(kind) is typing.Literal:
+                info.case_sensitive = False
+            elif kind in (int, float):
+                bounds = limits_for(command, pname)
+                if bounds is not None:
+                    if info.min is None:
+                        info.min = kind(bounds[0])
+                    if info.max is None:
+                        info.max = kind(bounds[1])
+
+
+_shared_option_checks(app)
+
+
+def _did_you_mean(message: str) -> str:
+    """Add the closest valid value to click's "'x' is not one of 'a', 'b'" message."""
+    import re
+
+    from ..core.choices import suggest
+
+    found = re.search(r"'([^']*)' is not one of (.*?)\.?$", message)
+    if not found:
+        return message
+    near = suggest(found.group(1), re.findall(r"'([^']*)'", found.group(2)))
+    return f"{message.rstrip('.')}; did you mean '{near}'?" if near else message
+
+
 def _bare_ray_flag(argv: list[str]) -> list[str]:
     """`--ray` takes an optional address: alone (last, or before another option) it means
     `--ray local` (click options cannot have an optional value)."""
@@ -90,7 +157,7 @@ def main() -> None:
     except KeyboardInterrupt as exc:  # outside a command (e.g. while parsing options)
         sys.exit(interrupted_exit(exc).exit_code)
     except ClickException as exc:
-        message = exc.format_message().replace("Value error, ", "")
+        message = _did_you_mean(exc.format_message().replace("Value error, ", ""))
         if message:  # empty after `no_args_is_help` has printed the help
             ctx = getattr(exc, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""

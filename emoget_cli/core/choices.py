@@ -85,3 +85,39 @@ DEFAULT_INVERT_STEPS = 300
 # ---------------------------------------------------------------------------------- compute --
 #: auto: CUDA when a GPU is visible, else the CPU.
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+# ------------------------------------------------------------------------- matching a name --
+
+def _folded(name: str) -> str:
+    return " ".join(str(name).split()).lower().replace("_", "-")
+
+
+def match_choice(value: str, choices, what: str) -> str:
+    """The entry of `choices` that `value` names, ignoring case, surrounding blanks and '_' vs
+    '-'. A UsageError otherwise: 'did you mean X?' for a near miss, the list always. The one
+    matcher for every named choice (CLI options, config files, registries)."""
+    import difflib
+
+    from .errors import UsageError
+
+    options = [str(c) for c in choices]
+    key = _folded(value)
+    for option in options:
+        if _folded(option) == key:
+            return option
+    close = difflib.get_close_matches(key, [_folded(o) for o in options], n=1, cutoff=0.6)
+    shown = f"'{value}'" if str(value).strip() else "an empty name"
+    hint = ""
+    if close:
+        hint = f"did you mean '{options[[_folded(o) for o in options].index(close[0])]}'? "
+    raise UsageError(f"unknown {what} {shown}; {hint}(choose from {', '.join(options)})")
+
+
+def suggest(value: str, choices) -> str | None:
+    """The closest of `choices` to `value` (case-insensitive), or None."""
+    import difflib
+
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(_folded(value), [_folded(o) for o in options], n=1, cutoff=0.6)
+    return options[[_folded(o) for o in options].index(close[0])] if close else None

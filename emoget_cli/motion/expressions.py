@@ -169,7 +169,15 @@ def parse_expression(text: "str | ExpressionSpec", *, names: Iterable[str] | Non
         name = name.lower()
         name = aliases.get(name, name)
         if name not in valid:
-            shown = repr(name) if name else "an empty term"
+            from ..core.choices import suggest
+
+            near = suggest(name, valid) if name else None
+            if near is not None and near.lower() == name.replace("_", "-"):
+                name = near  # the same name in other case or spelling: take it
+        if name not in valid:
+            near = suggest(name, valid) if name else None
+            shown = (repr(name) if name else "an empty term") + \
+                (f" (did you mean '{near}'?)" if near else "")
             # the example uses names this vocabulary has (a learned model's classes may differ)
             example = ("happiness:0.5+wink" if names is None else
                        "+".join([f"{valid[0]}:0.5"] + valid[1:2]) if valid else "")

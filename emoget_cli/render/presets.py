@@ -136,7 +136,6 @@ def get_preset(preset: str | Preset) -> Preset:
     """Look a preset up by name (case-insensitive); UsageError lists the valid ones."""
     if isinstance(preset, Preset):
         return preset
-    key = str(preset).strip().lower()
-    if key not in PRESETS:
-        raise UsageError(f"unknown preset '{preset}'; choose one of: {', '.join(PRESETS)}")
-    return PRESETS[key]
+    from ..core.choices import match_choice
+
+    return PRESETS[match_choice(str(preset), PRESETS, "preset")]

@@ -107,11 +107,15 @@ def resolve_style(style: str, engine: str = "auto", *, generator: Optional[Path]
         return ResolvedStyle(path.stem, "gan", gan=GanStyleSpec(
             checkpoint=path, base=base_path, class_name=class_name,
             invert_steps=invert_steps or DEFAULT_INVERT_STEPS))
+    from ..core.choices import match_choice
+
+    try:  # 'Baby' is baby: names match case-insensitively everywhere
+        style = match_choice(style, CLASSIC_STYLES, "classic style")
+    except UsageError:
+        if engine == "classic":
+            raise
     if engine == "classic" or (engine == "auto" and registry is None and style in CLASSIC_STYLES
                                and not _user_may_override(style)):
-        if style not in CLASSIC_STYLES:
-            raise UsageError(f"unknown classic style {style!r} (choose from "
-                             f"{', '.join(sorted(CLASSIC_STYLES))})")
         return ResolvedStyle(style, "classic", classic=CLASSIC_STYLES[style])
     entry = (registry or load_style_registry()).get(style)
     if entry.engine == "classic":
