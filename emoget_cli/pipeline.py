@@ -125,6 +125,9 @@ class MakeConfig:
 
     def validate(self, n_inputs: int = 1) -> None:
         """UsageError for any bad option; cheap (no model loads)."""
+        from .core.atomic import check_name
+
+        check_name(self.output)  # before any stat of it (ENAMETOOLONG)
         from .motion.expressions import parse_expression
         from .style import resolve_style
 
@@ -167,20 +170,35 @@ class MakeConfig:
             raise UsageError(f"--motion {self.motion_model}: no such file")
         from .style import check_strength
 
-        check_strength(resolve_style(self.style, self.engine, generator=self.generator,
-                                     base=self.base_generator, class_name=self.class_name,
-                                     invert_steps=self.invert_steps), self.strength)
+        resolved = resolve_style(self.style, self.engine, generator=self.generator,
+                                 base=self.base_generator, class_name=self.class_name,
+                                 invert_steps=self.invert_steps)
+        check_strength(resolved, self.strength)
+        if resolved.engine == "classic":  # said but silently ignored would mislead
+            for option, value in (("--class", self.class_name), ("--invert-steps", self.invert_steps),
+                                  ("--base", self.base_generator)):
+                if value is not None:
+                    raise UsageError(f"{option} applies to the gan engine only; style "
+                                     f"{resolved.name!r} runs on the classic engine")
+        from .core.device import check_device_available
+
+        check_device_available(self.device)
         if self.keep_intermediate is not None and self.keep_intermediate.exists() \
                 and not self.keep_intermediate.is_dir():
             raise UsageError(f"--keep-intermediate {self.keep_intermediate} must be a folder")
         self.animation.check_format(_out_format(self))
         if self.writes_folder(n_inputs):
+            why = ("--pack" if self.pack else "several inputs" if n_inputs > 1
+                   else "several --expr" if len(self.expressions) > 1 else None)
             if self.output.exists() and not self.output.is_dir():
-                why = ("--pack" if self.pack else "several inputs" if n_inputs > 1
-                       else "several --expr" if len(self.expressions) > 1 else None)
                 if why is None:  # only the trailing '/' asked for a folder
                     raise UsageError(f"-o {self.output}/ names a folder, but {self.output} is a file")
                 raise UsageError(f"-o {self.output} must be a folder for {why}")
+            if why is not None and not self.output.exists() and not self.output_is_folder \
+                    and self.output.suffix.lower() in {*SUFFIX_FORMATS, ".zip", ".jpg", ".jpeg"}:
+                # a folder named like a file (stickers.gif/) is never what was meant
+                raise UsageError(f"-o {self.output} looks like a file name, but {why} writes a "
+                                 f"folder; give a folder (e.g. -o {self.output.with_suffix('')}/)")
         else:
             if self.output.is_dir():
                 return

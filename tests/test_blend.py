@@ -242,7 +242,7 @@ def test_cli_blend_bad_inputs(cli, pair, tmp_path):
     assert not out.exists()
     before = pair[1].read_bytes()
     res = cli("blend", *pair, "--swap-res", "8", "-o", pair[1])  # would replace STYLE
-    assert res.exit_code == 2 and "overwrite an input" in res.stderr
+    assert res.exit_code == 2 and "overwrite the input" in res.stderr
     assert pair[1].read_bytes() == before
     assert not list(tmp_path.glob(".never*"))
 

@@ -296,3 +296,18 @@ def test_cli_invert_aligns_a_real_photo(cli, setup, astronaut_path, tmp_path):
 
     recon = read_image(tmp_path / "astro.recon.png")
     assert recon.size == (32, 32) and load_latent(out).source == astronaut_path.name
+
+
+def test_cli_invert_goes_on_past_a_bad_face_and_exits_9(cli, setup, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    out = tmp_path / "out"
+    res = cli("invert", setup["faces"][0], bad, setup["faces"][1], "--ckpt", setup["ckpt"],
+              "--steps", "2", "--perceptual", "none", "-o", out, "--json")
+    assert res.exit_code == 9, res.output
+    assert "bad.png" in res.stderr and "1 of 3 faces failed" in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["face0.latent.pt", "face0.recon.png",
+                                                     "face1.latent.pt", "face1.recon.png"]
+    report = json.loads(res.stdout)
+    assert [row["input"] for row in report["faces"]] == [str(f) for f in setup["faces"]]
+    assert len(report["failed"]) == 1

@@ -106,11 +106,10 @@ def blend(
                          tuple(alpha or ()), recipe, mapping_from)
     rep = Reporter(json_output, quiet)
     run_recipe = build_recipe(config)
-    if any(config.output.resolve() == p.resolve() for p in config.checkpoints):
-        from ..core.errors import UsageError
+    from ..core.atomic import check_output
 
-        raise UsageError(f"-o {config.output} would overwrite an input checkpoint; write the blend "
-                         "to a new file")
+    check_output(config.output, [*config.checkpoints, *([config.recipe] if config.recipe else [])],
+                 suffixes=(".pt", ".safetensors"), what="blended checkpoint")
 
     from ..gan.blend import blend_checkpoints
     from ..gan.checkpoint import save_checkpoint

@@ -74,7 +74,7 @@ def interrupted_exit(exc: BaseException) -> "typer.Exit":
         what = (f"{len(done)} complete file(s) were written before it ({shown}); nothing partial "
                 "was left")
     else:
-        what = "nothing was written (no partial files left)"
+        what = "no output had been completed; nothing partial was left"
     print_error(f"interrupted by {name}: {what}")
     return typer.Exit(128 + int(signum))
 
@@ -148,13 +148,33 @@ def _apply_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
         raise typer.BadParameter(f"config file {value}: unknown option(s) for {command}: "
                                  f"{', '.join(unknown)}")
     defaults = {names[k]: v for k, v in defaults_for(config, command).items() if k in names}
+    # `expr: surprise` means `expr: [surprise]` for an option that may be given several times
+    for param in ctx.command.params:
+        if (getattr(param, "multiple", False) or getattr(param, "nargs", 1) == -1) \
+                and isinstance(defaults.get(param.name), (str, int, float)):
+            defaults[param.name] = [defaults[param.name]]
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
 
 
 # Shared options: the same names and help everywhere (one name means one thing in every command).
+def _check_device(value: Optional[str]) -> Optional[str]:
+    """`--device cuda` on a machine without a GPU fails at once, not after the first slow step."""
+    if value is not None:
+        from ..core.device import check_device_available
+        from ..core.errors import DependencyError
+
+        try:
+            check_device_available(value)
+        except DependencyError as exc:
+            print_error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+    return value
+
+
 DeviceOpt = Annotated[Literal[choices.DEVICES], typer.Option(
-    "--device", help="Where to compute: auto (GPU when there is one), cpu or cuda.")]
+    "--device", help="Where to compute: auto (GPU when there is one), cpu or cuda.",
+    callback=_check_device)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(
@@ -230,9 +250,13 @@ class Reporter:
     @contextlib.contextmanager
     def progress(self, description: str, total: Optional[float] = None) -> Iterator[Callable[..., None]]:
         """Yield `update(done, total=None, **fields)`; a rich bar on stderr unless quiet/json."""
-        # no bar when stderr is not a terminal: rich would leave blank lines in logs and pipes
-        if self.quiet or self.json_mode or os.environ.get("EMOGET_NO_PROGRESS") or not sys.stderr.isatty():
+        if self.quiet or self.json_mode or os.environ.get("EMOGET_NO_PROGRESS"):
             yield lambda *a, **k: None
+            return
+        if not sys.stderr.isatty():
+            # no bar in logs and pipes (rich would leave blank lines): a plain line every
+            # PLAIN_PROGRESS_S seconds instead, so a long run (train stylegan) is never silent
+            yield _plain_progress(description, total)
             return
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn, TimeRemainingColumn)
@@ -248,6 +272,30 @@ class Reporter:
                 bar.update(task, completed=done, info=info, **({"total": total} if total else {}))
 
             yield update
+
+
+#: Seconds between progress lines when stderr is not a terminal.
+PLAIN_PROGRESS_S = 10.0
+
+
+def _plain_progress(description: str, total: Optional[float]) -> Callable[..., None]:
+    import time
+
+    state = {"last": time.monotonic(), "total": total}
+
+    def update(done: float, total: Optional[float] = None, **fields: Any) -> None:
+        state["total"] = total or state["total"]
+        now = time.monotonic()
+        if now - state["last"] < PLAIN_PROGRESS_S:
+            return
+        state["last"] = now
+        info = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in fields.items())
+        count = f"{done:g}/{state['total']:g}" if state["total"] else f"{done:g}"
+        sys.stderr.write(f"{description}: {count}  {info}".rstrip() + "\n")
+        sys.stderr.flush()
+
+    return update
 
 
 def _json_default(obj: Any) -> Any:

@@ -61,20 +61,34 @@ def output_paths(faces: tuple[Path, ...], output: Optional[Path]) -> list[Path]:
     return paths
 
 
-def _load_faces(config: InvertCliConfig, size: int) -> list:
+def _load_faces(config: InvertCliConfig, size: int) -> tuple[list, list[int], list[str]]:
+    """(uint8 images, indices of the faces that loaded, one error line per face that did not).
+    A bad file among good ones is reported and skipped, like `make` and `landmarks` do."""
+    from ..core.errors import InputError, NoFaceError
     from ..core.image_io import read_image
 
-    images = []
-    for path in config.faces:
-        rgb = read_image(path).rgb
-        if config.align:
-            from ..face import detect_faces
-            from ..face.align import align_face
+    images, kept, failed = [], [], []
+    for i, path in enumerate(config.faces):
+        try:
+            rgb = read_image(path).rgb
+            if config.align:
+                from ..face import detect_faces
+                from ..face.align import align_face
 
-            face = detect_faces(rgb, where=str(path))[0]
-            rgb, _ = align_face(rgb, face.points, size=size)
+                face = detect_faces(rgb, where=str(path))[0]
+                rgb, _ = align_face(rgb, face.points, size=size)
+        except (InputError, NoFaceError) as exc:
+            if len(config.faces) == 1:
+                raise
+            failed.append(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}")
+            continue
         images.append(rgb)
-    return images
+        kept.append(i)
+    if not images:
+        from ..core.errors import InputError
+
+        raise InputError(f"none of the {len(config.faces)} faces could be used: {failed[0]}")
+    return images, kept, failed
 
 
 @handle_errors
@@ -118,7 +132,8 @@ def invert_cmd(
         base = latent_base(latent_paths[0])
         pti_path = base.with_name(base.name + ".pti.pt") if len(latent_paths) == 1 else \
             latent_paths[0].parent / "pti.pt"
-    _check_targets([*latent_paths, *recon_paths, *([pti_path] if pti_path else [])])
+    _check_targets([*latent_paths, *recon_paths, *([pti_path] if pti_path else [])],
+                   [*config.faces, config.ckpt])
 
     from ..core.device import resolve_device
     from ..core.latent import file_sha256
@@ -132,7 +147,13 @@ def invert_cmd(
     inv_config.validate()
     G = load_generator(config.ckpt, device=resolve_device(config.device))
     sha = file_sha256(config.ckpt)
-    images = _load_faces(config, G.size)
+    images, kept, failed = _load_faces(config, G.size)
+    if failed:
+        import dataclasses
+
+        config = dataclasses.replace(config, faces=tuple(config.faces[i] for i in kept))
+        latent_paths = [latent_paths[i] for i in kept]
+        recon_paths = [recon_paths[i] for i in kept]
     total = inv_config.steps + inv_config.pti_steps
     with rep.progress(f"inverting {len(images)} face(s)", total=total) as update:
         result = invert(images, G, inv_config, progress=update, warn=rep.warn)
@@ -157,16 +178,24 @@ def invert_cmd(
         console.print(f"{len(rows)} face(s), {result.perceptual} perceptual loss, "
                       f"{result.seconds:.1f} s ({result.step_seconds * 1000:.0f} ms/step)")
 
+    report["failed"] = failed
     rep.result(report, human)
+    if failed:
+        from ..core.errors import PartialFailure
+        from .common import print_error
+
+        for line in failed:
+            print_error(line)
+        raise PartialFailure(f"{len(failed)} of {len(failed) + len(rows)} faces failed (the others "
+                             "were written)")
 
 
-def _check_targets(paths: list[Path]) -> None:
-    """Fail before the (long) optimisation when an output cannot be a file."""
-    from ..core.errors import OutputError
+def _check_targets(paths: list[Path], inputs: list[Path]) -> None:
+    """Fail before the (long) optimisation when an output cannot be written (core.atomic)."""
+    from ..core.atomic import check_output
 
     for path in paths:
-        if path.is_dir():
-            raise OutputError(f"cannot write {path}: it is a folder")
+        check_output(path, inputs)
 
 
 def _write_outputs(config: InvertCliConfig, G, sha: str, inv_config, result, latents,

@@ -25,9 +25,15 @@ def _raw_path(value: str) -> str:
 
 
 def _split_exprs(values: Optional[List[str]]) -> tuple[str, ...]:
+    from ..core.errors import UsageError
+
     out: list[str] = []
     for v in values or []:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
+        names = [x.strip() for x in v.split(",")]
+        if not all(names):
+            raise UsageError(f"--expr {v!r}: an empty expression name (e.g. --expr surprise or "
+                             "--expr happiness,wink)")
+        out.extend(names)
     return tuple(out)
 
 

@@ -64,6 +64,12 @@ def render_cmd(
     config = RenderConfig(latent, ckpt, output, class_name, noise, size, device)
     rep = Reporter(json_output, quiet)
 
+    from ..core.atomic import check_output
+    from ..core.image_io import WRITE_SUFFIXES
+
+    check_output(config.output, [config.latent, config.ckpt], suffixes=WRITE_SUFFIXES,
+                 what="rendered image")
+
     from ..core.device import resolve_device
     from ..core.image_io import write_image
     from ..core.latent import file_sha256, load_latent

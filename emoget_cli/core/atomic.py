@@ -226,18 +226,33 @@ def name_max(folder: Path) -> int:
         return DEFAULT_NAME_MAX
 
 
-def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), *,
-                 option: str = "-o") -> Path:
-    """Fail (OutputError, or UsageError for an input) before any slow work when `target` cannot
-    be written as a file: it is a folder or a device, its nearest existing parent is not a
-    writable folder, its name is too long for the file system, or it is one of `inputs` (no
-    command ever writes over its own input)."""
+def check_name(target: str | os.PathLike) -> Path:
+    """OutputError when a part of `target` is longer than the file system's name limit (a stat
+    of such a path fails with ENAMETOOLONG before anything else can be said about it)."""
     target = Path(target)
     limit = name_max(target.parent)
     for part in target.parts:
         if len(os.fsencode(part)) > limit:
             raise OutputError(f"cannot write {part[:24]}...{target.suffix}: the name is "
                               f"{len(os.fsencode(part))} bytes; the file system allows {limit}")
+    return target
+
+
+def check_output(target: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), *,
+                 option: str = "-o", suffixes: Optional[Iterable[str]] = None,
+                 what: str = "output") -> Path:
+    """Fail (OutputError, or UsageError for an input) before any slow work when `target` cannot
+    be written as a file: it is a folder or a device, its nearest existing parent is not a
+    writable folder, its name is too long for the file system, or it is one of `inputs` (no
+    command ever writes over its own input). `suffixes`: the only file types the command
+    writes (a UsageError names them for any other, e.g. `-o b.txt` for a checkpoint)."""
+    target = Path(target)
+    if suffixes is not None:
+        allowed = [s.lower() for s in suffixes]
+        if target.suffix.lower() not in allowed:
+            raise UsageError(f"{option} {target}: the {what} must be a {' or '.join(allowed)} file"
+                             f" (got {target.suffix or 'no suffix'!r})")
+    check_name(target)
     try:
         if target.is_dir():
             raise OutputError(f"cannot write {target}: it is a folder")

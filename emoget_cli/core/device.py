@@ -20,6 +20,22 @@ def resolve_device_name(name: str) -> str:
     return "cpu"
 
 
+def check_device_available(name: str) -> None:
+    """Fail at once (DependencyError) when `--device cuda` cannot work: on Linux without an
+    NVIDIA driver that is known without importing torch; elsewhere torch is asked. Commands
+    call this with their option checks, before any slow step."""
+    import sys
+    from pathlib import Path
+
+    if not str(name).lower().startswith("cuda"):
+        return
+    if sys.platform.startswith("linux") and "torch" not in sys.modules \
+            and not (Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists()):
+        raise DependencyError("--device cuda was asked for, but this machine has no NVIDIA driver "
+                              "(use --device cpu or auto)")
+    resolve_device(name)
+
+
 def resolve_device(name: str = "auto"):
     """Return a torch.device: `auto` picks CUDA when available, else CPU."""
     import torch

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, UsageError
 
 #: Largest accepted image, in pixels (about 8k x 8k). Bigger files are refused before decoding.
 MAX_PIXELS = 64_000_000
+#: The still-image files emoget writes (render, contact sheets, intermediates).
+WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
 
 
@@ -150,8 +152,8 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
         arr = np.dstack([arr[..., :3], np.asarray(alpha, dtype=np.uint8)])
     img = Image.fromarray(arr)
     fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise OutputError(f"{path}: unknown image format {path.suffix!r} (use .png, .jpg or .webp)")
+    if fmt is None:  # the name the user gave: a usage error (exit 2), not a failed write
+        raise UsageError(f"{path}: unknown image format {path.suffix!r} (use .png, .jpg or .webp)")
     if fmt == "JPEG" and img.mode == "RGBA":
         img = img.convert("RGB")
     with atomic_path(path) as tmp:

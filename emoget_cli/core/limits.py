@@ -54,7 +54,6 @@ OPTION_LIMITS: dict[str, tuple[float, float]] = {
 }
 
 OPTION_LIMITS_BY_COMMAND: dict[tuple[str, str], tuple[float, float]] = {
-    ("make", "size"): (32, 1024),
     ("sample", "size"): (4, 4096),
     ("train stylegan", "size"): (4, 2048),
     ("train stylegan", "lr"): (1e-8, 1.0),
