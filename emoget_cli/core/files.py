@@ -181,6 +181,13 @@ def check_plain_tree(obj: Any, where: str, *, error: Type[EmogetError] = InputEr
     return obj
 
 
+def _value_reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "Exceeds the limit" in text and "digits" in text:
+        return "an integer with thousands of digits"
+    return text[:120]
+
+
 def parse_json(text: str | bytes, where: str, *, error: Type[EmogetError] = InputError) -> Any:
     """json.loads with every failure (syntax, nesting, 5000-digit numbers, NaN) as `error`."""
     import json
@@ -195,7 +202,7 @@ def parse_json(text: str | bytes, where: str, *, error: Type[EmogetError] = Inpu
     except RecursionError:
         raise error(f"{where}: nested too deeply (more than {MAX_NESTING} levels)") from None
     except (ValueError, UnicodeDecodeError) as exc:  # Python's limit on integer digits, NaN
-        raise error(f"{where}: not valid JSON ({str(exc).splitlines()[0][:120]})") from None
+        raise error(f"{where}: not valid JSON ({_value_reason(exc)})") from None
     return check_plain_tree(data, where, error=error)
 
 
@@ -211,8 +218,7 @@ def parse_yaml(text: str, where: str, *, error: Type[EmogetError] = InputError) 
     except RecursionError:
         raise error(f"{where}: nested too deeply (more than {MAX_NESTING} levels)") from None
     except (ValueError, OverflowError, TypeError) as exc:  # 5000-digit integers, bad timestamps
-        raise error(f"{where}: holds a value YAML cannot represent "
-                    f"({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
+        raise error(f"{where}: holds a value YAML cannot represent ({_value_reason(exc)})") from None
     # configs and blend recipes are small: a few thousand values at most
     return check_plain_tree(data, where, error=error, max_values=100_000)
 
