@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emoget_cli.core.errors import InputError, OutputError
+from emoget_cli.core.errors import InputError, OutputError, UsageError
 from emoget_cli.core.image_io import MAX_PIXELS, read_image, write_image
 
 
@@ -119,7 +119,7 @@ def test_write_image_atomic_and_formats(tmp_path, astronaut_rgb):
     write_image(tmp_path / "x.jpg", astronaut_rgb, alpha=np.zeros((512, 512), np.uint8))  # alpha dropped
     assert read_image(tmp_path / "x.jpg").alpha is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "x.jpg"]   # no temp files left
-    with pytest.raises(OutputError):
+    with pytest.raises(UsageError, match="unknown image format"):  # the user's name: exit 2
         write_image(tmp_path / "x.nope", astronaut_rgb)
     blocker = tmp_path / "file"
     blocker.write_text("I am a file")
