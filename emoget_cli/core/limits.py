@@ -12,6 +12,8 @@ same name means something else (`sample --size` is a power of two, `make --size`
 
 from __future__ import annotations
 
+from .choices import MAX_INTENSITY
+
 SEED_MAX = 2 ** 32 - 1
 
 #: name -> (lowest, highest) accepted value, inclusive
@@ -19,6 +21,7 @@ OPTION_LIMITS: dict[str, tuple[float, float]] = {
     "seed": (0, SEED_MAX),
     "frames": (2, 2000),
     "fps": (0.1, 100.0),
+    "intensity": (0.0, MAX_INTENSITY),
     "duration": (0.05, 600.0),
     "size": (8, 4096),
     "batch": (1, 1024),
