@@ -77,6 +77,9 @@ def main() -> None:
                         for y, x in ((top - 24, x_top - 64), (bottom - 104, x_chin - 120)):
                             y, x = max(0, y), max(0, x)
                             crop = full[y:y + 128, x:x + 128]
+                            crop = np.pad(crop, ((0, 128 - crop.shape[0]),
+                                                 (0, 128 - crop.shape[1]), (0, 0)),
+                                          constant_values=255)
                             closeups.append(np.kron(crop, np.ones((2, 2, 1), np.uint8)))
                     big.append(_label(over_checkerboard(fit_rgba(pick, 256, 256), cell=8),
                                       f"{style} {expr}{' sticker' if sticker else ''}"))
