@@ -203,3 +203,29 @@ def test_action_units_draw_their_lines(cartoon, au, region):
     assert (darker > 40).sum() > 5                                       # a line, in ink
     assert (darker > 1).mean() < 0.5                                     # ... not a smudge
     assert draw_features(img, pts, look, {au: (0.0, 0.0)}) is img      # inactive: nothing
+
+
+def bright_teeth(frame, pts):
+    """Bright, unsaturated (tooth) pixels inside the inner-lip outline grown by 2 px."""
+    poly = np.concatenate([_smooth_curve(pts[[60, 61, 62, 63, 64]], 6),
+                           _smooth_curve(pts[[60, 67, 66, 65, 64]], 6)[::-1][1:-1]])
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    fixed = np.round(poly * 16).astype(np.int32)
+    cv2.fillPoly(mask, [fixed], 255, shift=4)
+    cv2.polylines(mask, [fixed], True, 255, 1, shift=4)
+    mask = cv2.dilate(mask, np.ones((5, 5), np.uint8)) > 0
+    rgb = frame.astype(np.float64)
+    grey = (rgb.max(2) - rgb.min(2)) < 60
+    return int(((lum(frame) > 180) & grey & mask).sum())
+
+
+@pytest.mark.parametrize("expr", ["sadness", "anger"])
+def test_closing_lips_cover_the_photos_own_teeth(face, expr):
+    """The smiling photo's teeth show in frame 0; sadness and anger close the lips at the apex,
+    and the picture shows shut lips there, not a thin line of the photo's teeth."""
+    img, pts = face
+    res = animate_face(img, expr, AnimationSpec(frames=12, effects="none"), points=pts)
+    track = res.track.points_array()
+    k = int(np.argmax(np.abs(track - track[0]).sum(axis=(1, 2))))
+    assert bright_teeth(res.frames[0], track[0]) > 100
+    assert bright_teeth(res.frames[k], track[k]) == 0

@@ -187,6 +187,85 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     return out
 
 
+def _lip_colour(rgb: np.ndarray, poly: np.ndarray) -> Optional[np.ndarray]:
+    """Median RGB (float [3]) of the lip pixels inside `poly` [K, 2] (bright, unsaturated tooth
+    pixels left out); None when the lip is too thin to sample."""
+    box = _box(poly, 0, rgb.shape[:2])
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    inside = _poly_mask(poly, box, feather=0.0) > 0.99
+    pixels = rgb[y0:y1, x0:x1][inside].astype(np.float64)
+    if len(pixels) == 0:
+        return None
+    toothy = (pixels @ [0.299, 0.587, 0.114] > 170) & (np.ptp(pixels, axis=1) < 60)
+    if np.count_nonzero(~toothy) >= 3:
+        pixels = pixels[~toothy]
+    return np.median(pixels, axis=0)
+
+
+def shut_lips(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
+              look: DrawStyle = PHOTO) -> np.ndarray:
+    """Paint the lips shut where dst (nearly) closes a mouth the source showed open; returns a
+    copy (or rgb).
+
+    Closing the inner lips of an open source mouth squeezes the source's own teeth into a thin
+    bright line between them: the warp cannot hide pixels. Between the destination's inner-lip
+    curves (grown by a feathered couple of pixels) we paint lip: the photo's upper-lip colour
+    above the midline, its lower-lip colour below, a darker line where they meet. The paint
+    comes in with the closure (how far the gap shrank, how small it is now), so frame 0, the
+    photo itself, is untouched and a loop eases in and out. Flat styles (look.shaded False)
+    get flat lip tones; shaded ones darken slightly towards the meeting line.
+    """
+    src = np.asarray(src_points, np.float64)
+    dst = np.asarray(dst_points, np.float64)
+    width = float(np.linalg.norm(dst[54] - dst[48]))
+    if width < 4:
+        return rgb
+    dst_open = max(mouth_opening(dst), 0.0)
+    shrunk = max(mouth_opening(src), 0.0) - dst_open
+    presence = (_smoothstep(0.02 * width, 0.07 * width, shrunk)
+                * (1.0 - _smoothstep(0.055 * width, 0.09 * width, dst_open)))
+    if presence <= 0.0:
+        return rgb
+    upper_lip = _smooth_curve(dst[[60, 61, 62, 63, 64]], 6)
+    lower_lip = _smooth_curve(dst[[60, 67, 66, 65, 64]], 6)
+    top = _lip_colour(rgb, np.concatenate([dst[[48, 49, 50, 51, 52, 53, 54]], upper_lip[::-1]]))
+    bottom = _lip_colour(rgb, np.concatenate([dst[[54, 55, 56, 57, 58, 59, 48]], lower_lip]))
+    if top is None and bottom is None:
+        return rgb
+    top = bottom if top is None else top
+    bottom = top if bottom is None else bottom
+    poly = np.concatenate([upper_lip, lower_lip[::-1][1:-1]])
+    box = _box(poly, 4, rgb.shape[:2])
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return rgb
+    # grown by two pixels: the warp smears the squeezed teeth a little past the lip line
+    mask = _poly_mask(poly, box, feather=max(0.5, 0.01 * width), grow=2)
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    upper = _curve(upper_lip, xs[0])[None, :]
+    lower = _curve(lower_lip, xs[0])[None, :]
+    # the lips meet along a smooth line (a quadratic through the inner-lip pairs' midpoints):
+    # the landmarks' small kinks would otherwise draw a zigzag seam
+    pairs = np.array([dst[60]] + [0.5 * (dst[t] + dst[b]) for t, b in INNER_LIP_PAIRS] + [dst[64]])
+    fit = np.polyfit(pairs[:, 0], pairs[:, 1], 2)
+    mid = np.clip(np.polyval(fit, xs[0]), np.minimum(upper, lower), np.maximum(upper, lower))
+    below = _coverage(ys - mid)[..., None]                 # anti-aliased upper/lower split
+    colour = top * (1.0 - below) + bottom * below
+    line_w = max(0.7, 0.018 * width)
+    if look.shaded:   # a soft shadow into the lips' meeting line
+        dist = np.abs(ys - mid)
+        colour = colour * (1.0 - 0.18 * np.exp(-(dist / (3.0 * line_w)) ** 2))[..., None]
+    meet = _coverage(0.5 * line_w - np.abs(ys - mid))
+    colour = _mix(colour, 0.62 * (0.5 * (top + bottom)), meet)
+    alpha = mask * presence
+    out = rgb.copy()
+    patch = out[y0:y1, x0:x1].astype(np.float64)
+    out[y0:y1, x0:x1] = np.clip(_mix(patch, colour, alpha) + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def _coverage(signed: np.ndarray) -> np.ndarray:
     """Pixel coverage of the region `signed` > 0 (a signed distance in pixels): one-pixel
     analytic anti-aliasing."""
@@ -578,6 +657,7 @@ def paint_face(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
         # laughter and fear bare the lower teeth: the stretched (AU20) or wide-open (AU26+12) mouth
         lower = min(1.0, max(level("20"), level("26") * level("12") * 1.5, level("27")))
     out = fill_mouth(rgb, src_points, dst_points, look, lower_teeth=lower)
+    out = shut_lips(out, src_points, dst_points, look)
     if source_rgb is not None:
         out = round_irises(out, source_rgb, src_points, dst_points, look)
     out = fill_eyes(out, src_points, dst_points, look)
