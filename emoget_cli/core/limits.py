@@ -54,6 +54,8 @@ OPTION_LIMITS: dict[str, tuple[float, float]] = {
     "log_every": (1, 1_000_000_000),
     "timeout": (0.01, 1e5),
     "jobs": (1, 256),
+    # serve: an upload is an image file, so at most core.files.MAX_IMAGE_BYTES (268 MB)
+    "max_upload_mb": (0.001, 268.0),
 }
 
 OPTION_LIMITS_BY_COMMAND: dict[tuple[str, str], tuple[float, float]] = {
