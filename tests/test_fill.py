@@ -12,7 +12,7 @@ from emoget_cli.core import ibug68
 from emoget_cli.animation import animate_face
 from emoget_cli.core.animation_spec import AnimationSpec
 from emoget_cli.render.draw_style import draw_style
-from emoget_cli.render.fill import (EYES, _box, _curve, _poly_mask, _smooth_curve, draw_features,
+from emoget_cli.render.fill import (EYES, _box, _lip_colour, _curve, _poly_mask, _smooth_curve, draw_features,
                                     fill_mouth, find_iris, round_irises)
 from emoget_cli.render.warp import FaceWarper
 
@@ -229,3 +229,18 @@ def test_closing_lips_cover_the_photos_own_teeth(face, expr):
     k = int(np.argmax(np.abs(track - track[0]).sum(axis=(1, 2))))
     assert bright_teeth(res.frames[0], track[0]) > 100
     assert bright_teeth(res.frames[k], track[k]) == 0
+
+
+def test_lip_colour_ignores_the_ink_outline_of_inked_styles(face):
+    """Inked styles outline the lips: the shut lips are painted in the lips' colour, not in a
+    grey between the ink and the lip (a dark gag over the mouth)."""
+    img, pts = face
+    upper = np.concatenate([pts[[48, 49, 50, 51, 52, 53, 54]], pts[[64, 63, 62, 61, 60]]])
+    plain = _lip_colour(img, upper)
+    inked = img.copy()
+    outline = np.round(pts[[48, 49, 50, 51, 52, 53, 54, 64, 63, 62, 61, 60]]).astype(np.int32)
+    cv2.polylines(inked, [outline], True, (25, 20, 20), thickness=1, lineType=cv2.LINE_AA)
+    got = _lip_colour(inked, upper)
+    luma = np.array([0.299, 0.587, 0.114])
+    assert got @ luma > 0.8 * (plain @ luma), (got, plain)
+    assert np.abs(got - plain).max() < 40, (got, plain)

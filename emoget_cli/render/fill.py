@@ -198,8 +198,14 @@ def _lip_colour(rgb: np.ndarray, poly: np.ndarray) -> Optional[np.ndarray]:
     pixels = rgb[y0:y1, x0:x1][inside].astype(np.float64)
     if len(pixels) == 0:
         return None
-    toothy = (pixels @ [0.299, 0.587, 0.114] > 170) & (np.ptp(pixels, axis=1) < 60)
-    if np.count_nonzero(~toothy) >= 3:
+    lum = pixels @ [0.299, 0.587, 0.114]
+    toothy = (lum > 170) & (np.ptp(pixels, axis=1) < 60)
+    # ink lines (inked styles outline the lips, and can cover most of a thin lip) and the
+    # mouth's shadow are not lip colour: keep the lighter two thirds of what is left
+    lippy = ~toothy & (lum >= np.percentile(lum[~toothy], 35) if np.any(~toothy) else ~toothy)
+    if np.count_nonzero(lippy) >= 3:
+        pixels = pixels[lippy]
+    elif np.count_nonzero(~toothy) >= 3:
         pixels = pixels[~toothy]
     return np.median(pixels, axis=0)
 
