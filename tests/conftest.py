@@ -22,6 +22,17 @@ def astronaut_rgb() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def astronaut_aligned(astronaut_rgb) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut FFHQ-aligned to 256 px with dlib's landmarks: (uint8 [256, 256, 3], its
+    68 points [68, 2] in aligned pixels). Shared: the detection and alignment run once."""
+    from emoget_cli.face import align_face, detect_faces
+
+    face = detect_faces(astronaut_rgb, backend="dlib")[0]
+    rgb, info = align_face(astronaut_rgb, face.points, size=256)
+    return rgb, info.points
+
+
+@pytest.fixture(scope="session")
 def astronaut_path(tmp_path_factory, astronaut_rgb) -> Path:
     from PIL import Image
 

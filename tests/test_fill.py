@@ -12,19 +12,16 @@ from emoget_cli.core import ibug68
 from emoget_cli.animation import animate_face
 from emoget_cli.core.animation_spec import AnimationSpec
 from emoget_cli.render.draw_style import draw_style
-from emoget_cli.render.fill import (EYES, _box, _lip_colour, _curve, _poly_mask, _smooth_curve, draw_features,
-                                    fill_mouth, find_iris, round_irises)
+from emoget_cli.render.fill import (EYES, _box, _curve, _lip_colour, _poly_mask, _smooth_curve,
+                                    draw_features, fill_mouth, find_iris, round_irises)
 from emoget_cli.render.warp import FaceWarper
 
 
 @pytest.fixture(scope="module")
-def face(astronaut_rgb):
-    """FFHQ-aligned astronaut (256 px) and its landmarks in aligned pixels."""
-    from emoget_cli.face import align_face, detect_faces
-
-    pts = detect_faces(astronaut_rgb, backend="dlib")[0].points
-    aligned, info = align_face(astronaut_rgb, pts, size=256)
-    return aligned, info.points.astype(np.float64)
+def face(astronaut_aligned):
+    """FFHQ-aligned astronaut (256 px) and its landmarks in aligned pixels (float64)."""
+    rgb, points = astronaut_aligned
+    return rgb, points.astype(np.float64)
 
 
 def lum(rgb):

@@ -15,12 +15,8 @@ STYLES = ("baby", "cartoon", "painting")
 
 
 @pytest.fixture(scope="module")
-def aligned(astronaut_rgb):
-    from emoget_cli.face import align_face, detect_faces
-
-    face = detect_faces(astronaut_rgb, backend="dlib")[0]
-    rgb, info = align_face(astronaut_rgb, face.points, size=256)
-    return rgb, info.points
+def aligned(astronaut_aligned):
+    return astronaut_aligned
 
 
 @pytest.fixture(scope="module")

@@ -15,13 +15,10 @@ from emoget_cli.render.warp import (MIN_AREA_RATIO, FaceWarper, check_foldover, 
 
 
 @pytest.fixture(scope="module")
-def face(astronaut_rgb):
-    """The astronaut, FFHQ-aligned to 256 px, with its 68 landmarks in aligned pixels."""
-    from emoget_cli.face import align_face, detect_faces
-
-    pts = detect_faces(astronaut_rgb, backend="dlib")[0].points
-    aligned, info = align_face(astronaut_rgb, pts, size=256)
-    return aligned, info.points.astype(np.float32)
+def face(astronaut_aligned):
+    """The astronaut, FFHQ-aligned to 256 px, with its 68 landmarks in aligned pixels (float32)."""
+    rgb, points = astronaut_aligned
+    return rgb, points.astype(np.float32)
 
 
 def _iod(pts):
