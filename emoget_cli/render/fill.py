@@ -19,11 +19,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..core.ibug68 import BROW_LEFT, BROW_RIGHT, BROWS, inter_ocular_distance
+from ..core.ibug68 import BROW_LEFT, BROW_RIGHT, BROWS, INNER_LIPS, inter_ocular_distance
 from .draw_style import PHOTO, DrawStyle
 
-#: (upper, lower) inner-lip landmark pairs, left to right in the image.
-INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))
 #: (corner_a, upper_a, upper_b, corner_b, lower_b, lower_a) per eye: image-left, image-right.
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
 #: The brow above each of EYES.
@@ -48,7 +46,7 @@ def _down(points: np.ndarray) -> np.ndarray:
 def mouth_opening(points: np.ndarray) -> float:
     """Mean inner-lip gap in pixels along the face's vertical axis (<= 0: closed)."""
     down = _down(points)
-    return float(np.mean([np.dot(points[b] - points[t], down) for t, b in INNER_LIP_PAIRS]))
+    return float(np.mean([np.dot(points[b] - points[t], down) for t, b in INNER_LIPS]))
 
 
 def eye_aperture(points: np.ndarray, eye: int) -> float:
@@ -95,6 +93,14 @@ def _curve(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, points[order, 0], points[order, 1])
 
 
+def _inner_lip_outline(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inner lips of points [68, 2] as smooth curves (the 8-point polygon has straight sides
+    and corners): (upper [K, 2], lower [K, 2], both left to right, closed polygon [2K-2, 2])."""
+    upper = _smooth_curve(points[[60, 61, 62, 63, 64]], 6)
+    lower = _smooth_curve(points[[60, 67, 66, 65, 64]], 6)
+    return upper, lower, np.concatenate([upper, lower[::-1][1:-1]])
+
+
 def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
                look: DrawStyle = PHOTO, lower_teeth: Optional[float] = None) -> np.ndarray:
     """Paint a mouth interior where dst opens wider than src; returns a copy (or rgb).
@@ -119,10 +125,7 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     strength = _smoothstep(start, start + 0.09 * width, extra)
     if strength <= 0.0 or width < 4:
         return rgb
-    # the inner-lip outline as smooth curves (the 8-point polygon has straight sides and corners)
-    upper_lip = _smooth_curve(dst[[60, 61, 62, 63, 64]], 6)
-    lower_lip = _smooth_curve(dst[[60, 67, 66, 65, 64]], 6)
-    poly = np.concatenate([upper_lip, lower_lip[::-1][1:-1]])
+    upper_lip, lower_lip, poly = _inner_lip_outline(dst)
     box = _box(poly, 3, rgb.shape[:2])
     x0, y0, x1, y1 = box
     if x1 - x0 < 2 or y1 - y0 < 2:
@@ -234,15 +237,13 @@ def shut_lips(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
                 * (1.0 - _smoothstep(0.055 * width, 0.09 * width, dst_open)))
     if presence <= 0.0:
         return rgb
-    upper_lip = _smooth_curve(dst[[60, 61, 62, 63, 64]], 6)
-    lower_lip = _smooth_curve(dst[[60, 67, 66, 65, 64]], 6)
+    upper_lip, lower_lip, poly = _inner_lip_outline(dst)
     top = _lip_colour(rgb, np.concatenate([dst[[48, 49, 50, 51, 52, 53, 54]], upper_lip[::-1]]))
     bottom = _lip_colour(rgb, np.concatenate([dst[[54, 55, 56, 57, 58, 59, 48]], lower_lip]))
     if top is None and bottom is None:
         return rgb
     top = bottom if top is None else top
     bottom = top if bottom is None else bottom
-    poly = np.concatenate([upper_lip, lower_lip[::-1][1:-1]])
     box = _box(poly, 4, rgb.shape[:2])
     x0, y0, x1, y1 = box
     if x1 - x0 < 2 or y1 - y0 < 2:
@@ -254,7 +255,7 @@ def shut_lips(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     lower = _curve(lower_lip, xs[0])[None, :]
     # the lips meet along a smooth line (a quadratic through the inner-lip pairs' midpoints):
     # the landmarks' small kinks would otherwise draw a zigzag seam
-    pairs = np.array([dst[60]] + [0.5 * (dst[t] + dst[b]) for t, b in INNER_LIP_PAIRS] + [dst[64]])
+    pairs = np.array([dst[60]] + [0.5 * (dst[t] + dst[b]) for t, b in INNER_LIPS] + [dst[64]])
     fit = np.polyfit(pairs[:, 0], pairs[:, 1], 2)
     mid = np.clip(np.polyval(fit, xs[0]), np.minimum(upper, lower), np.maximum(upper, lower))
     below = _coverage(ys - mid)[..., None]                 # anti-aliased upper/lower split
