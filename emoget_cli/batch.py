@@ -54,11 +54,14 @@ MAX_SENT_INPUT_BYTES = 64 * 1024 * 1024
 
 # ------------------------------------------------------------------------------ worker function --
 
-def make_one(src: str, config: "MakeConfig", n_inputs: int, debug: bool = False) -> "MakeResult":
-    """The one worker function of every batch: the whole chain for one input file."""
+def make_one(src: str, config: "MakeConfig", n_inputs: int, debug: bool = False,
+             warn: Optional[Callable[[str], None]] = None) -> "MakeResult":
+    """The one worker function of every batch: the whole chain for one input file.
+
+    warn: where warnings go (only in this process: workers elsewhere have no terminal)."""
     from .pipeline import process_one
 
-    return process_one(Path(src), config, n_inputs, debug=debug)
+    return process_one(Path(src), config, n_inputs, warn=warn, debug=debug)
 
 
 def _make_one_in_process(src: str, config: "MakeConfig", n_inputs: int, debug: bool) -> "MakeResult":
@@ -156,7 +159,6 @@ def run_batch(files: Sequence[Path], config: "MakeConfig", progress: Optional[Pr
     files: already expanded, validated, targets checked; config.output exists when it is a folder.
     """
     from .core.atomic import record_completed, remove_stray_temporaries
-    from .pipeline import process_one
 
     n = len(files)
     results: list[Optional[MakeResult]] = [None] * n
@@ -189,7 +191,7 @@ def run_batch(files: Sequence[Path], config: "MakeConfig", progress: Optional[Pr
             _run_processes(files, todo, config, collect, debug)
         else:
             for i in todo:
-                collect(i, process_one(files[i], config, n, warn=warn, debug=debug))
+                collect(i, make_one(str(files[i]), config, n, debug, warn))
     except KeyboardInterrupt:  # SIGINT/SIGTERM (core.signals): the CLI reports what was left
         from .pipeline import _all_targets
 

@@ -179,13 +179,18 @@ def _probe_video(path: Path, size: int) -> MediaInfo:
     return info
 
 
-def check_sticker(path: str | Path, preset: Preset) -> list[Violation]:
-    """Every rule of `preset` that the file at `path` breaks ([] when it passes)."""
+def _probe_or_violation(path: str | Path) -> "MediaInfo | list[Violation]":
+    """The file's facts, or the one violation of a file that cannot be decoded."""
     try:
-        info = probe(path)
+        return probe(path)
     except InputError as exc:
         return [Violation("format", f"{Path(path).name}: cannot be decoded ({exc})")]
-    return check_info(info, preset)
+
+
+def check_sticker(path: str | Path, preset: Preset) -> list[Violation]:
+    """Every rule of `preset` that the file at `path` breaks ([] when it passes)."""
+    info = _probe_or_violation(path)
+    return info if isinstance(info, list) else check_info(info, preset)
 
 
 def check_info(info: MediaInfo, pre: Preset) -> list[Violation]:
@@ -247,11 +252,8 @@ def check_info(info: MediaInfo, pre: Preset) -> list[Violation]:
 
 def check_image(path: str | Path, rule: PackImage) -> list[Violation]:
     """A pack's still image (main image, tab icon, tray icon) against its rule."""
-    try:
-        info = probe(path)
-    except InputError as exc:
-        return [Violation("format", f"{Path(path).name}: cannot be decoded ({exc})")]
-    return check_image_info(info, rule)
+    info = _probe_or_violation(path)
+    return info if isinstance(info, list) else check_image_info(info, rule)
 
 
 def check_image_info(info: MediaInfo, rule: PackImage) -> list[Violation]:
