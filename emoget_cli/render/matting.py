@@ -92,6 +92,9 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str) -> Cutout:
     crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     crop_prior = prior[y0:y1, x0:x1]
     fg = _grabcut(crop_rgb, crop_prior)                              # float32 [h, w] in [0, 1]
+    # where hair and background have the same colour no colour model can find the hair's
+    # outline: there the head takes the typical head's shape from the landmarks
+    fg = np.maximum(fg, _shape_where_ambiguous(crop_rgb, geo, (x0, y0)))
     fg[crop_prior == cv2.GC_FGD] = 1.0     # the face itself is never cut
     fg[crop_prior == cv2.GC_BGD] = 0.0     # nor is anything far from it kept
     alpha = _refine(crop_rgb, fg, geo.face_w)                        # float32 [h, w] in [0, 1]
@@ -179,7 +182,7 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
         _fill(probable, np.array([geo.at(geo.chin, -0.35, -0.45), geo.at(geo.chin, -0.35, 0.45),
                                   geo.at(geo.chin, -3.0, 1.3), geo.at(geo.chin, -3.0, -1.3)]), 1)
     mask = np.full((H, W), cv2.GC_BGD, np.uint8)
-    ring = max(3, int(round(0.3 * geo.face_w)))
+    ring = max(3, int(round(0.45 * geo.face_w)))
     # a distance transform instead of a dilation: linear time whatever the ring width
     dist = cv2.distanceTransform((probable == 0).astype(np.uint8), cv2.DIST_L2, 3)
     mask[dist <= ring] = cv2.GC_PR_BGD
@@ -191,6 +194,9 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
     # definite: the inner face (landmark hull shrunk) and the middle of the forehead
     _fill(mask, geo.centre + 0.85 * (_hull(pts) - geo.centre), cv2.GC_FGD)
     _fill(mask, geo.ellipse(geo.at(geo.brow, 0.12, 0.0), 0.12, 0.22), cv2.GC_FGD)
+    # and the skull: whatever covers it (hair of any colour, a bald head, a hat) is the head;
+    # as definite foreground it also gives GrabCut the hair's colours to look for
+    _fill(mask, _skull(geo), cv2.GC_FGD)
     if crop == "bust":  # below the chin, the middle of the chest is the subject (a collar too)
         _fill(mask, np.array([geo.at(geo.chin, -0.12, -0.2), geo.at(geo.chin, -0.12, 0.2),
                               geo.at(geo.chin, -3.0, 0.3), geo.at(geo.chin, -3.0, -0.3)]),
@@ -200,6 +206,65 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
     box = (max(0, xs.min() - margin), max(0, ys.min() - margin),
            min(W, xs.max() + 1 + margin), min(H, ys.max() + 1 + margin))
     return mask, box
+
+
+#: The skull that every head has above the brows (face frame: centred on the brows, half axes
+#: in face_h up and face_w sideways): a head's vertex lies about 0.8-0.9 brow-to-chin
+#: distances above the brows and its breadth exceeds the jaw's (docs/matting.md); this
+#: ellipse stays inside both so that even a shaved head fills it.
+SKULL_HALF_UP, SKULL_HALF_SIDE = 0.62, 0.45
+#: A typical head with hair (centre, half up, half side), used where the colours cannot tell
+#: hair from background.
+TYPICAL_HEAD = (0.1, 0.76, 0.66)
+#: Hair and background closer than this (CIE Lab distance) are indistinguishable by colour.
+AMBIGUOUS_DELTA_E = 14.0
+N_SECTORS = 16
+
+
+def _skull(geo: _FaceGeometry) -> np.ndarray:
+    return geo.ellipse(geo.brow, SKULL_HALF_UP, SKULL_HALF_SIDE)
+
+
+def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.ndarray:
+    """float32 [h, w]: the typical head (TYPICAL_HEAD) in the directions from the cranium's
+    centre where the colour just inside the typical head's outline (hair) and just outside it
+    (background) are less than AMBIGUOUS_DELTA_E apart; 0 elsewhere. Sectors of 22.5 degrees,
+    blended across their borders."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0                       # OpenCV's 8-bit L runs 0..255
+    up_c, half_up, half_side = TYPICAL_HEAD
+    centre = geo.at(geo.brow, up_c, 0.0) - np.asarray(origin, np.float32)
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    dx, dy = xx - centre[0], yy - centre[1]
+    u = (dx * geo.up[0] + dy * geo.up[1]) / (half_up * geo.face_h)
+    v = (dx * geo.side[0] + dy * geo.side[1]) / (half_side * geo.face_w)
+    rho = np.hypot(u, v)                                # 1 on the typical head's outline
+    theta = np.arctan2(v, u)                            # 0 = straight up
+    face = np.zeros((h, w), np.uint8)
+    _fill(face, _hull(geo.pts) - np.asarray(origin, np.float32), 1)
+    sector = np.floor((theta + np.pi) / (2 * np.pi) * N_SECTORS).astype(int) % N_SECTORS
+    inner = (rho > 0.72) & (rho < 0.95) & (face == 0)
+    outer = (rho > 1.3) & (rho < 1.7)
+    ambiguous = np.zeros(N_SECTORS, np.float32)
+    for k in range(N_SECTORS):
+        a, b = inner & (sector == k), outer & (sector == k)
+        if a.sum() < 20 or b.sum() < 20:
+            continue
+        delta = np.linalg.norm(np.median(lab[a], axis=0) - np.median(lab[b], axis=0))
+        ambiguous[k] = float(delta < AMBIGUOUS_DELTA_E)
+    if not ambiguous.any():
+        return np.zeros((h, w), np.float32)
+    # blend across sector borders (circularly): weight at each angle
+    pos = (theta + np.pi) / (2 * np.pi) * N_SECTORS - 0.5
+    lo = np.floor(pos).astype(int)
+    t = (pos - lo).astype(np.float32)
+    weight = ambiguous[lo % N_SECTORS] * (1 - t) + ambiguous[(lo + 1) % N_SECTORS] * t
+    inside = np.clip((1.0 - rho) * 0.5 * min(half_up * geo.face_h, half_side * geo.face_w),
+                     0.0, 1.0)                          # ~1 px soft edge
+    return (inside * (weight >= 0.5)).astype(np.float32)
 
 
 def _grabcut(crop: np.ndarray, prior: np.ndarray) -> np.ndarray:
