@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import filters
+from . import baby, filters
 from ..core.choices import CLASSIC_STYLE_NAMES
 from .caricature import caricature_points
 from .geometry import Geometry, exaggerate, folds_over
@@ -57,7 +57,7 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
             Geometry(eye_scale=0.4, eye_drop=0.04, nose_shrink=0.4, nose_lift=0.04,
                      mouth_scale=-0.35, chin_lift=0.2, cheek_puff=0.7, cranium=0.25,
                      face_shrink=0.08),
-            filters.baby),
+            baby.baby),
         ClassicStyle(
             "cartoon", "cel-shaded cartoon: flat tones, drawn eyes, ink lines, larger eyes",
             Geometry(eye_scale=0.25, nose_shrink=0.15, nose_lift=0.02, chin_lift=0.06,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import ibug68
 from ..core.ibug68 import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_OUTER,
                           NOSE_LOWER, inter_ocular_distance)
 
@@ -78,24 +77,6 @@ def feature_mask(shape: tuple[int, ...], points: np.ndarray, *, grow: float = 0.
     k = max(3, int(round(grow * iod * 2)) | 1)
     feats = cv2.dilate(feats, np.ones((k, k), np.uint8))
     return cv2.GaussianBlur(feats, (0, 0), max(1.0, iod * 0.05))
-
-
-def blush(rgb: np.ndarray, points: np.ndarray, amount: float,
-          colour: tuple[int, int, int] = (240, 110, 120)) -> np.ndarray:
-    """Soft pink ellipses on the cheeks, between the eyes' outer halves and the mouth corners."""
-    import cv2
-
-    if amount <= 0:
-        return rgb
-    h, w = rgb.shape[:2]
-    iod = inter_ocular_distance(points)
-    layer = np.zeros((h, w), np.float32)
-    for eye, corner in ((points[EYE_RIGHT].mean(0), points[48]), (points[EYE_LEFT].mean(0), points[54])):
-        c = eye * 0.45 + corner * 0.55
-        c = c + (c - points[30]) * 0.25  # out towards the cheekbone
-        cv2.ellipse(layer, (int(c[0]), int(c[1])), (int(iod * 0.24), int(iod * 0.15)), 0, 0, 360, 1.0, -1)
-    layer = cv2.GaussianBlur(layer, (0, 0), iod * 0.16) * amount
-    return _u8(_mix(rgb, np.broadcast_to(np.array(colour, np.float32), rgb.shape), layer * 0.3))
 
 
 def tone(rgb: np.ndarray, *, brightness: float = 0.0, saturation: float = 1.0,
@@ -273,71 +254,6 @@ def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: in
     return _u8(_mix(rgb, out, strength))
 
 
-# ---------------------------------------------------------------------------------------- baby --
-
-def baby_hair(rgb: np.ndarray, points: np.ndarray, matte: np.ndarray | None) -> np.ndarray:
-    """A baby's hair: the head's non-face part (hair) lighter and softer (fine, downy hair).
-
-    matte: the head's alpha uint8 [H, W] (None: the whole picture outside the face)."""
-    import cv2
-
-    h, w = rgb.shape[:2]
-    iod = inter_ocular_distance(points)
-    face = face_mask(rgb.shape, points, feather=0.15)
-    head = np.ones((h, w), np.float32) if matte is None else matte.astype(np.float32) / 255.0
-    # only above the mouth: the neck and clothes stay as they are
-    yy = np.arange(h, dtype=np.float32)[:, None]
-    above = np.clip((points[ibug68.CHIN][1] - 0.6 * iod - yy) / (0.3 * iod), 0, 1)
-    hair = np.clip(head - face, 0, 1) * above
-    soft = cv2.bilateralFilter(rgb, 9, 40, 6)
-    soft = cv2.GaussianBlur(soft, (0, 0), 1.2)
-    lighter = tone(soft, brightness=0.12, saturation=0.9, warmth=0.3)
-    return _u8(_mix(rgb, lighter, hair * 0.85))
-
-
-def baby_mouth(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """A toothless baby mouth: the opening painted as a soft pink-red inside, lips pinker."""
-    from .toon import fill_mask, paint, smooth_curve
-
-    p = np.asarray(points, np.float64)
-    canvas = rgb.astype(np.float32)
-    if ibug68.inner_lip_distance(p) > 0.9:
-        opening = fill_mask(rgb.shape, smooth_curve(p[ibug68.LIPS_INNER], closed=True, samples=5))
-        canvas = paint(canvas, opening, (150, 60, 70))
-    outer = fill_mask(rgb.shape, smooth_curve(p[ibug68.LIPS_OUTER], closed=True, samples=5))
-    canvas = paint(canvas, outer * 0.25, (235, 120, 130))
-    return _u8(canvas)
-
-
-def baby(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Baby look on the chibi-reshaped face: airbrushed pastel skin, rosy cheeks, light downy
-    hair, faint brows, a toothless mouth and big glossy drawn eyes (large dark irises, two
-    catch-lights, soft brown lids)."""
-    from .toon import BABY_EYES, _lab, draw_brows, draw_eyes, skin_colour
-
-    del seed
-    if strength <= 0:
-        return rgb
-    iod = inter_ocular_distance(points)
-    out = baby_hair(rgb, points, head_matte(rgb, points))
-    out = smooth_skin(out, points, 1.0)
-    out = smooth_skin(out, points, 0.8)
-    skin = _lab(out.copy())
-    skin_lab = skin_colour(skin, points)
-    import cv2
-
-    skin_rgb = cv2.cvtColor(np.uint8(np.clip(skin_lab, 0, 255)).reshape(1, 1, 3),
-                            cv2.COLOR_LAB2RGB).reshape(3)
-    out = _u8(draw_brows(out.astype(np.float32), rgb, points, 0.09 * iod, fade=0.55,
-                         skin_rgb=skin_rgb))
-    out = baby_mouth(out, points)
-    out = tone(out, brightness=0.08, saturation=1.05, warmth=0.45, gamma=0.95)
-    out = blush(out, points, 1.0)
-    out = _u8(draw_eyes(out.astype(np.float32), rgb, points, BABY_EYES,
-                        max(1.0, BABY_EYES.ink_width * iod)))
-    return _u8(_mix(rgb, out, strength))
-
-
 # ------------------------------------------------------------------------------------ painting --
 
 def orientation_field(grey: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -510,5 +426,5 @@ def caricature_photo(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0,
     return _u8(_mix(rgb, out, strength))
 
 
-FILTERS = {"baby": baby, "cartoon": cartoon, "painting": painting,
+FILTERS = {"cartoon": cartoon, "painting": painting,
            "caricature": caricature_photo}

@@ -21,6 +21,8 @@ import numpy as np
 
 from ..core.ibug68 import eye_centres
 
+#: height of the cheeks' centre below the nose base, IOD (where a chubby cheek is fullest)
+CHEEK_DY = 0.15
 #: max |d/dt (1 - t^2)^2| on [0, 1], reached at t = 1/sqrt(3)
 _BUMP_SLOPE = 4 / np.sqrt(3) * (2 / 3)
 
@@ -45,6 +47,8 @@ class Geometry:
     cranium: magnification of the forehead / skull (a bigger head)
     face_shrink: pinch of the whole inner face towards the nose (features closer together
         and lower on a head that keeps its size: the baby schema's big cranium)
+    jaw_round: the lower jaw's corners move up and in, in IOD (a round U-shaped lower face
+        under full cheeks instead of a square jaw)
     """
 
     eye_scale: float = 0.0
@@ -57,6 +61,7 @@ class Geometry:
     cheek_puff: float = 0.0
     cranium: float = 0.0
     face_shrink: float = 0.0
+    jaw_round: float = 0.0
 
 
 class FaceFrame:
@@ -115,6 +120,7 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
     chin = q0[8]
     lower = (mouth + chin) / 2
     chin_drop = max(float(chin[1] - nose_base[1]), 0.4)  # nose→chin length
+    jaw_corners = (q0[4] * 0.5 + q0[5] * 0.5, q0[12] * 0.5 + q0[11] * 0.5)
 
     def apply(q: np.ndarray) -> np.ndarray:
         if g.face_shrink:
@@ -134,7 +140,13 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
             q = lens(q, mouth, (0.7, 0.45), g.mouth_scale * s)
         if g.cheek_puff:
             for side in (-1.0, 1.0):
-                q = lens(q, (side * 0.75, float(nose_base[1]) + 0.15), (0.55, 0.6), g.cheek_puff * s)
+                q = lens(q, (side * 0.75, float(nose_base[1]) + CHEEK_DY), (0.55, 0.6),
+                         g.cheek_puff * s)
+        if g.jaw_round:
+            for corner in (jaw_corners[0], jaw_corners[1]):
+                inward = -np.sign(corner[0])
+                q = shift(q, corner, (0.5, 0.5), (inward * 0.5 * g.jaw_round * s,
+                                                  -g.jaw_round * s))
         if g.jaw_pinch:
             q = lens(q, lower, (1.35, 1.0 * chin_drop + 0.3), -g.jaw_pinch * s)
         if g.chin_lift:

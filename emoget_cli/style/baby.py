@@ -1,0 +1,428 @@
+"""The `baby` style's rendering: the chibi-reshaped face painted as an infant's (docs/styles.md).
+
+What reads as a baby at thumbnail size (the baby schema, docs/styles.md) beyond the reshape of
+`style.geometry`: a high, bare, bulging forehead under sparse light hair, smooth even skin with
+no adult lines (nasolabial folds, under-eye shadows, a nose ridge), a button nose, small full
+pink lips, round rosy cheeks, and a face that visibly ends at a round jaw (the neck in its
+shadow). The steps:
+
+1. **Skin model.** Two Gaussian colour models in Lab, one fitted on the inner face's skin and
+   one on the hair (the head matte above the brows, outside the face), give every pixel near
+   the face a skin probability, so the skin region ends where the photo's skin ends (at the
+   hairline or the cheek/hair edge), not at a drawn polygon: no seam.
+2. **Skin rebuilt.** The skin is repainted by normalised convolution (a blur of the skin pixels
+   only, divided by the blurred weights) at three scales: fine where there is skin support,
+   coarser over the features (eyes, brows, lips, nostrils are drawn again afterwards) and over
+   the fringe. The lightness is evened out; a little of the photo's modelling stays.
+3. **Forehead.** The fringe inside a dome over the brows becomes forehead skin, with a soft
+   wispy hairline: the big bare forehead of a baby. The remaining hair is lighter, softer and
+   lower in contrast (fine downy hair).
+4. **Features drawn** on the clean skin: a button nose (two small nostrils, a shadow under the
+   tip and a highlight on it), small pink rounded lips (toothless when open), faint brows, rosy
+   round cheeks, a soft shadow under the jaw, and the big glossy eyes of `style.toon`.
+
+Every function takes/returns uint8 RGB [H, W, 3] (or float32 masks [H, W] in [0, 1]); `points`
+are the (already reshaped) iBUG-68 landmarks [68, 2] in pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import ibug68
+from ..core.ibug68 import (BROWS, CHIN, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LIPS_OUTER,
+                           NOSE_BASE, NOSE_TIP, eye_centres, inter_ocular_distance)
+
+# The numbers below were tuned by looking at the sample face at 128 and 384 px and measuring
+# its dlib identity distance (docs/styles.md): each of them trades baby look for identity.
+
+#: the bare forehead: a half ellipse over the face whose top sits this far above the eyes (IOD)
+HAIRLINE_TOP = 1.25
+#: the round skull (face units: centre u, v, radii): hair outside it becomes background
+SKULL = (0.0, -0.45, 1.45, 1.45)
+#: skin: edge-preserving smoothing (sigma_s in IOD, sigma_r) that keeps the face's modelling,
+#: the share of it kept where the photo's skin is (the rest is the coarse, airbrushed skin),
+#: how much of the lightness variation stays around the median (1 = the photo's), and a
+#: lighter, pinker baby tone (Lab units)
+SKIN_SIGMA_S, SKIN_SIGMA_R = 0.3, 0.12
+MODELLING = 1.0
+EVENNESS = 0.85
+SKIN_LIFT, SKIN_PINK = 4.0, 3.0
+#: the photo's lips, nose tip and nostrils stay (softened) inside the repainted skin, grown
+#: by this much (IOD): they carry much of the identity
+KEEP_GROUPS = (LIPS_OUTER, ibug68.NOSE_LOWER)
+KEEP_GROW = 0.08
+#: the downy hair: contrast kept, share of the way to a light blond, blur (IOD)
+HAIR_CONTRAST = 0.45
+HAIR_LIGHTEN = 0.38
+HAIR_BLUR = 0.03
+#: darkness of the shadow under the jaw, at the jaw line
+JAW_SHADOW = 0.2
+#: colours of the drawn features (RGB): lips, the mouth's inside, the cheeks' blush
+LIP_PINK = (226, 124, 132)
+MOUTH_INSIDE = (150, 62, 74)
+BLUSH = (242, 120, 130)
+#: opacity of the pink over the photo's lips, and of the nose tip's highlight
+LIP_TINT = 0.55
+NOSE_GLOSS = 0.25
+#: how far the brows' colour moves towards the skin (faint baby brows; their photo shape
+#: stays: it carries much of the identity)
+BROW_FADE = 0.6
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(x, (0, 0), max(0.5, float(sigma)))
+
+
+def normalized_blur(image: np.ndarray, weight: np.ndarray, sigma: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Blur of `image` [H, W, C] float32 over the pixels where `weight` [H, W] is high only:
+    (blur(image·w) / blur(w), blur(w)). The second is the support: near 0 where no weighted
+    pixel is within reach."""
+    w = weight.astype(np.float32)
+    num = _blur(image * w[..., None], sigma)
+    den = _blur(w, sigma)
+    return num / np.maximum(den, 1e-6)[..., None], den
+
+
+def face_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(origin [2] = eye midpoint, axes [2, 2] rows x (along the eyes), y (down the face),
+    IOD) of the landmarks."""
+    p = np.asarray(points, np.float64)
+    right, left = eye_centres(p)
+    iod = float(np.linalg.norm(left - right))
+    ex = (left - right) / max(iod, 1e-6)
+    return (right + left) / 2, np.stack([ex, np.array([-ex[1], ex[0]])]), iod
+
+
+def face_coords(shape: tuple[int, ...], points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's face coordinates (u along the eyes, v down the face), IOD units: [H, W] each."""
+    origin, axes, iod = face_frame(points)
+    h, w = shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = xx - origin[0], yy - origin[1]
+    return ((dx * axes[0, 0] + dy * axes[0, 1]) / iod).astype(np.float32), \
+        ((dx * axes[1, 0] + dy * axes[1, 1]) / iod).astype(np.float32)
+
+
+def jaw_region(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: 1 inside the jaw line closed straight across its ends (the lower face)
+    and above, up to the eyes (anti-aliased)."""
+    from .toon import fill_mask, smooth_curve
+
+    p = np.asarray(points, np.float64)
+    jaw = smooth_curve(p[JAW], samples=6)
+    return fill_mask(shape, jaw)
+
+
+def feature_holes(shape: tuple[int, ...], points: np.ndarray,
+                  groups=(EYE_RIGHT, EYE_LEFT, LIPS_OUTER, NOSE_BASE), brows: bool = True,
+                  grow: float = 0.14) -> np.ndarray:
+    """float32 [H, W]: the feature `groups` (convex hulls) and the brows, grown by `grow` IOD."""
+    import cv2
+
+    p = np.asarray(points, np.float32)
+    iod = inter_ocular_distance(p)
+    holes = np.zeros(shape[:2], np.float32)
+    for group in groups:
+        cv2.fillConvexPoly(holes, cv2.convexHull(p[group].astype(np.int32)), 1.0)
+    for group in (ibug68.BROW_RIGHT, ibug68.BROW_LEFT) if brows else ():
+        for a, b in zip(p[group][:-1], p[group][1:]):  # the band under the brow landmarks
+            cv2.line(holes, tuple(int(v) for v in a + [0, 0.06 * iod]),
+                     tuple(int(v) for v in b + [0, 0.06 * iod]), 1.0,
+                     max(1, int(0.16 * iod)))
+    k = int(max(3, round(grow * iod)) | 1)
+    holes = cv2.dilate(holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return _blur(holes, 0.03 * iod)
+
+
+def skin_probability(rgb: np.ndarray, points: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: how much each pixel is skin rather than hair/background.
+
+    Two Gaussians in Lab, fitted on the inner face (cheeks, nose, lower forehead, minus the
+    features) and on the rest of the head above the brows (hair); the posterior of skin with
+    equal priors, sharpened a little and cleaned by a small blur."""
+    import cv2
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    u, v = face_coords(rgb.shape, points)
+    holes = feature_holes(rgb.shape, points) > 0.2
+    inner = jaw_region(rgb.shape, points) > 0.5
+    skin_seed = inner & ~holes & (np.abs(u) < 0.85) & (v > -0.2)
+    hair_seed = (head > 0.5) & (v < -0.7) & ((u ** 2 / 1.1 ** 2 + (v + 0.2) ** 2 / 1.0 ** 2) > 1)
+    if skin_seed.sum() < 30:
+        return inner.astype(np.float32)
+
+    def model(sel):
+        x = lab[sel].reshape(-1, 3)
+        mu = x.mean(0)
+        cov = np.cov(x.T) + np.eye(3, dtype=np.float64) * 16.0
+        return mu, np.linalg.inv(cov), np.log(np.linalg.det(cov))
+
+    def loglik(m):
+        mu, icov, logdet = m
+        d = lab.reshape(-1, 3) - mu
+        return (-0.5 * (np.einsum("ni,ij,nj->n", d, icov, d) + logdet)).reshape(lab.shape[:2])
+
+    ls = loglik(model(skin_seed))
+    if hair_seed.sum() >= 30:
+        lh = loglik(model(hair_seed))
+        prob = 1.0 / (1.0 + np.exp(np.clip(lh - ls, -30, 30)))
+    else:  # no hair to learn from: a skin-likelihood threshold
+        prob = np.clip((ls - np.percentile(ls[skin_seed], 3)) / 4.0 + 1, 0, 1)
+    iod = inter_ocular_distance(points)
+    return _blur(prob.astype(np.float32), 0.015 * iod)
+
+
+def hairline_dome(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: the bare forehead to be: a half ellipse standing on the jaw's ends
+    (landmarks 0 and 16, so it continues the face's outline), HAIRLINE_TOP IOD above the eyes,
+    with a soft, slightly wavy edge (fine hairs)."""
+    u, v = face_coords(shape, points)
+    iod = inter_ocular_distance(points)
+    p = np.asarray(points, np.float64)
+    origin, axes, _ = face_frame(p)
+    ends = (p[[0, 16]] - origin) @ axes.T / iod  # [2, 2] face units
+    cu, cv = float(ends[:, 0].mean()), float(ends[:, 1].mean())
+    rx, ry = float(abs(ends[1, 0] - ends[0, 0]) / 2), HAIRLINE_TOP + cv
+    ang = np.arctan2(v - cv, u - cu)
+    r = np.sqrt(((u - cu) / rx) ** 2 + ((v - cv) / ry) ** 2)
+    wave = 0.025 * np.sin(ang * 19.0) + 0.015 * np.sin(ang * 31.0 + 1.0)
+    edge = np.clip((1.06 + wave - r) / 0.1, 0, 1) * np.clip((cv + 0.15 - v) / 0.15, 0, 1)
+    return _blur(edge.astype(np.float32), 0.01 * iod)
+
+
+def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The repainted skin: (uint8 [H, W, 3] picture, skin coverage float32 [H, W]).
+
+    head: the head matte float32 [H, W] in [0, 1]."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    img = rgb.astype(np.float32)
+    prob = skin_probability(rgb, p, head)
+    u, v = face_coords(rgb.shape, p)
+    face = jaw_region(rgb.shape, p)
+    dome = hairline_dome(rgb.shape, p) * (head > 0.3)
+    holes = feature_holes(rgb.shape, p)
+    # where photo skin may be repainted: the head near the face, and the neck under the jaw
+    origin, axes, _ = face_frame(p)
+    jaw_u = (p[JAW] - origin) @ axes[0] / iod
+    neck = (v > 0.5) & (u > jaw_u[4]) & (u < jaw_u[12])
+    near = ((u ** 2 / 1.4 ** 2 + (v - 0.2) ** 2 / 2.0 ** 2) < 1) & ((head > 0.3) | neck)
+    near = _blur(near.astype(np.float32), 0.05 * iod)
+    cover = np.maximum.reduce([face, dome, prob * near])
+    weight = prob ** 2 * near * (1 - holes)  # squared: only sure skin colours the fill
+    # the coarse skin: normalised convolution at three scales, the finer where it has support
+    mid, s2 = normalized_blur(img, weight, 0.18 * iod)
+    wide, s3 = normalized_blur(img, weight, 0.45 * iod)
+    huge, _ = normalized_blur(img, weight, 1.2 * iod)
+    t2 = np.clip(s2 / 0.35, 0, 1)[..., None]
+    t3 = np.clip(s3 / 0.3, 0, 1)[..., None]
+    base = mid * t2 + (wide * t3 + huge * (1 - t3)) * (1 - t2)
+    # the fine skin: the photo's modelling (edge-preserving smoothing) where it is skin
+    fine = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=SKIN_SIGMA_S * iod,
+                                    sigma_r=SKIN_SIGMA_R).astype(np.float32)
+    t1 = (MODELLING * np.clip(prob * 1.3, 0, 1) * (1 - holes) * (1 - dome * (1 - prob)))
+    t1 = _blur(t1.astype(np.float32), 0.02 * iod)[..., None]
+    skin = fine * t1 + base * (1 - t1)
+    # even skin (no blotches, no lines) and a baby's lighter, pinker tone
+    lab = cv2.cvtColor(_u8(skin), cv2.COLOR_RGB2LAB).astype(np.float32)
+    core = (face > 0.5) & (holes < 0.1)
+    mean_l = float(np.median(lab[..., 0][core])) if core.sum() > 10 else float(lab[..., 0].mean())
+    lab[..., 0] = mean_l + EVENNESS * (lab[..., 0] - mean_l) + SKIN_LIFT
+    lab[..., 1] += SKIN_PINK
+    # the dome is round: lighter in its middle
+    lab[..., 0] += (6.0 * np.clip(1 - (u ** 2 + (v + 0.9) ** 2) / 1.2, 0, 1)).astype(np.float32)
+    skin = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
+    # the lips, nose tip and nostrils stay the photo's (softened): they carry identity
+    keep = feature_holes(rgb.shape, p, KEEP_GROUPS, brows=False, grow=KEEP_GROW)
+    skin = skin * (1 - keep[..., None]) + fine * keep[..., None]
+    c = cover[..., None]
+    return _u8(img * (1 - c) + skin * c), cover
+
+
+def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray
+               ) -> np.ndarray:
+    """The hair (head matte minus skin, above the mouth) lighter, softer and lower in contrast:
+    fine light baby hair. The neck and clothes stay as they are."""
+    import cv2
+
+    iod = inter_ocular_distance(points)
+    u, v = face_coords(rgb.shape, points)
+    hair = np.clip(head - skin, 0, 1) * np.clip((1.6 - v) / 0.4, 0, 1)
+    soft = cv2.bilateralFilter(rgb, int(max(5, round(0.1 * iod)) | 1), 50, 0.06 * iod)
+    soft = _blur(soft.astype(np.float32), HAIR_BLUR * iod)
+    lab = cv2.cvtColor(_u8(soft), cv2.COLOR_RGB2LAB).astype(np.float32)
+    sel = hair > 0.5
+    if sel.sum() > 10:
+        mean = lab[sel].mean(0)
+        lab[..., 0] = mean[0] + HAIR_CONTRAST * (lab[..., 0] - mean[0])  # fine, even hair
+        lab[..., 0] += HAIR_LIGHTEN * (235 - mean[0])                      # lighter
+        lab[..., 1:] = 128 + (lab[..., 1:] - 128) * 0.85
+    out = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
+    h = _blur(hair, 0.02 * iod)[..., None]
+    return _u8(rgb.astype(np.float32) * (1 - h) + out * h)
+
+
+def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray
+               ) -> np.ndarray:
+    """A baby's round head: the hair outside a round skull (an ellipse over the face, face
+    units SKULL) becomes background, so the adult hairstyle's volume at the sides goes and the
+    chubby cheeks make the lower outline. The background is filled in from its own pixels
+    (normalised convolution). Returns uint8 [H, W, 3]."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    img = rgb.astype(np.float32)
+    u, v = face_coords(rgb.shape, p)
+    cu, cv, rx, ry = SKULL
+    r = np.sqrt(((u - cu) / rx) ** 2 + ((v - cv) / ry) ** 2)
+    ang = np.arctan2(v - cv, u - cu)
+    # a fine downy edge: a little irregular (fixed phases: the same head every time)
+    fuzz = sum(a * np.sin(ang * k + ph) for a, k, ph in
+               ((0.010, 29.0, 0.3), (0.007, 47.0, 1.9), (0.005, 83.0, 4.1)))
+    skull = np.clip((1.0 + fuzz - r) / 0.04, 0, 1).astype(np.float32)
+    face = cv2.dilate((np.maximum(jaw_region(rgb.shape, p), skin) > 0.5).astype(np.uint8),
+                      np.ones((3, 3), np.uint8)).astype(np.float32)
+    keep = np.maximum(skull, _blur(face, 0.02 * iod))
+    # the matte's anti-aliased rim goes too (no ghost of the old outline)
+    reach = cv2.dilate((head > 0.02).astype(np.uint8), np.ones((5, 5), np.uint8))
+    gone = np.clip(reach.astype(np.float32) - keep, 0, 1)
+    if gone.max() < 0.05:
+        return rgb
+    bg = cv2.erode((head < 0.05).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+    near, s1 = normalized_blur(img, bg, 0.15 * iod)
+    far, _ = normalized_blur(img, bg, 0.6 * iod)
+    t = np.clip(s1 / 0.3, 0, 1)[..., None]
+    fill = near * t + far * (1 - t)
+    g = _blur(gone, 0.01 * iod)[..., None]
+    return _u8(img * (1 - g) + fill * g)
+
+
+def button_nose(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A button nose: the (shrunk, softened) photo nose with a round highlight on its tip.
+    canvas float32 [H, W, 3]."""
+    import cv2
+
+    from .toon import paint
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    tip, base = p[NOSE_TIP], p[NOSE_BASE]
+    light = np.zeros(canvas.shape[:2], np.float32)
+    hl = tip * 0.75 + base[2] * 0.25 - np.array([0.02 * iod, 0.05 * iod])
+    cv2.circle(light, (int(round(hl[0])), int(round(hl[1]))), max(1, int(round(0.06 * iod))),
+               1.0, -1, cv2.LINE_AA)
+    return paint(canvas, _blur(light, 0.03 * iod) * NOSE_GLOSS, (255, 250, 246))
+
+
+def baby_lips(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Pink lips (the photo's, tinted) with a gloss on the lower lip; an open mouth is
+    toothless: a dark pink inside with a tongue. canvas float32 [H, W, 3]."""
+    import cv2
+
+    from .toon import fill_mask, paint, smooth_curve
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    shape = canvas.shape
+    lips = _blur(fill_mask(shape, smooth_curve(p[LIPS_OUTER], closed=True, samples=6)),
+                 0.012 * iod)
+    # a multiply-like tint keeps the photo's lip shading (identity) in a baby pink
+    grey = canvas.mean(2, keepdims=True) / 200.0
+    pink = np.float32(LIP_PINK) * np.clip(grey, 0.55, 1.15)
+    canvas = canvas * (1 - LIP_TINT * lips[..., None]) + pink * (LIP_TINT * lips[..., None])
+    gap = ibug68.inner_lip_distance(p)
+    if gap > 0.9:
+        inner = smooth_curve(p[LIPS_INNER], closed=True, samples=6)
+        opening = fill_mask(shape, inner)
+        canvas = paint(canvas, opening, MOUTH_INSIDE)
+        tongue = fill_mask(shape, inner + np.array([0.0, 0.45 * gap]))
+        canvas = paint(canvas, opening * tongue * 0.7, (214, 110, 120))
+    lower_mid = p[57] * 0.6 + p[66] * 0.4
+    gloss = np.zeros(shape[:2], np.float32)
+    cv2.ellipse(gloss, (int(round(lower_mid[0])), int(round(lower_mid[1]))),
+                (max(1, int(round(0.08 * iod))), max(1, int(round(0.022 * iod)))), 0, 0, 360,
+                1.0, -1, cv2.LINE_AA)
+    return paint(canvas, _blur(gloss, 0.015 * iod) * 0.4, (255, 228, 230))
+
+
+def round_blush(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Round rosy cheeks, low and out on the chubby cheeks. canvas float32 [H, W, 3]."""
+    import cv2
+
+    from .toon import paint
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    layer = np.zeros(canvas.shape[:2], np.float32)
+    for eye, corner, jaw in zip(eye_centres(p), (p[48], p[54]), (p[3], p[13])):
+        c = eye * 0.3 + corner * 0.35 + jaw * 0.35
+        cv2.circle(layer, (int(round(c[0])), int(round(c[1]))), max(2, int(round(0.2 * iod))),
+                   1.0, -1, cv2.LINE_AA)
+    return paint(canvas, _blur(layer, 0.13 * iod) * 0.42, BLUSH)
+
+
+def jaw_shadow(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A soft shadow under the jaw, darkest at the jaw line (the neck in the face's shade): the
+    round face ends at its jaw line instead of running on into the neck.
+    canvas float32 [H, W, 3]."""
+    import cv2
+
+    from .toon import fill_mask
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    jaw = p[JAW][3:14]
+    below = np.concatenate([jaw, jaw[::-1] + np.array([0.0, 1.5 * iod])])
+    outside = (jaw_region(canvas.shape, p) < 0.5).astype(np.uint8)
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5)
+    band = _blur(fill_mask(canvas.shape, below), 0.08 * iod) * outside
+    shadow = _blur(band * np.exp(-dist / (0.3 * iod)), 0.02 * iod) * JAW_SHADOW
+    return canvas * (1 - shadow[..., None])
+
+
+def baby(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0,
+         matte: np.ndarray | None = None) -> np.ndarray:
+    """The baby look on the chibi-reshaped face (module docstring).
+
+    matte: the head's alpha uint8 [H, W] (None: cut here with render.matting)."""
+    import cv2
+
+    from .filters import _mix, head_matte, tone
+    from .toon import BABY_EYES, draw_brows, draw_eyes
+
+    del seed
+    if strength <= 0:
+        return rgb
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    if matte is None:
+        matte = head_matte(rgb, p)
+    h, w = rgb.shape[:2]
+    head = np.ones((h, w), np.float32) if matte is None else matte.astype(np.float32) / 255.0
+    out, skin = soft_skin(rgb, p, head)
+    out = downy_hair(out, p, head, skin)
+    out = round_head(out, p, head, skin)
+    skin_lab = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5]
+    skin_rgb = cv2.cvtColor(np.median(skin_lab, 0).astype(np.uint8).reshape(1, 1, 3),
+                            cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
+    canvas = out.astype(np.float32)
+    canvas = jaw_shadow(canvas, p)
+    canvas = button_nose(canvas, p)
+    canvas = draw_brows(canvas, rgb, p, 0.09 * iod, fade=BROW_FADE, skin_rgb=skin_rgb)
+    canvas = baby_lips(canvas, p)
+    out = tone(_u8(canvas), brightness=0.06, saturation=1.05, warmth=0.4, gamma=0.97)
+    canvas = round_blush(out.astype(np.float32), p)
+    canvas = draw_eyes(canvas, rgb, p, BABY_EYES, max(1.0, BABY_EYES.ink_width * iod))
+    return _u8(_mix(rgb, canvas, strength))
