@@ -124,6 +124,69 @@ def test_cartoon_skin_is_flat_and_ink_follows_the_contours(styled, aligned, name
     assert dark[inside].mean() < 0.03
 
 
+def _tone_shapes(image: np.ndarray, region: np.ndarray, iod: float) -> tuple[int, int, float]:
+    """The cel shading inside `region` (bool [H, W]) of `image` (uint8 RGB): (number of distinct
+    flat tones, number of islands, fraction of the region on tone borders).
+
+    A tone border is a pixel whose 3×3 neighbourhood spans more than 4 Lab units (the
+    anti-aliased edges of the shapes, or any texture); the rest falls into flat patches. Patches
+    of at least 0.01·IOD² count as tones, merged when their mean colours lie within 8 Lab
+    units; an island is a patch under 0.02·IOD² that does not touch the region's border."""
+    import cv2
+
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    border_px = cv2.morphologyEx(lab, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).max(2) > 4
+    flat = region & ~border_px
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(flat.astype(np.uint8), connectivity=4)
+    area = stats[:, cv2.CC_STAT_AREA] / iod ** 2
+    means = np.stack([np.bincount(comp.ravel(), lab[..., k].ravel(), n) for k in range(3)], 1) \
+        / np.maximum(stats[:, cv2.CC_STAT_AREA:], 1)
+    rim = region & ~(cv2.erode(region.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    touches = np.zeros(n, bool)
+    touches[np.unique(comp[rim])] = True
+    tones: list[np.ndarray] = []
+    for i in sorted(range(1, n), key=lambda i: -area[i]):
+        if area[i] >= 0.01 and all(np.linalg.norm(means[i] - t) >= 8 for t in tones):
+            tones.append(means[i])
+    islands = sum(1 for i in range(1, n) if area[i] < 0.02 and not touches[i])
+    return len(tones), islands, float(border_px[region].mean())
+
+
+def _hair_interior(rgb: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the hair above the brows, away from the head's outline and the face."""
+    import cv2
+
+    from emoget_cli.style.filters import face_mask, head_matte
+
+    iod = ibug68.inter_ocular_distance(pts)
+    head = (head_matte(rgb, pts) > 127).astype(np.uint8)
+    head = cv2.erode(head, np.ones((int(0.15 * iod) | 1,) * 2, np.uint8)) > 0
+    face = (face_mask(rgb.shape, pts, feather=0.0) > 0.5).astype(np.uint8)
+    face = cv2.dilate(face, np.ones((int(0.2 * iod) | 1,) * 2, np.uint8)) > 0
+    above = np.arange(rgb.shape[0])[:, None] < pts[ibug68.BROWS][:, 1].min()
+    return head & ~face & above
+
+
+@pytest.mark.parametrize("name", ("cartoon", "caricature-cartoon"))
+def test_cartoon_is_clean_cel_shading(styled, aligned, name):
+    """Per region a base tone and at most one shadow (hair: and one light) tone, in large
+    smooth shapes: no posterisation blotches, no islands, few tone borders — where the photo
+    has hundreds of shades and texture everywhere."""
+    rgb, pts = aligned
+    res = styled[name]
+    iod = ibug68.inter_ocular_distance(res.points)
+    skin = _skin_interior(rgb.shape, res.points)
+    hair = _hair_interior(rgb, pts)
+    assert skin.sum() > 0.15 * iod ** 2 and hair.sum() > 0.5 * iod ** 2
+    # the photo: texture everywhere
+    assert _tone_shapes(rgb, skin, iod)[2] > 0.5 and _tone_shapes(rgb, hair, iod)[2] > 0.5
+    for part, mask in (("skin", skin), ("hair", hair)):
+        tones, islands, borders = _tone_shapes(res.image, mask, iod)
+        assert 1 <= tones <= 3, (part, tones)
+        assert islands == 0, (part, islands)
+        assert borders < 0.12, (part, borders)
+
+
 def test_cartoon_eyes_are_drawn_with_a_catch_light_on_the_iris(styled):
     from emoget_cli.style.toon import smooth_curve, fill_mask
 

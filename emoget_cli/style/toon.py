@@ -53,12 +53,18 @@ class ToonLook:
 
     ink: tuple[int, int, int] = (34, 24, 28)
     ink_width: float = 0.045
-    tone_sigma: float = 0.008
+    shade_sigma: float = 0.2
+    mass_sigma: float = 0.2
     split: float = 0.6
-    contrast: float = 1.0
-    mass_sigma: float = 0.035
-    mass_contrast: float = 0.75
-    modelling: float = 0.4
+    min_step: float = 6.0
+    shadow_depth: tuple[float, float] = (10.0, 28.0)
+    min_shape: float = 0.05
+    shape_round: float = 0.05
+    form: float = 0.6
+    ring: tuple[float, float] = (0.72, 0.84)
+    skin_shadow_chroma: float = 1.3
+    modelling: float = 0.35
+    modelling_sigma: float = 0.06
     skin_lift: float = 6.0
     saturation: float = 1.15
     iris_scale: float = 0.62
@@ -266,69 +272,287 @@ def skin_colour(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.median(vals, axis=0) if len(vals) else lab.reshape(-1, 3).mean(0)
 
 
-def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat cel-shaded colours of the whole picture.
+def region_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian average of `values` [H, W] float32 over the pixels of `weight` [H, W] only
+    (normalised convolution): a smoothing that does not leak across a region's border.
+    Pixels outside the region get the average of the region's pixels nearby."""
+    import cv2
 
-    Returns (float32 Lab-converted RGB [H, W, 3] in 0..255, skin mask bool [H, W],
-    region labels int32 [H, W]).
+    w = weight.astype(np.float32)
+    num = cv2.GaussianBlur(values.astype(np.float32) * w, (0, 0), sigma)
+    den = cv2.GaussianBlur(w, (0, 0), sigma)
+    return num / np.maximum(den, 1e-6)
+
+
+def _disc(radius: float) -> np.ndarray:
+    import cv2
+
+    k = max(1, int(round(radius)))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+
+
+def drop_small(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """bool [H, W]: `mask` without its connected parts smaller than min_area pixels, and with
+    its holes smaller than min_area filled (no islands, no pin-holes)."""
+    import cv2
+
+    def keep_big(m):
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+        keep[0] = False
+        return keep[lab]
+
+    out = keep_big(mask)
+    return ~keep_big(~out)
+
+
+def shape_mask(mask: np.ndarray, *, min_area: float, radius: float) -> np.ndarray:
+    """bool [H, W]: a tone's shape cleaned into a few large smooth shapes: opened and closed
+    with a disc of `radius` px, parts and holes under min_area px dropped, its outline
+    smoothed (Gaussian of the indicator, cut at 0.5)."""
+    import cv2
+
+    m = mask.astype(np.uint8)
+    if radius >= 1:
+        m = cv2.morphologyEx(m, cv2.MORPH_OPEN, _disc(radius))
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, _disc(radius))
+    m = drop_small(m > 0, min_area)
+    if radius >= 1:
+        m = cv2.GaussianBlur(m.astype(np.float32), (0, 0), radius) > 0.5
+        m = drop_small(m, min_area)
+    return m
+
+
+def coverage(mask: np.ndarray, sigma: float = 0.7) -> np.ndarray:
+    """Anti-aliased coverage [H, W] float32 of a binary shape: its Gaussian-smoothed indicator
+    G turned into a ramp about one pixel wide across the outline (G = 0.5 there, and the
+    slope of a blurred step is 1 / (sqrt(2 pi) sigma))."""
+    import cv2
+
+    g = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma)
+    return np.clip((g - 0.5) * (2.5066 * sigma) + 0.5, 0.0, 1.0)
+
+
+def _hysteresis(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the connected parts of `high` (the weak mask) that hold a `low` pixel."""
+    import cv2
+
+    n, lab = cv2.connectedComponents(high.astype(np.uint8), connectivity=8)
+    hit = np.zeros(n, bool)
+    hit[np.unique(lab[low & high])] = True
+    hit[0] = False
+    return hit[lab]
+
+
+def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
+                 ) -> tuple[np.ndarray, int, int]:
+    """The picture's regions: (labels int32 [H, W], skin label, hair label).
+
+    The graph segmentation's regions of the cheeks' colour that touch the face become one skin
+    region (its small holes filled, thin spurs opened away); the rest of the head matte
+    (`alpha`, uint8 [H, W]) above the mouth is one hair region; every other segment (backdrop,
+    clothes) stays a region of its own. The borders are smoothed (a majority vote of the
+    blurred region indicators). hair label = -1 without a matte.
     """
     import cv2
 
-    h, w = rgb.shape[:2]
-    size = min(h, w)
-    sm = smooth(rgb)
+    h, w = sm.shape[:2]
+    p = np.asarray(points, np.float64)
+    iod = ibug68.inter_ocular_distance(p)
     labels = segment(sm)
     lab = _lab(sm)
     n = int(labels.max()) + 1
     flat = labels.ravel()
     count = np.maximum(np.bincount(flat, minlength=n), 1).astype(np.float32)
     mean = np.stack([np.bincount(flat, lab[..., k].ravel(), n) for k in range(3)], 1) / count[:, None]
-    # the regions of the cheeks' colour become one skin region (no blotches across the face)
-    skin_lab = skin_colour(lab, points)
+    skin_lab = skin_colour(lab, p)
     chroma_d = np.linalg.norm(mean[:, 1:] - skin_lab[1:], axis=1)
-    # lightness: the shaded side of the face is much darker than the cheek, hair rarely lighter
-    is_skin = (chroma_d < 10.0) & (mean[:, 0] > skin_lab[0] - 70) & (mean[:, 0] < skin_lab[0] + 30)
+    # the face's hull is skin whatever its shading; outside it (forehead, ears, temples) a
+    # segment is skin when it has the cheeks' hue and about their lightness (a dim or pale
+    # photo has hair of nearly the skin's chroma: the lightness tells them apart)
+    is_skin = (chroma_d < 10.0) & (np.abs(mean[:, 0] - skin_lab[0]) < 28)
     face = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(face, cv2.convexHull(np.asarray(points, np.int32)), 1)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(p).astype(np.int32)), 1)
     touches_face = np.bincount(flat, face.ravel().astype(np.float32), n) > 0
     is_skin &= touches_face
-    skin_label = n
-    labels = np.where(is_skin[labels], skin_label, labels)
-    skin = labels == skin_label
-    mean = np.concatenate([mean, [skin_lab]], 0)
-    flat = labels.ravel()
-    # tones: the region's lightness field, smoothed hard, split at its mean ± a fraction of
-    # its spread; each tone is painted with the mean lightness of its own pixels, so the
-    # shading keeps the photo's contrast (which is what carries the face's 3-D shape)
-    # (skin: fine, the modelling of the face carries its identity; elsewhere: broad masses)
-    L = np.where(skin, cv2.GaussianBlur(lab[..., 0], (0, 0), look.tone_sigma * size),
-                 cv2.GaussianBlur(lab[..., 0], (0, 0), look.mass_sigma * size))
-    count = np.maximum(np.bincount(flat, minlength=n + 1), 1).astype(np.float32)
-    region_L = np.bincount(flat, L.ravel(), n + 1) / count
-    region_var = np.bincount(flat, (L.ravel() - region_L[flat]) ** 2, n + 1) / count
-    # a flat region (a plain backdrop) stays one tone: the split is at least 8 L units
-    step = np.maximum(look.split * np.sqrt(region_var), 8.0)
-    dev = (L - region_L[labels]) / step[labels]
-    tone = np.zeros((h, w), np.uint8) + 1
-    tone[dev < -1] = 0
-    tone[dev > 1] = 2
-    k = max(3, int(round(size / 30)) | 1)
-    tone = cv2.medianBlur(tone, k)  # no specks: each tone is a shape, not a pixel
-    cls = (labels * 3 + tone).ravel()
-    cls_count = np.maximum(np.bincount(cls, minlength=3 * (n + 1)), 1)
-    cls_L = np.bincount(cls, lab[..., 0].ravel(), 3 * (n + 1)) / cls_count
-    out = mean[labels].copy()
-    contrast = np.where(skin, look.contrast, look.mass_contrast)
-    out[..., 0] = region_L[labels] + (cls_L[cls].reshape(h, w) - region_L[labels]) * contrast
-    if look.modelling > 0:  # a soft trace of the photo's modelling inside the skin's tones
-        out[..., 0] += skin * look.modelling * (L - cls_L[cls].reshape(h, w))
-    out[..., 0] += skin * look.skin_lift
+    skin = is_skin[labels] | (face > 0)
+    # the neck: darker, often yellower than the cheeks; its pixels (under the jaw, within the
+    # jaw's middle, still near the skin's colour) join the skin
+    jaw_w = float(np.linalg.norm(p[16] - p[0]))
+    yy, xx = np.mgrid[0:h, 0:w]
+    neck = (yy > p[ibug68.JAW][:, 1].min()) & (np.abs(xx - p[ibug68.CHIN][0]) < 0.32 * jaw_w)
+    px_chroma = np.linalg.norm(lab[..., 1:] - skin_lab[1:], axis=-1)
+    skin |= neck & (px_chroma < 24.0) & (lab[..., 0] > skin_lab[0] - 110) & \
+        (lab[..., 0] < skin_lab[0] + 15)
+    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, _disc(0.06 * iod)) > 0
+    skin = drop_small(skin, 0.25 * iod * iod)
+    n_lab, comp = cv2.connectedComponents(skin.astype(np.uint8))
+    hits = np.bincount(comp.ravel(), face.ravel().astype(np.float32), n_lab)
+    hits[0] = 0
+    skin = comp == int(hits.argmax())
+    skin_id, hair_id = n, n + 1
+    out = np.where(skin, skin_id, labels)
+    if alpha is not None:
+        head = alpha > 127
+        # the hair: the head outside the skin, above the mouth (below it: a beard or collar)
+        up = np.array(ibug68.eye_centres(p)).mean(0) - p[ibug68.CHIN]
+        up /= np.linalg.norm(up) + 1e-9
+        yy, xx = np.mgrid[0:h, 0:w]
+        above = (xx * up[0] + yy * up[1]) > (p[ibug68.MOUTH_CORNERS[0]] @ up)
+        hair = head & ~skin & (above | ~touches_face[labels] | (alpha > 127))
+        hair = drop_small(hair, 0.05 * iod * iod)
+        out = np.where(hair & ~skin, hair_id, out)
+    else:
+        hair_id = -1
+    # smooth borders: the label whose blurred indicator is largest wins
+    ids = np.unique(out)
+    sigma = max(1.0, 0.03 * iod)
+    votes = np.stack([cv2.GaussianBlur((out == i).astype(np.float32), (0, 0), sigma) for i in ids])
+    out = ids[votes.argmax(0)].astype(np.int32)
+    return out, skin_id, hair_id
+
+
+def _form(skin: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray:
+    """float32 [H, W] in [-1, 1]: how much a skin pixel faces the light by its place alone:
+    +1 deep inside the face, -1 at its outline (the temples, the hairline under a fringe, the
+    jaw's sides), and -1.5 on the neck under the jaw (the chin casts its shadow there)."""
+    import cv2
+    from scipy.ndimage import binary_fill_holes
+
+    filled = binary_fill_holes(skin).astype(np.uint8)
+    dist = cv2.distanceTransform(filled, cv2.DIST_L2, 5)
+    out = 2.0 * np.clip(dist / (0.35 * iod), 0, 1) - 1.0
+    h, w = skin.shape
+    jaw = smooth_curve(points[ibug68.JAW], samples=6)
+    under = np.zeros((h, w), np.uint8)
+    poly = np.concatenate([jaw, jaw[::-1] + np.array([0.0, 0.45 * iod])])
+    cv2.fillPoly(under, [np.round(poly).astype(np.int32)], 1)
+    face = fill_mask((h, w), jaw) > 0.5
+    out = np.where((under > 0) & ~face, -1.5, out)
+    return cv2.GaussianBlur(out.astype(np.float32), (0, 0), 0.08 * iod)
+
+
+def _crown_band(hair: np.ndarray, alpha: np.ndarray | None, points: np.ndarray, iod: float,
+                depth: tuple[float, float]) -> np.ndarray:
+    """bool [H, W]: the hair's "angel ring" — an arc over the crown, between depth[0] and
+    depth[1] of the way from the skull's centre to the head's outline, within 55° of the
+    face's up direction and thinning towards its ends.
+
+    The outline along each direction is where the head (matte, else `hair`) ends; where the
+    head runs out of the frame first, the frame's edge stands in for it."""
+    h, w = hair.shape
+    head = (alpha > 127) if alpha is not None else hair
+    eyes = np.array(ibug68.eye_centres(points)).mean(0)
+    up = eyes - points[ibug68.CHIN]
+    up /= np.linalg.norm(up) + 1e-9
+    centre = eyes + 0.45 * iod * up
+    angles = np.linspace(-np.pi, np.pi, 181)
+    steps = np.arange(0, 3.0 * iod, 1.0)
+    right = np.array([-up[1], up[0]])
+    dirs = np.cos(angles)[:, None] * up + np.sin(angles)[:, None] * right  # [A, 2]
+    ray = centre + steps[None, :, None] * dirs[:, None, :]  # [A, S, 2]
+    x, y = np.rint(ray[..., 0]).astype(int), np.rint(ray[..., 1]).astype(int)
+    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    on = np.zeros(x.shape, bool)
+    on[inside] = head[y[inside], x[inside]]
+    # the outline: the last head sample along the ray (the frame's edge if it is still head)
+    last = np.where(on.any(1), on.shape[1] - 1 - np.argmax(on[:, ::-1], 1), 0)
+    reach = np.maximum(steps[last], 1.0)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.stack([xx - centre[0], yy - centre[1]], -1)
+    r = np.linalg.norm(d, axis=-1)
+    theta = np.arctan2(d @ right, d @ up)
+    frac = r / np.interp(theta, angles, reach)
+    spread = np.clip(1 - np.abs(theta) / np.radians(55), 0, 1) ** 0.5  # thins to its ends
+    mid, half = (depth[0] + depth[1]) / 2, (depth[1] - depth[0]) / 2
+    return hair & (np.abs(frac - mid) < half * spread)
+
+
+def _median_lab(lab: np.ndarray, sel: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    return np.median(lab[sel], axis=0) if sel.sum() >= 8 else fallback
+
+
+def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
+              alpha: np.ndarray | None = None,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat cel-shaded colours of the whole picture (docs/styles.md, "cartoon").
+
+    Per region one base tone and at most one shadow tone (hair: and one light tone). The
+    region's lightness is smoothed heavily inside the region only (look.shade_sigma × IOD),
+    split below its median with hysteresis, the shadow shape is cleaned (no part or hole under
+    look.min_shape × IOD², smooth outline) and each tone is filled with the median colour of
+    the photo's pixels under it, its outline anti-aliased.
+
+    rgb uint8 [H, W, 3]; alpha: the head matte uint8 [H, W] or None. Returns (float32 RGB
+    [H, W, 3] in 0..255, skin mask bool [H, W], region labels int32 [H, W]).
+    """
+    h, w = rgb.shape[:2]
+    p = np.asarray(points, np.float64)
+    iod = ibug68.inter_ocular_distance(p)
+    sm = smooth(rgb)
+    labels, skin_id, hair_id = head_regions(sm, p, alpha)
+    lab = _lab(sm)
+    L = lab[..., 0]
+    min_area = look.min_shape * iod * iod
+    radius = look.shape_round * iod
+    out = np.zeros((h, w, 3), np.float32)
+    for rid in np.unique(labels):
+        region = labels == rid
+        area = int(region.sum())
+        is_skin, is_hair = rid == skin_id, rid == hair_id
+        base = _median_lab(lab, region, lab[region].mean(0))
+        fill = np.broadcast_to(base, (h, w, 3)).copy()
+        if area >= 4 * min_area:
+            sigma = (look.shade_sigma if is_skin else look.mass_sigma) * iod
+            Ls = region_blur(L, region, sigma)
+            vals = Ls[region]
+            med = float(np.median(vals))
+            spread = float(np.percentile(vals, 75) - np.percentile(vals, 25))
+            step = max(look.split * spread, look.min_step if (is_skin or is_hair) else
+                       2 * look.min_step)
+            band = 0.25 * step
+            if is_skin:  # the form: a head is lit in its middle, turns away at its borders
+                Ls = Ls + step * look.form * _form(region, p, iod)
+            shadow = _hysteresis(region & (Ls < med - step - band),
+                                 region & (Ls < med - step + band))
+            shadow = shape_mask(shadow, min_area=min_area, radius=radius) & region
+            light = np.zeros_like(region)
+            if is_hair:
+                light = _crown_band(region, alpha, p, iod, look.ring)
+                light = shape_mask(light, min_area=min_area, radius=radius) & region & ~shadow
+            lit = region & ~shadow & ~light
+            base = _median_lab(lab, lit, base)
+            fill[:] = base
+            if shadow.any():
+                dark = _median_lab(lab, shadow, base)
+                # one clear step: deep enough to read at 128 px, never a black hole
+                dL = float(np.clip(base[0] - dark[0], look.shadow_depth[0], look.shadow_depth[1]))
+                dark = np.array([base[0] - dL, dark[1], dark[2]], np.float32)
+                if is_skin:  # the base's hue, richer (a painted skin shadow is a deeper
+                    # skin colour, never the photo's greyish or greenish neck shade)
+                    dark[1:] = 128 + (base[1:] - 128) * look.skin_shadow_chroma
+                c = coverage(shadow)[..., None]
+                fill = fill * (1 - c) + dark * c
+            if light.any():
+                bright = _median_lab(lab, light, base)
+                dL = float(np.clip(bright[0] - base[0], look.shadow_depth[0], look.shadow_depth[1]))
+                bright = np.array([base[0] + dL, bright[1], bright[2]], np.float32)
+                c = coverage(light)[..., None]
+                fill = fill * (1 - c) + bright * c
+        if is_skin:
+            fill[..., 0] += look.skin_lift
+            if look.modelling > 0:  # a faint, smooth trace of the face's relief inside the tones
+                fine = region_blur(L, region, look.modelling_sigma * iod)
+                broad = region_blur(L, region, look.shade_sigma * iod)
+                fill[..., 0] += look.modelling * (fine - broad)
+        out[region] = fill[region]
     out[..., 1:] = 128 + (out[..., 1:] - 128) * look.saturation
     flat_rgb = _rgb(out).astype(np.float32)
-    if look.soft > 0:
-        flat_rgb = cv2.GaussianBlur(flat_rgb, (0, 0), look.soft * size / 256)
-    return flat_rgb, skin, labels
+    if look.soft > 0:  # anti-aliased region borders
+        import cv2
+
+        flat_rgb = cv2.GaussianBlur(flat_rgb, (0, 0), look.soft * min(h, w) / 256)
+    return flat_rgb, labels == skin_id, labels
 
 
 # ------------------------------------------------------------------------------ features --
@@ -617,7 +841,7 @@ def toon(rgb: np.ndarray, points: np.ndarray, look: ToonLook, *, alpha: np.ndarr
     p = np.asarray(points, np.float64)
     iod = ibug68.inter_ocular_distance(p)
     ink_w = max(1.2, look.ink_width * iod)
-    canvas, skin, _ = cel_tones(rgb, p, look)
+    canvas, skin, _ = cel_tones(rgb, p, look, alpha)
     shape = canvas.shape
     ink = np.zeros(shape[:2], np.float32)
     if look.silhouette and alpha is not None:
