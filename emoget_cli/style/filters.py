@@ -247,10 +247,22 @@ def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: in
     """Cel-shaded cartoon (style.toon): flat tones per region, drawn eyes, landmark ink lines."""
     from .toon import CARTOON, toon
 
+    import cv2
+
     del seed
     if strength <= 0:
         return rgb
-    out = toon(rgb, points, CARTOON, alpha=head_matte(rgb, points))
+    # a small face is drawn at 256 px and scaled down: lines, eyes and tone outlines of a
+    # few pixels come out anti-aliased and where the landmarks say, not snapped to the grid
+    h, w = rgb.shape[:2]
+    scale = max(1.0, 256.0 / min(h, w))
+    size = (round(w * scale), round(h * scale))
+    big = rgb if scale == 1.0 else cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+    # OpenCV's resize maps pixel centres: x' + 0.5 = (x + 0.5) · size' / size
+    pts = (np.asarray(points, np.float64) + 0.5) * np.array([size[0] / w, size[1] / h]) - 0.5
+    out = toon(big, pts, CARTOON, alpha=head_matte(big, pts))
+    if scale != 1.0:
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
     return _u8(_mix(rgb, out, strength))
 
 
