@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 HARD = ("hair white", "platinum hair, white background", "black hair, black background",
-        "background hair", "background busy", "forehead cut by frame")
+        "background hair", "background busy", "forehead cut by frame", "big hair", "tiny 96 px")
 
 
 def checkerboard(h: int, w: int, cell: int = 8) -> np.ndarray:
@@ -100,8 +100,8 @@ def main() -> None:
     rows = [np.concatenate(cells[i:i + cols], axis=1) for i in range(0, len(cells), cols)]
     Image.fromarray(np.concatenate(rows)).save(args.out, optimize=True)
     edge_path = args.out.with_name(args.out.stem + "_edges.png")
-    Image.fromarray(np.concatenate([np.concatenate(edges[:3], axis=1),
-                                    np.concatenate(edges[3:6], axis=1)])).save(edge_path,
+    Image.fromarray(np.concatenate([np.concatenate(edges[:4], axis=1),
+                                    np.concatenate(edges[4:8], axis=1)])).save(edge_path,
                                                                                optimize=True)
     print(f"wrote {args.out} and {edge_path}")
 
