@@ -64,6 +64,37 @@ def test_caricature_scales_the_deviation_from_the_mean_face(aligned, styled):
         stylize(rgb, pts, "baby", strength=1.6)
 
 
+def test_caricature_counts_proportions_and_moves_the_whole_head(aligned, styled):
+    """The deviation is measured from the eyes, so the face's proportions count: the sample's
+    face is narrower than the mean's for its eye spacing, and the caricature narrows it further;
+    the head around the face (temples, hair) narrows with it instead of staying put."""
+    from emoget_cli.style.caricature import caricature_points, fit_mean_shape
+    from emoget_cli.style.geometry import FaceFrame
+
+    rgb, pts = aligned
+    iod = ibug68.inter_ocular_distance(pts)
+    jaw = ibug68.indices(ibug68.JAW)
+
+    def width(q):
+        return np.linalg.norm(q[jaw[-1]] - q[jaw[0]]) / ibug68.inter_ocular_distance(q)
+
+    mean_w, face_w = width(fit_mean_shape(pts)), width(pts)
+    assert face_w < 0.95 * mean_w                          # her trait: a narrow face
+    car = styled["caricature"].points
+    assert width(car) == pytest.approx(mean_w + 1.6 * (face_w - mean_w), rel=0.01)
+    # the landmarks move visibly at the default strength (0.029 IOD before the eye alignment)
+    assert np.linalg.norm(car - pts, axis=1).mean() > 0.04 * iod
+    # the hair beside the temples, 1.6 IOD out from the eyes' midpoint, moves inwards too
+    frame = FaceFrame(pts)
+    probes = frame.to_image(np.array([[-1.6, -0.8], [1.6, -0.8]]))
+    h, w = rgb.shape[:2]
+    _, src, dst = caricature_points(pts, (w, h), 1.6)
+    for probe, inward in zip(probes, (1.0, -1.0)):
+        i = np.argmin(np.linalg.norm(src - probe, axis=1))
+        shift = (dst[i] - src[i]) @ frame.axes[0] / iod
+        assert inward * shift > 0.015, shift
+
+
 # ------------------------------------------------------------------------- measures of looks --
 
 def _skin_interior(shape, pts) -> np.ndarray:
