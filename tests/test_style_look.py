@@ -1,6 +1,7 @@
 """Each classic style looks like its name, measured on the real sample face (the astronaut):
 identity kept (dlib distance < 0.6), and a property of the look per style — cartoon: flat skin
-and ink on the landmark contours only; baby: big low eyes, a big forehead, a short chin;
+and ink on the landmark contours only; baby: the baby schema's proportions, a bare forehead, a
+round head with fine light hair, soft skin;
 painting: coherent brush directions; caricature: the deviation from the mean face scaled by
 --strength."""
 
@@ -235,36 +236,105 @@ def test_cartoon_eyes_are_drawn_with_a_catch_light_on_the_iris(styled):
         assert any(near_iris)
 
 
+def _baby_shape(q):
+    """Proportions of landmarks [68, 2] that the baby schema changes (docs/styles.md)."""
+    iod = ibug68.inter_ocular_distance(q)
+    brow = q[ibug68.BROWS][:, 1].mean()
+    chin = q[ibug68.CHIN][1]
+    mouth_y = (q[48][1] + q[54][1]) / 2
+    return {
+        # eye width over face (jaw) width: big eyes
+        "eyes": (np.linalg.norm(q[39] - q[36]) + np.linalg.norm(q[45] - q[42]))
+        / 2 / np.linalg.norm(q[16] - q[0]),
+        # image top → brows over brows → chin: a big cranium over low features
+        "cranium": brow / (chin - brow),
+        # nose root → nose base, in IOD: a short button nose
+        "nose": (q[33][1] - q[27][1]) / iod,
+        "nose_width": np.linalg.norm(q[35] - q[31]) / iod,
+        "mouth": np.linalg.norm(q[54] - q[48]) / iod,
+        # lower lip → chin, in IOD: almost no chin
+        "chin": (chin - q[57][1]) / iod,
+        # the jaw's width between its lower corners over the mouth → chin height: a round,
+        # wide lower face instead of a long V
+        "round": np.linalg.norm(q[12] - q[4]) / (chin - mouth_y),
+    }
+
+
+def _baby_look(rgb, pts):
+    """What the rendering changes, measured on the picture [H, W, 3] and its landmarks:
+    forehead: bare skin above the brows on the midline (IOD) before the colour leaves the
+    cheeks'; head_width: the head matte's width at the eyes' height over the face's width
+    there (the hairstyle's volume at the sides); hair_texture / hair_lightness: mean absolute
+    fine detail and mean L (Lab, 0..255) of the hair above the brows."""
+    import cv2
+
+    from emoget_cli.render.matting import head_alpha
+
+    iod = ibug68.inter_ocular_distance(pts)
+    head = head_alpha(rgb, pts) > 127
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    patches = []
+    for eye, corner in zip(ibug68.eye_centres(pts), (pts[48], pts[54])):
+        x, y = np.round((eye + corner) / 2).astype(int)
+        patches.append(lab[y - 3:y + 4, x - 3:x + 4].reshape(-1, 3))
+    skin = np.median(np.concatenate(patches), 0)
+    x = int(round((pts[21][0] + pts[22][0]) / 2))
+    top = y = int(round(pts[ibug68.BROWS][:, 1].min()))
+    column = cv2.GaussianBlur(lab, (0, 0), 2)[:, x - 3:x + 4].mean(1)
+    off_skin = np.linalg.norm((column - skin) * [0.5, 1, 1], axis=1) >= 18
+    while y > 0 and not off_skin[y]:
+        y -= 1
+    row = int(round((pts[0][1] + pts[16][1]) / 2))
+    cols = np.flatnonzero(head[row])
+    hull = np.zeros(head.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts[ibug68.OUTLINE].astype(np.int32)), 1)
+    rows = np.arange(head.shape[0])[:, None]
+    hair = head & (rows < top - 0.1 * iod) & (hull == 0)
+    light = lab[..., 0]
+    return {"forehead": (top - y) / iod,
+            "head_width": (cols[-1] - cols[0]) / np.linalg.norm(pts[16] - pts[0]),
+            "hair_texture": np.abs(light - cv2.GaussianBlur(light, (0, 0), 3))[hair].mean(),
+            "hair_lightness": light[hair].mean()}
+
+
 def test_baby_has_baby_proportions(styled, aligned):
+    """The baby schema in the landmarks: big low eyes, a big cranium, a short nose, a small
+    mouth, almost no chin, a round lower face — each against the photo's own."""
     _, pts = aligned
-    p = styled["baby"].points
+    photo, baby = _baby_shape(pts), _baby_shape(styled["baby"].points)
+    assert baby["eyes"] > 1.25 * photo["eyes"]
+    assert baby["cranium"] > 1.15 * photo["cranium"]
+    assert baby["nose"] < 0.9 * photo["nose"]
+    assert baby["nose_width"] < 0.85 * photo["nose_width"]
+    assert baby["mouth"] < 0.82 * photo["mouth"]
+    assert baby["chin"] < 0.82 * photo["chin"]
+    assert baby["round"] > 1.15 * photo["round"]
 
-    def eye_over_face(q):  # eye width over face (jaw) width
-        eye = (np.linalg.norm(q[39] - q[36]) + np.linalg.norm(q[45] - q[42])) / 2
-        return eye / np.linalg.norm(q[16] - q[0])
 
-    def forehead_ratio(q):  # image top → brows over brows → chin: a big cranium, low features
-        brow = q[ibug68.BROWS][:, 1].mean()
-        return brow / (q[ibug68.CHIN][1] - brow)
-
-    def lower_face(q):  # nose base → chin, in IOD: a short chin
-        return (q[ibug68.CHIN][1] - q[33][1]) / ibug68.inter_ocular_distance(q)
-
-    def nose_width(q):
-        return np.linalg.norm(q[35] - q[31]) / ibug68.inter_ocular_distance(q)
-
-    def mouth_width(q):
-        return np.linalg.norm(q[54] - q[48]) / ibug68.inter_ocular_distance(q)
-
-    assert eye_over_face(p) > 1.25 * eye_over_face(pts)
-    assert forehead_ratio(p) > 1.15 * forehead_ratio(pts)
-    assert lower_face(p) < 0.88 * lower_face(pts)
-    assert nose_width(p) < 0.85 * nose_width(pts)
-    assert mouth_width(p) < 0.85 * mouth_width(pts)
-    # soft skin
-    rgb = aligned[0]
-    assert np.median(_local_std(styled["baby"].image)[_skin_interior(rgb.shape, p)]) < \
+def test_baby_looks_like_a_baby(styled, aligned):
+    """The rendering: a high bare forehead, a round head without the adult hairstyle's
+    volume at the sides, fine light hair, soft skin (measured on the real photo)."""
+    rgb, pts = aligned
+    res = styled["baby"]
+    photo, baby = _baby_look(rgb, pts), _baby_look(res.image, res.points)
+    assert baby["forehead"] > max(0.6, 3 * photo["forehead"]), (photo, baby)
+    assert baby["head_width"] < 0.9 * photo["head_width"], (photo, baby)
+    assert baby["hair_texture"] < 0.45 * photo["hair_texture"], (photo, baby)
+    assert baby["hair_lightness"] > photo["hair_lightness"] + 40, (photo, baby)
+    assert np.median(_local_std(res.image)[_skin_interior(rgb.shape, res.points)]) < \
         0.5 * np.median(_local_std(rgb)[_skin_interior(rgb.shape, pts)])
+
+
+def test_baby_keeps_identity_on_the_mirrored_photo(astronaut_rgb):
+    """The mirrored portrait is another set of landmarks and another lighting side: the baby
+    rendering (skin model, forehead, head shape) must keep that face recognisable too."""
+    from emoget_cli.face import align_face, detect_faces, face_distance, face_embedding
+
+    mirrored = np.ascontiguousarray(astronaut_rgb[:, ::-1])
+    rgb, info = align_face(mirrored, detect_faces(mirrored, backend="dlib")[0].points, size=256)
+    res = stylize(rgb, info.points, "baby")
+    dist = face_distance(face_embedding(rgb, info.points), face_embedding(res.image, res.points))
+    assert dist < 0.6, dist
 
 
 def test_painting_strokes_follow_one_direction(styled, aligned):

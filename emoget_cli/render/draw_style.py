@@ -52,9 +52,10 @@ DRAW_STYLES: dict[str, DrawStyle] = {s.name: s for s in (
     # cel shading with ink lines: the values style.toon draws the cartoon face with
     DrawStyle("cartoon", ink_rgb=(34, 24, 28), ink_width=0.045, outline=True, shaded=False,
               saturation=1.15, feature_strength=0.9),
-    # soft and rosy: brown-pink ink, pastel fills (style.toon's BABY look)
+    # soft and rosy: brown-pink ink, pastel fills (style.toon's BABY look); a baby's skin
+    # folds only faintly (furrows and lines at less than half strength)
     DrawStyle("baby", ink_rgb=(110, 64, 70), ink_width=0.03, outline=True, shaded=True,
-              saturation=0.9, feature_strength=0.6),
+              saturation=0.9, feature_strength=0.45),
     # a brush: warm dark paint, soft edges, muted colours
     DrawStyle("painting", ink_rgb=(70, 48, 38), ink_width=0.03, outline=True, shaded=True,
               saturation=0.8, softness=0.012, feature_strength=0.7),

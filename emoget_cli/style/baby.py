@@ -50,6 +50,9 @@ EVENNESS = 0.85
 SKIN_LIFT, SKIN_PINK = 4.0, 3.0
 #: the photo's lips, nose tip and nostrils stay (softened) inside the repainted skin, grown
 #: by this much (IOD): they carry much of the identity
+#: how much of the photo's modelling goes over the adult lines (nasolabial folds, under-eye
+#: hollows, the nose bridge): replaced by the airbrushed skin
+LINES_SOFTEN = 0.7
 KEEP_GROUPS = (LIPS_OUTER, ibug68.NOSE_LOWER)
 KEEP_GROW = 0.08
 #: the downy hair: contrast kept, share of the way to a light blond, blur (IOD)
@@ -58,10 +61,11 @@ HAIR_LIGHTEN = 0.38
 HAIR_BLUR = 0.03
 #: darkness of the shadow under the jaw, at the jaw line
 JAW_SHADOW = 0.2
-#: colours of the drawn features (RGB): lips, the mouth's inside, the cheeks' blush
+#: colours of the drawn features (RGB): lips, the mouth's inside
 LIP_PINK = (226, 124, 132)
 MOUTH_INSIDE = (150, 62, 74)
-BLUSH = (242, 120, 130)
+#: the blush: Lab a* (redness) and lightness added at the cheeks' centres
+BLUSH_RED, BLUSH_LIGHT = 16.0, 2.0
 #: opacity of the pink over the photo's lips, and of the nose tip's highlight
 LIP_TINT = 0.55
 NOSE_GLOSS = 0.25
@@ -142,6 +146,29 @@ def feature_holes(shape: tuple[int, ...], points: np.ndarray,
     return _blur(holes, 0.03 * iod)
 
 
+def adult_lines(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    """float32 [H, W]: where an adult face has its lines and a baby's is smooth: the
+    nasolabial folds (nose wing to past the mouth corner), the under-eye hollows and the
+    nose bridge."""
+    from .toon import stroke_mask
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    out = np.zeros(shape[:2], np.float32)
+    for wing, corner in ((p[31], p[48]), (p[35], p[54])):
+        end = corner + (corner - wing) * 0.35
+        out = np.maximum(out, stroke_mask(shape, np.stack([wing, end]), 0.28 * iod,
+                                          taper=(0.5, 0.6), step=1.0))
+    # the nose bridge: a baby's is low and flat
+    out = np.maximum(out, stroke_mask(shape, p[[27, 28, 29]], 0.3 * iod, taper=(0.6, 0.6),
+                                      step=1.0))
+    for group in (EYE_RIGHT, EYE_LEFT):
+        lower = p[group][[3, 4, 5, 0]]
+        out = np.maximum(out, stroke_mask(shape, lower + np.array([0.0, 0.16 * iod]),
+                                          0.14 * iod, taper=(0.4, 0.4), step=1.0))
+    return _blur(out, 0.05 * iod)
+
+
 def skin_probability(rgb: np.ndarray, points: np.ndarray, head: np.ndarray) -> np.ndarray:
     """float32 [H, W] in [0, 1]: how much each pixel is skin rather than hair/background.
 
@@ -220,7 +247,8 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     near = ((u ** 2 / 1.4 ** 2 + (v - 0.2) ** 2 / 2.0 ** 2) < 1) & ((head > 0.3) | neck)
     near = _blur(near.astype(np.float32), 0.05 * iod)
     cover = np.maximum.reduce([face, dome, prob * near])
-    weight = prob ** 2 * near * (1 - holes)  # squared: only sure skin colours the fill
+    # only sure skin colours the fill (a large area of unlikely hair would outweigh it)
+    weight = np.clip((prob - 0.5) / 0.3, 0, 1) * near * (1 - holes)
     # the coarse skin: normalised convolution at three scales, the finer where it has support
     mid, s2 = normalized_blur(img, weight, 0.18 * iod)
     wide, s3 = normalized_blur(img, weight, 0.45 * iod)
@@ -231,7 +259,8 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     # the fine skin: the photo's modelling (edge-preserving smoothing) where it is skin
     fine = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=SKIN_SIGMA_S * iod,
                                     sigma_r=SKIN_SIGMA_R).astype(np.float32)
-    t1 = (MODELLING * np.clip(prob * 1.3, 0, 1) * (1 - holes) * (1 - dome * (1 - prob)))
+    t1 = (MODELLING * np.clip(prob * 1.3, 0, 1) * (1 - holes) * (1 - dome * (1 - prob))
+          * (1 - LINES_SOFTEN * adult_lines(rgb.shape, p)))
     t1 = _blur(t1.astype(np.float32), 0.02 * iod)[..., None]
     skin = fine * t1 + base * (1 - t1)
     # even skin (no blotches, no lines) and a baby's lighter, pinker tone
@@ -296,11 +325,12 @@ def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
                       np.ones((3, 3), np.uint8)).astype(np.float32)
     keep = np.maximum(skull, _blur(face, 0.02 * iod))
     # the matte's anti-aliased rim goes too (no ghost of the old outline)
-    reach = cv2.dilate((head > 0.02).astype(np.uint8), np.ones((5, 5), np.uint8))
+    k = int(max(3, round(0.08 * iod)) | 1)
+    reach = cv2.dilate((head > 0.02).astype(np.uint8), np.ones((k, k), np.uint8))
     gone = np.clip(reach.astype(np.float32) - keep, 0, 1)
     if gone.max() < 0.05:
         return rgb
-    bg = cv2.erode((head < 0.05).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
+    bg = (1 - reach).astype(np.float32)
     near, s1 = normalized_blur(img, bg, 0.15 * iod)
     far, _ = normalized_blur(img, bg, 0.6 * iod)
     t = np.clip(s1 / 0.3, 0, 1)[..., None]
@@ -358,10 +388,9 @@ def baby_lips(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def round_blush(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Round rosy cheeks, low and out on the chubby cheeks. canvas float32 [H, W, 3]."""
+    """Round rosy cheeks, low and out on the chubby cheeks: the skin's own colour turned
+    redder (Lab a* up), so the blush suits any skin tone. canvas float32 [H, W, 3]."""
     import cv2
-
-    from .toon import paint
 
     p = np.asarray(points, np.float64)
     iod = inter_ocular_distance(p)
@@ -370,7 +399,12 @@ def round_blush(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
         c = eye * 0.3 + corner * 0.35 + jaw * 0.35
         cv2.circle(layer, (int(round(c[0])), int(round(c[1]))), max(2, int(round(0.2 * iod))),
                    1.0, -1, cv2.LINE_AA)
-    return paint(canvas, _blur(layer, 0.13 * iod) * 0.42, BLUSH)
+    layer = _blur(layer, 0.13 * iod)
+    lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 1] += BLUSH_RED * layer
+    lab[..., 2] -= 0.3 * BLUSH_RED * layer  # rose, not orange
+    lab[..., 0] += BLUSH_LIGHT * layer
+    return cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
 
 
 def jaw_shadow(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -54,9 +54,9 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
         ClassicStyle(
             "baby", "baby schema: big round low-set eyes, tiny nose and mouth, chubby cheeks, "
             "short chin, bigger cranium, soft rosy skin, downy hair",
-            Geometry(eye_scale=0.4, eye_drop=0.04, nose_shrink=0.4, nose_lift=0.04,
-                     mouth_scale=-0.35, chin_lift=0.2, cheek_puff=0.7, cranium=0.25,
-                     face_shrink=0.08),
+            Geometry(eye_scale=0.4, eye_drop=0.04, nose_shrink=0.3, nose_lift=0.08,
+                     mouth_scale=-0.45, chin_lift=0.2, cheek_puff=0.8, cranium=0.25,
+                     face_shrink=0.08, jaw_round=0.1, chin_reach=0.6),
             baby.baby),
         ClassicStyle(
             "cartoon", "cel-shaded cartoon: flat tones, drawn eyes, ink lines, larger eyes",

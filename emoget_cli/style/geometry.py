@@ -22,7 +22,11 @@ import numpy as np
 from ..core.ibug68 import eye_centres
 
 #: height of the cheeks' centre below the nose base, IOD (where a chubby cheek is fullest)
-CHEEK_DY = 0.15
+CHEEK_DY = 0.1
+CHEEK_DX = 0.9
+CHEEK_R = (0.5, 0.5)
+#: reach (IOD) of the mouth's lens
+MOUTH_R = (0.95, 0.5)
 #: max |d/dt (1 - t^2)^2| on [0, 1], reached at t = 1/sqrt(3)
 _BUMP_SLOPE = 4 / np.sqrt(3) * (2 / 3)
 
@@ -49,6 +53,8 @@ class Geometry:
         and lower on a head that keeps its size: the baby schema's big cranium)
     jaw_round: the lower jaw's corners move up and in, in IOD (a round U-shaped lower face
         under full cheeks instead of a square jaw)
+    chin_reach: how far up the chin lift reaches, in nose→chin lengths (below about 1 the
+        chin moves up more than the mouth: a shorter chin under the lip)
     """
 
     eye_scale: float = 0.0
@@ -62,6 +68,7 @@ class Geometry:
     cranium: float = 0.0
     face_shrink: float = 0.0
     jaw_round: float = 0.0
+    chin_reach: float = 1.3
 
 
 class FaceFrame:
@@ -137,10 +144,10 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
         if g.nose_lift:
             q = shift(q, nose_base, (0.5, 0.45), (0.0, -g.nose_lift * s))
         if g.mouth_scale:
-            q = lens(q, mouth, (0.7, 0.45), g.mouth_scale * s)
+            q = lens(q, mouth, MOUTH_R, g.mouth_scale * s)
         if g.cheek_puff:
             for side in (-1.0, 1.0):
-                q = lens(q, (side * 0.75, float(nose_base[1]) + CHEEK_DY), (0.55, 0.6),
+                q = lens(q, (side * CHEEK_DX, float(nose_base[1]) + CHEEK_DY), CHEEK_R,
                          g.cheek_puff * s)
         if g.jaw_round:
             for corner in (jaw_corners[0], jaw_corners[1]):
@@ -150,7 +157,9 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
         if g.jaw_pinch:
             q = lens(q, lower, (1.35, 1.0 * chin_drop + 0.3), -g.jaw_pinch * s)
         if g.chin_lift:
-            q = shift(q, chin, (1.5, 1.3 * chin_drop), (0.0, -g.chin_lift * s))
+            # the reach never so short that the shift could fold (Lipschitz 1.54/1.7 < 1)
+            reach = max(g.chin_reach * chin_drop, 1.7 * g.chin_lift * s)
+            q = shift(q, chin, (1.5, reach), (0.0, -g.chin_lift * s))
         return q
 
     def f(p: np.ndarray) -> np.ndarray:
