@@ -163,7 +163,8 @@ def _tone_shapes(image: np.ndarray, region: np.ndarray, iod: float) -> tuple[int
     A tone border is a pixel whose 3×3 neighbourhood spans more than 4 Lab units (the
     anti-aliased edges of the shapes, or any texture); the rest falls into flat patches. Patches
     of at least 0.01·IOD² count as tones, merged when their mean colours lie within 8 Lab
-    units; an island is a patch under 0.02·IOD² that does not touch the region's border."""
+    units; an island is a patch of 4 px or more under 0.02·IOD² that does not touch the
+    region's border."""
     import cv2
 
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -180,7 +181,10 @@ def _tone_shapes(image: np.ndarray, region: np.ndarray, iod: float) -> tuple[int
     for i in sorted(range(1, n), key=lambda i: -area[i]):
         if area[i] >= 0.01 and all(np.linalg.norm(means[i] - t) >= 8 for t in tones):
             tones.append(means[i])
-    islands = sum(1 for i in range(1, n) if area[i] < 0.02 and not touches[i])
+    # (a flat patch of 1-3 px inside an anti-aliased transition is no shape: under a pixel at
+    # 128 px; it appears by chance where a caricature's warp resamples the hair)
+    islands = sum(1 for i in range(1, n) if area[i] < 0.02 and not touches[i]
+                  and stats[i, cv2.CC_STAT_AREA] >= 4)
     return len(tones), islands, float(border_px[region].mean())
 
 
@@ -208,8 +212,11 @@ def test_cartoon_is_clean_cel_shading(styled, aligned, name):
     res = styled[name]
     iod = ibug68.inter_ocular_distance(res.points)
     skin = _skin_interior(rgb.shape, res.points)
-    hair = _hair_interior(rgb, pts)
-    assert skin.sum() > 0.15 * iod ** 2 and hair.sum() > 0.5 * iod ** 2
+    # the hair where the styled head has it (a caricature narrows the head)
+    hair = _hair_interior(rgb, pts) & _hair_interior(res.image, res.points)
+    # (a caricature's narrower face, lower brows and wider mouth leave less skin between the
+    # features: 0.12 IOD² at k = 1.6 against 0.22 for the cartoon)
+    assert skin.sum() > 0.1 * iod ** 2 and hair.sum() > 0.5 * iod ** 2
     # the photo: texture everywhere
     assert _tone_shapes(rgb, skin, iod)[2] > 0.5 and _tone_shapes(rgb, hair, iod)[2] > 0.5
     for part, mask in (("skin", skin), ("hair", hair)):
