@@ -39,6 +39,26 @@ def _apng(path, frames, durations, loop):
     return path
 
 
+def _gif(path, frames):
+    from PIL import Image
+
+    ims = [Image.fromarray(f[..., :3]) for f in frames]
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=100, loop=0)
+    return path
+
+
+def _noise_frames(n, w, h, seed=0):
+    """n frames of opaque random noise with a transparent corner: incompressible."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        f = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+        f[..., 3] = 255
+        f[:8, :8, 3] = 0
+        out.append(f)
+    return out
+
+
 def _rules(path, preset):
     return {v.rule for v in check_sticker(path, PRESETS[preset] if isinstance(preset, str)
                                           else preset)}
@@ -182,3 +202,49 @@ def test_main_and_tab_images(tmp_path):
     (tmp_path / "flat.png").write_bytes(buf.getvalue())
     assert {v.rule for v in check_image(tmp_path / "flat.png", tab)} == {"transparent"}
     assert isinstance(main, PackImage)
+
+
+# ------------------------------------------------------------------ Signal and iMessage, each
+# rule from its primary source (docs/platforms.md): a good file passes, a file breaking one rule
+# fails on that rule
+
+
+def test_signal_rules_from_the_sticker_creator_and_support_article(tmp_path):
+    pre = "signal"
+    ok = _apng(tmp_path / "ok.png", _frames(8, 512, 512), [100] * 8, 0)
+    assert _rules(ok, pre) == set()
+    # any square from 10 to 512 px is accepted (Signal-Desktop: MIN_IMAGE_SIZE..STICKER_SIZE)
+    assert _rules(_apng(tmp_path / "small.png", _frames(8, 64, 64), [100] * 8, 0), pre) == set()
+    assert "square" in _rules(_apng(tmp_path / "wide.png", _frames(8, 512, 480), [100] * 8, 0),
+                              pre)
+    assert "size" in _rules(_apng(tmp_path / "big.png", _frames(8, 600, 600), [100] * 8, 0),
+                            pre)
+    assert "size" in _rules(_apng(tmp_path / "tiny.png", _frames(8, 8, 8), [100] * 8, 0), pre)
+    assert "loops" in _rules(_apng(tmp_path / "once.png", _frames(8, 256, 256), [100] * 8, 1),
+                             pre)
+    assert "duration" in _rules(_apng(tmp_path / "long.png", _frames(8, 256, 256), [400] * 8,
+                                      0), pre)
+    assert "transparent" in _rules(_apng(tmp_path / "opaque.png",
+                                         _frames(8, 256, 256, alpha=False), [100] * 8, 0), pre)
+    assert "format" in _rules(_gif(tmp_path / "s.gif", _frames(8, 256, 256)), pre)
+    heavy = _apng(tmp_path / "heavy.png", _noise_frames(12, 512, 512), [100] * 12, 0)
+    assert heavy.stat().st_size > 300_000 and "bytes" in _rules(heavy, pre)
+
+
+def test_signal_export_is_square_and_loops_forever(tmp_path):
+    """A non-square cut-out is padded to a square (Signal refuses other APNGs), and an
+    animation asked to play once still loops forever."""
+    res = export_animation(_frames(8, 300, 200), tmp_path / "s.png", fps=8, preset="signal",
+                           loop=False)
+    assert res.size[0] == res.size[1] and res.loop == 0
+    assert check_sticker(res.path, PRESETS["signal"]) == []
+
+
+def test_imessage_rules_from_apples_messages_framework(tmp_path):
+    pre = "imessage"
+    ok = _apng(tmp_path / "ok.png", _frames(8, 408, 408), [100] * 8, 0)
+    assert _rules(ok, pre) == set()
+    assert "size" in _rules(_apng(tmp_path / "s.png", _frames(8, 400, 400), [100] * 8, 0), pre)
+    assert "format" in _rules(_gif(tmp_path / "i.gif", _frames(8, 408, 408)), pre)
+    heavy = _apng(tmp_path / "heavy.png", _noise_frames(20, 408, 408), [100] * 20, 0)
+    assert heavy.stat().st_size > 500_000 and "bytes" in _rules(heavy, pre)

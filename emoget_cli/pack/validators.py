@@ -219,6 +219,8 @@ def check_info(info: MediaInfo, pre: Preset) -> list[Violation]:
             fail("size", f"{w}x{h} px is larger than {pre.width}x{pre.height}")
         elif not pre.shrink_ok and w != pre.width and h != pre.height:
             fail("size", f"{w}x{h} px: one side must be {pre.width if w >= h else pre.height}")
+    if pre.square and w != h:
+        fail("square", f"{w}x{h} px, must be square")
     if pre.min_side and max(w, h) < pre.min_side:
         fail("size", f"{w}x{h} px: one side must be at least {pre.min_side}")
     if info.n_frames < max(2, pre.min_frames):
@@ -243,6 +245,8 @@ def check_info(info: MediaInfo, pre: Preset) -> list[Violation]:
         elif pre.max_play_seconds and plays * dur > pre.max_play_seconds + TIME_TOLERANCE_S:
             fail("loops", f"plays {plays} x {dur:.3g} s, at most {pre.max_play_seconds:g} s "
                           "in total")
+    if pre.loop_forever and info.loop != 0:
+        fail("loops", f"plays {info.loop} time(s), must loop forever")
     if pre.transparent and not (info.has_alpha and info.transparent):
         fail("transparent", "has no transparent background")
     if want == "webm" and info.audio:

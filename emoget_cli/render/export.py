@@ -198,6 +198,11 @@ def _apply_geometry(stack: np.ndarray, pre: Preset, adjustments: list[str]) -> n
     if pre.fit == "exact" and (w, h) != (pre.width, pre.height):
         stack, how = _pad_to(stack, pre.width, pre.height)
         adjustments.append(f"padded to {pre.width}x{pre.height} with {how}")
+    elif pre.square and w != h:
+        side = max(w, h)
+        stack, how = _pad_to(stack, side, side)
+        adjustments.append(f"padded to a {side}x{side} square with {how} ({pre.name} needs "
+                           "square stickers)")
     return stack
 
 
@@ -279,6 +284,9 @@ def _apply_timing(stack: np.ndarray, fps: float, fmt: OutputFormat, pre: Preset 
 def _loop_count(loop: bool, duration: float, pre: Preset | None,
                 adjustments: list[str]) -> int:
     """0 = forever; N = play N times."""
+    if not loop and pre is not None and pre.loop_forever:
+        adjustments.append(f"{pre.name} needs animations that loop forever: looping")
+        return 0
     if not loop:
         return 1
     if pre is not None and pre.max_play_seconds:

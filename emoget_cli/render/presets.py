@@ -40,6 +40,9 @@ class Preset:
     max_play_seconds: total playback (duration x loop count) allowed; sets a finite loop count.
     whole_seconds: the loop must last a whole number of seconds (LINE).
     min_frame_ms: the shortest frame delay the platform accepts (WhatsApp: 8 ms).
+    square: the platform refuses a file whose sides differ (Signal's animated stickers): a
+        "within" fit is padded to a square.
+    loop_forever: the platform refuses an animation that does not loop forever (Signal).
     transparent: the platform asks for a transparent background: `make` cuts the head out
         unless told `--background keep`.
     pack_range: (fewest, most) stickers in one pack; pack_sizes: the only counts allowed when
@@ -63,6 +66,8 @@ class Preset:
     whole_seconds: bool = False
     min_side: int = 0
     min_frame_ms: int = 0
+    square: bool = False
+    loop_forever: bool = False
     transparent: bool = False
     pack_range: tuple[int, int] = (1, 120)
     pack_sizes: tuple[int, ...] = ()
@@ -76,6 +81,8 @@ class Preset:
             raise ValueError(f"preset {self.name}: fit must be exact or within")
         if self.transparent and not FORMATS[self.format].alpha:
             raise ValueError(f"preset {self.name}: {self.format} has no alpha channel")
+        if self.loop_forever and self.max_loops:
+            raise ValueError(f"preset {self.name}: loop_forever and max_loops contradict")
 
     @property
     def output_format(self):
@@ -121,8 +128,14 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            note="animated sticker: exactly 512x512, transparent background"),
     Preset("discord-sticker", "apng", 320, 320, "exact", 512_000, max_seconds=5.0,
            transparent=True, pack_range=(1, 60), note="server sticker"),
+    # Signal: an animated sticker is an APNG, square, 10-512 px, <= 300 KiB (read here as
+    # 300 000 bytes), looping forever (Signal-Desktop's sticker creator); <= 3 s of animation
+    # and a transparent background (Signal's support article); 1-200 stickers per pack
     Preset("signal", "apng", 512, 512, "within", 300_000, max_seconds=3.0, shrink_ok=True,
-           transparent=True, pack_range=(1, 200), note="sticker pack"),
+           min_side=10, square=True, loop_forever=True, transparent=True, pack_range=(1, 200),
+           note="sticker pack"),
+    # iMessage (Apple's Messages framework): PNG, APNG, GIF or JPEG under 500 KB; stickers are
+    # drawn at 100, 136 or 206 points and supplied at @3x: 300, 408 or 618 px (regular: 408)
     Preset("imessage", "apng", 408, 408, "exact", 500_000, transparent=True,
            pack_range=(1, 100), note="sticker app, regular size (408 px)"),
     Preset("slack", "gif", 128, 128, "exact", 128_000, note="custom emoji"),
