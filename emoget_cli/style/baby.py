@@ -36,8 +36,13 @@ from ..core.ibug68 import (BROWS, CHIN, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LI
 # The numbers below were tuned by looking at the sample face at 128 and 384 px and measuring
 # its dlib identity distance (docs/styles.md): each of them trades baby look for identity.
 
-#: the bare forehead: a half ellipse over the face whose top sits this far above the eyes (IOD)
+#: the bare forehead: a half ellipse over the face whose top sits this far above the eyes (IOD),
+#: and how much of the photo's forehead modelling is replaced there by the airbrushed skin
+#: (the shadow under the old fringe would show as a line)
 HAIRLINE_TOP = 1.25
+DOME_FLAT = 0.7
+#: extra width (in ellipse radii) of the hairline's soft edge at the top
+HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
 SKULL = (0.0, -0.45, 1.45, 1.45)
 #: skin: edge-preserving smoothing (sigma_s in IOD, sigma_r) that keeps the face's modelling,
@@ -62,16 +67,18 @@ HAIR_BLUR = 0.03
 #: darkness of the shadow under the jaw, at the jaw line
 JAW_SHADOW = 0.2
 #: colours of the drawn features (RGB): lips, the mouth's inside
-LIP_PINK = (226, 124, 132)
+LIP_PINK = (215, 130, 135)
 MOUTH_INSIDE = (150, 62, 74)
 #: the blush: Lab a* (redness) and lightness added at the cheeks' centres
 BLUSH_RED, BLUSH_LIGHT = 16.0, 2.0
-#: opacity of the pink over the photo's lips, and of the nose tip's highlight
-LIP_TINT = 0.55
+#: opacity of the pink over the photo's lips, of the lower lip's gloss and of the nose tip's
+#: highlight (more reads as lipstick)
+LIP_TINT = 0.35
+LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
 #: how far the brows' colour moves towards the skin (faint baby brows; their photo shape
 #: stays: it carries much of the identity)
-BROW_FADE = 0.6
+BROW_FADE = 0.75
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
@@ -221,7 +228,9 @@ def hairline_dome(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
     ang = np.arctan2(v - cv, u - cu)
     r = np.sqrt(((u - cu) / rx) ** 2 + ((v - cv) / ry) ** 2)
     wave = 0.025 * np.sin(ang * 19.0) + 0.015 * np.sin(ang * 31.0 + 1.0)
-    edge = np.clip((1.06 + wave - r) / 0.1, 0, 1) * np.clip((cv + 0.15 - v) / 0.15, 0, 1)
+    # soft at the top (fine hairs thin out onto the scalp), firm at the sides (the face's edge)
+    soft = 0.1 + HAIRLINE_SOFT * np.clip(-(v - cv) / ry, 0, 1)
+    edge = np.clip((1.0 + soft * 0.6 + wave - r) / soft, 0, 1) * np.clip((cv + 0.15 - v) / 0.15, 0, 1)
     return _blur(edge.astype(np.float32), 0.01 * iod)
 
 
@@ -259,7 +268,11 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     # the fine skin: the photo's modelling (edge-preserving smoothing) where it is skin
     fine = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=SKIN_SIGMA_S * iod,
                                     sigma_r=SKIN_SIGMA_R).astype(np.float32)
-    t1 = (MODELLING * np.clip(prob * 1.3, 0, 1) * (1 - holes) * (1 - dome * (1 - prob))
+    # under the features drawn again (eyes, brows) the coarse skin; around the lips and nose
+    # the photo's modelling
+    drawn = feature_holes(rgb.shape, p, (EYE_RIGHT, EYE_LEFT))
+    t1 = (MODELLING * np.clip(prob * 1.3, 0, 1) * (1 - drawn)
+          * (1 - dome * np.maximum(1 - prob, DOME_FLAT))
           * (1 - LINES_SOFTEN * adult_lines(rgb.shape, p)))
     t1 = _blur(t1.astype(np.float32), 0.02 * iod)[..., None]
     skin = fine * t1 + base * (1 - t1)
@@ -384,7 +397,7 @@ def baby_lips(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
     cv2.ellipse(gloss, (int(round(lower_mid[0])), int(round(lower_mid[1]))),
                 (max(1, int(round(0.08 * iod))), max(1, int(round(0.022 * iod)))), 0, 0, 360,
                 1.0, -1, cv2.LINE_AA)
-    return paint(canvas, _blur(gloss, 0.015 * iod) * 0.4, (255, 228, 230))
+    return paint(canvas, _blur(gloss, 0.015 * iod) * LIP_GLOSS, (255, 228, 230))
 
 
 def round_blush(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
