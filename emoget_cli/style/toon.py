@@ -59,9 +59,11 @@ class ToonLook:
     min_step: float = 6.0
     shadow_depth: tuple[float, float] = (10.0, 28.0)
     min_shape: float = 0.05
+    flat_spread: float = 20.0
+    chin_shadow: float = 0.45
     shape_round: float = 0.05
     form: float = 0.25
-    ring: tuple[float, float] = (0.72, 0.84)
+    ring: tuple[float, float] = (0.55, 0.72)
     skin_shadow_chroma: float = 1.3
     detail_shadow: float = 1.0
     modelling: float = 0.4
@@ -345,6 +347,47 @@ def _hysteresis(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return hit[lab]
 
 
+def merge_similar(labels: np.ndarray, lab: np.ndarray, threshold: float,
+                  keep: tuple[int, ...] = ()) -> np.ndarray:
+    """labels int32 [H, W] with neighbouring regions whose mean Lab colours (of `lab`
+    [H, W, 3]) lie within `threshold` merged, repeatedly (union-find over the touching pairs);
+    the regions in `keep` are never merged. A backdrop or a garment cut into several segments
+    by a soft gradient becomes one flat area."""
+    ids, inv = np.unique(labels, return_inverse=True)
+    lbl = inv.reshape(labels.shape)
+    n = len(ids)
+    fixed = np.isin(ids, keep)
+    parent = np.arange(n)
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    pairs = np.concatenate([np.stack([lbl[:, :-1].ravel(), lbl[:, 1:].ravel()], 1),
+                            np.stack([lbl[:-1].ravel(), lbl[1:].ravel()], 1)])
+    pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], 1), axis=0)
+    pairs = pairs[~fixed[pairs[:, 0]] & ~fixed[pairs[:, 1]]]
+    for _ in range(n):
+        r = np.array([root(i) for i in range(n)])
+        flat = r[lbl].ravel()
+        cnt = np.maximum(np.bincount(flat, minlength=n), 1)
+        mean = np.stack([np.bincount(flat, lab[..., k].ravel(), n) for k in range(3)], 1) / cnt[:, None]
+        a, b = r[pairs[:, 0]], r[pairs[:, 1]]
+        live = a != b
+        if not live.any():
+            break
+        d = np.linalg.norm(mean[a] - mean[b], axis=1)
+        d[~live] = np.inf
+        k = int(d.argmin())
+        if d[k] >= threshold:
+            break
+        parent[max(a[k], b[k])] = min(a[k], b[k])
+    r = np.array([root(i) for i in range(n)])
+    return ids[r][lbl].astype(np.int32)
+
+
 def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
                  ) -> tuple[np.ndarray, int, int]:
     """The picture's regions: (labels int32 [H, W], skin label, hair label).
@@ -405,10 +448,20 @@ def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
         out = np.where(hair & ~skin, hair_id, out)
     else:
         hair_id = -1
+    out = merge_similar(out, lab, 14.0, keep=(skin_id, hair_id))
     # smooth borders: the label whose blurred indicator is largest wins
+    # a sliver (a segment along the matte's edge, a rim of light on a collar) has no body:
+    # it gives its pixels to its neighbours instead of drawing a thin strip of its own
     ids = np.unique(out)
     sigma = max(1.0, 0.03 * iod)
-    votes = np.stack([cv2.GaussianBlur((out == i).astype(np.float32), (0, 0), sigma) for i in ids])
+    core = _disc(0.04 * iod)
+    votes = []
+    for i in ids:
+        m = (out == i).astype(np.uint8)
+        thin = i not in (skin_id, hair_id) and cv2.erode(m, core).sum() < 0.3 * m.sum()
+        votes.append(np.zeros(m.shape, np.float32) if thin else
+                     cv2.GaussianBlur(m.astype(np.float32), (0, 0), sigma))
+    votes = np.stack(votes)
     out = ids[votes.argmax(0)].astype(np.int32)
     return out, skin_id, hair_id
 
@@ -423,14 +476,21 @@ def _form(skin: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray:
     filled = binary_fill_holes(skin).astype(np.uint8)
     dist = cv2.distanceTransform(filled, cv2.DIST_L2, 5)
     out = 2.0 * np.clip(dist / (0.35 * iod), 0, 1) - 1.0
-    h, w = skin.shape
+    out = np.where(under_jaw(skin.shape, points, 0.45 * iod), -1.5, out)
+    return cv2.GaussianBlur(out.astype(np.float32), (0, 0), 0.08 * iod)
+
+
+def under_jaw(shape: tuple[int, ...], points: np.ndarray, depth: float) -> np.ndarray:
+    """bool [H, W]: the band of `depth` pixels under the jaw line, outside the face (where the
+    chin casts its shadow on the neck)."""
+    import cv2
+
+    h, w = shape[:2]
     jaw = smooth_curve(points[ibug68.JAW], samples=6)
     under = np.zeros((h, w), np.uint8)
-    poly = np.concatenate([jaw, jaw[::-1] + np.array([0.0, 0.45 * iod])])
+    poly = np.concatenate([jaw, jaw[::-1] + np.array([0.0, depth])])
     cv2.fillPoly(under, [np.round(poly).astype(np.int32)], 1)
-    face = fill_mask((h, w), jaw) > 0.5
-    out = np.where((under > 0) & ~face, -1.5, out)
-    return cv2.GaussianBlur(out.astype(np.float32), (0, 0), 0.08 * iod)
+    return (under > 0) & (fill_mask((h, w), jaw) < 0.5)
 
 
 def _feature_shadows(L: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float,
@@ -530,14 +590,18 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
             vals = Ls[region]
             med = float(np.median(vals))
             spread = float(np.percentile(vals, 75) - np.percentile(vals, 25))
-            step = max(look.split * spread, look.min_step if (is_skin or is_hair) else
-                       2 * look.min_step)
+            step = max(look.split * spread, look.min_step)
+            if not (is_skin or is_hair) and spread < look.flat_spread:
+                step = np.inf  # a backdrop's soft gradient: one flat tone
             band = 0.25 * step
             if is_skin:  # the form: a head is lit in its middle, turns away at its borders
                 Ls = Ls + step * look.form * _form(region, p, iod)
             shadow = _hysteresis(region & (Ls < med - step - band),
                                  region & (Ls < med - step + band))
             shadow = shape_mask(shadow, min_area=min_area, radius=radius) & region
+            if is_skin:  # the chin's shadow on the neck, always
+                shadow |= shape_mask(under_jaw((h, w), p, look.chin_shadow * iod) & region,
+                                     min_area=min_area, radius=radius)
             if is_skin and look.detail_shadow > 0:
                 shadow |= _feature_shadows(L, region, p, iod, look) & region
             light = np.zeros_like(region)
@@ -786,6 +850,10 @@ def silhouette_ink(alpha: np.ndarray, points: np.ndarray, width: float) -> np.nd
     import cv2
 
     h, w = alpha.shape
+    p = np.asarray(points, np.float64)
+    up = np.array(ibug68.eye_centres(p)).mean(0) - p[ibug68.CHIN]
+    up /= np.linalg.norm(up) + 1e-9
+    cut = min(p[0] @ up, p[16] @ up)
     mask = (cv2.GaussianBlur(alpha, (0, 0), 1.5) > 127).astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     out = np.zeros((h, w), np.float32)
@@ -801,6 +869,9 @@ def silhouette_ink(alpha: np.ndarray, points: np.ndarray, width: float) -> np.nd
                        for i in range(2)], 1)
         on_border = (cs[:, 0] < margin) | (cs[:, 1] < margin) | (cs[:, 0] > w - 1 - margin) | \
             (cs[:, 1] > h - 1 - margin)
+        # below the jaw's ends the matte's edge is the cut under the chin (or the neck and
+        # collar): the jaw line is drawn there, a second line under it would double it
+        on_border |= (cs @ up) < cut
         # draw the runs that stay inside the frame
         start = None
         for i in range(len(cs) + 1):
