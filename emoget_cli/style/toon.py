@@ -1,20 +1,22 @@
 """Cel-shaded drawing for the classic engine: flat tones per region, ink drawn from the landmarks.
 
 A photo filter puts ink on every texture edge and bands the lightness of every pixel, which reads
-as posterisation noise. Here the picture is rebuilt the way an animator draws it
-(docs/styles.md):
+as posterisation noise. Here the picture is rebuilt the way an animator paints a cel
+(docs/styles.md, "Cartoon"):
 
-1. **Regions.** An edge-preserving smoothing (two bilateral passes) is segmented into regions by
-   Felzenszwalb & Huttenlocher's graph segmentation; the regions whose colour is the cheeks'
-   colour are merged into one skin region.
-2. **Tones.** Each region is painted with its mean colour plus at most two more tones (a shadow
-   and a light) chosen from the heavily smoothed lightness relative to the region's mean, so a
-   region has 2–3 flat tones with smooth borders instead of per-pixel bands. Skin gets a base and
-   a shadow only.
+1. **Regions** (`head_regions`). An edge-preserving smoothing (two bilateral passes) is cut into
+   segments by Felzenszwalb & Huttenlocher's graph segmentation; the face's hull, the segments
+   of the cheeks' colour and the neck become one skin region, the rest of the head matte one
+   hair region; backdrop and clothes segments of similar colour merge.
+2. **Tones** (`cel_tones`). Per region one base tone and at most one shadow tone (hair: and a
+   crown shine): the region's lightness smoothed inside the region only, split below its median
+   with hysteresis (on the skin biased by the head's form: lit in the middle, shaded at the
+   outline and under the chin), cleaned into a few large smooth shapes (no islands, no
+   pin-holes) filled with flat median colours and anti-aliased outlines.
 3. **Features from the landmarks.** Eyes are drawn (sclera, an iris in the photo's iris colour,
-   a pupil and a catch-light placed on the iris), brows are tapered strokes in the hair colour,
-   lips are filled; ink lines follow the landmark contours (jaw, eye lids, nose base, mouth) and
-   the silhouette of the head (hair outline), and nowhere else.
+   a pupil and a catch-light placed on the iris), brows are filled shapes in the photo's brow
+   colour, lips are filled; ink lines follow the landmark contours (jaw, eye lids, nose base,
+   mouth), the hairline and the silhouette of the head, and nowhere else.
 
 Every function takes/returns uint8 RGB [H, W, 3] or float32 masks [H, W] in [0, 1]; `points` are
 the (already reshaped) iBUG-68 landmarks [68, 2] in pixels.
@@ -34,19 +36,27 @@ _SHIFT = 4
 
 @dataclass(frozen=True)
 class ToonLook:
-    """How a cel-shaded style draws. Widths are fractions of the inter-ocular distance (IOD).
+    """How a cel-shaded style draws. Lengths are fractions of the inter-ocular distance (IOD),
+    areas of IOD², lightness steps in Lab L units (0..255).
 
     ink: RGB of the lines; ink_width: width of the main contours (jaw, silhouette, lids);
-    tone_sigma / mass_sigma: smoothing of the lightness that decides the tones of the skin /
-    of the other regions (hair, clothes, backdrop), fraction of the image size;
-    split: a pixel is in the shadow/light tone below/above its region's mean by split × spread;
-    contrast / mass_contrast: how far the shadow/light tones sit from the region's mean (1 = the
-    photo's), on the skin / elsewhere;
-    modelling: fraction of the smoothed photo lightness kept inside the skin's tones (0 = flat);
+    shade_sigma / mass_sigma: in-region smoothing of the lightness that shapes the tones of the
+    skin / of the other regions; split: the shadow lies below the region's median lightness by
+    split × its interquartile range, at least min_step; shadow_depth: (min, max) lightness step
+    from a base tone to its shadow (and to the hair's light band); min_shape: the smallest tone
+    shape (smaller parts and holes are dropped); shape_round: radius of the opening/closing and
+    of the outline smoothing of a shape; flat_spread: a region (not skin or hair) whose lightness
+    spreads less than this stays one tone (a backdrop's gradient); chin_shadow: depth of the
+    chin's shadow on the neck; form: weight of the head's form (lit middle, shaded outline) in
+    the skin's split, in steps; ring: the hair's crown shine, from..to of the way from the
+    skull's centre to the head's outline; skin_shadow_chroma: the skin shadow's chroma / its
+    base's; detail_shadow: threshold of the features' cast shadows (nose side, eye sockets, smile
+    lines) in standard deviations of the local detail, 0 = none; modelling: weight of the smooth
+    relief (lightness at modelling_sigma minus at shade_sigma) kept inside the skin's tones;
     skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
     iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
     highlights: draw a second, smaller catch-light;
-    soft: Gaussian softening of the tone borders in pixels at 256 px (0 = crisp cel edges);
+    soft: Gaussian softening of the region borders in pixels at 256 px (0 = aliased);
     nose: draw the nose base; lower_lid: opacity of the lower-lid line; eye_round: the drawn
     eye opening's height / the landmarks' (above 1: rounder, younger eyes).
     """
