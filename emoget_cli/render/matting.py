@@ -229,9 +229,17 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     """float32 [h, w]: the typical head (TYPICAL_HEAD) in the directions from the cranium's
     centre where the colour just inside the typical head's outline (hair) and just outside it
     (background) are less than AMBIGUOUS_DELTA_E apart; 0 elsewhere. Sectors of 22.5 degrees,
-    blended across their borders."""
+    blended across their borders. Measured at GrabCut's resolution (the medians and the shape
+    need no more), returned at the crop's."""
     import cv2
 
+    full_h, full_w = crop.shape[:2]
+    scale = min(1.0, GRABCUT_SIDE / max(full_h, full_w))
+    if scale < 1.0:
+        size = (max(8, round(full_w * scale)), max(8, round(full_h * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        geo = _FaceGeometry((geo.pts - np.asarray(origin, np.float32)) * scale)
+        origin = (0.0, 0.0)
     h, w = crop.shape[:2]
     lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 100.0 / 255.0                       # OpenCV's 8-bit L runs 0..255
@@ -256,7 +264,7 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
         delta = np.linalg.norm(np.median(lab[a], axis=0) - np.median(lab[b], axis=0))
         ambiguous[k] = float(delta < AMBIGUOUS_DELTA_E)
     if not ambiguous.any():
-        return np.zeros((h, w), np.float32)
+        return np.zeros((full_h, full_w), np.float32)
     # blend across sector borders (circularly): weight at each angle
     pos = (theta + np.pi) / (2 * np.pi) * N_SECTORS - 0.5
     lo = np.floor(pos).astype(int)
@@ -264,7 +272,10 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     weight = ambiguous[lo % N_SECTORS] * (1 - t) + ambiguous[(lo + 1) % N_SECTORS] * t
     inside = np.clip((1.0 - rho) * 0.5 * min(half_up * geo.face_h, half_side * geo.face_w),
                      0.0, 1.0)                          # ~1 px soft edge
-    return (inside * (weight >= 0.5)).astype(np.float32)
+    shape = (inside * (weight >= 0.5)).astype(np.float32)
+    if (h, w) != (full_h, full_w):
+        shape = cv2.resize(shape, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
+    return shape
 
 
 def _grabcut(crop: np.ndarray, prior: np.ndarray) -> np.ndarray:
