@@ -79,6 +79,20 @@ def test_lower_teeth_show_when_asked(face):
     assert with_lower.mean() > 170 and without.mean() < 140
 
 
+def test_a_babys_opened_mouth_has_no_teeth(face):
+    """The baby style draws gums: the same opened mouth as above, no bright teeth row under
+    the upper lip, the dark throat and tongue instead."""
+    img, pts = face
+    src, dst = closed_mouth(pts), opened_mouth(pts, 0.45)
+    frame = FaceWarper(img, src, fill=False).render_frame(dst).rgb
+    xc = int(round(0.5 * (dst[62, 0] + dst[66, 0])))
+    top, gap = dst[62, 1], dst[66, 1] - dst[62, 1]
+    under_lip = slice(int(top + 0.06 * gap), int(top + 0.2 * gap))
+    photo = lum(fill_mouth(frame, src, dst, draw_style("none"))[under_lip, xc - 1:xc + 2])
+    baby = lum(fill_mouth(frame, src, dst, draw_style("baby"))[under_lip, xc - 1:xc + 2])
+    assert photo.mean() > 190 and baby.mean() < 120, (photo.mean(), baby.mean())
+
+
 def test_happiness_grins_with_upper_teeth(face):
     """A closed-mouth face asked to smile shows its upper teeth (AU25 parts the lips)."""
     img, pts = face

@@ -25,7 +25,8 @@ class DrawStyle:
     and highlights (False: flat cel fills with one hard highlight); saturation: 1 = the vivid
     emoticon palette, below 1 pulls effect colours towards grey (photo, painting); softness:
     blur of drawn edges as a share of the IOD (0 = crisp vector edges, painting is soft);
-    feature_strength: opacity of the drawn face features (folds, furrows, lash lines) in 0..1.
+    feature_strength: opacity of the drawn face features (folds, furrows, lash lines) in 0..1;
+    teeth: height of the drawn teeth rows in an opened mouth, 0..1 (0: gums only, a baby's).
     """
 
     name: str
@@ -36,10 +37,12 @@ class DrawStyle:
     saturation: float = 1.0
     softness: float = 0.0
     feature_strength: float = 0.8
+    teeth: float = 1.0
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.ink_width <= 0.2 and 0.0 <= self.saturation <= 1.5
-                and 0.0 <= self.softness <= 0.1 and 0.0 <= self.feature_strength <= 1.0):
+                and 0.0 <= self.softness <= 0.1 and 0.0 <= self.feature_strength <= 1.0
+                and 0.0 <= self.teeth <= 1.0):
             raise ValueError(f"bad draw style {self}")
 
 
@@ -53,9 +56,10 @@ DRAW_STYLES: dict[str, DrawStyle] = {s.name: s for s in (
     DrawStyle("cartoon", ink_rgb=(34, 24, 28), ink_width=0.045, outline=True, shaded=False,
               saturation=1.15, feature_strength=0.9),
     # soft and rosy: brown-pink ink, pastel fills (style.toon's BABY look); a baby's skin
-    # folds only faintly (furrows and lines at less than half strength)
+    # folds only faintly (furrows and lines at less than half strength), its mouth has gums
+    # and no teeth (style.baby paints the still mouth toothless too)
     DrawStyle("baby", ink_rgb=(110, 64, 70), ink_width=0.03, outline=True, shaded=True,
-              saturation=0.9, feature_strength=0.45),
+              saturation=0.9, feature_strength=0.45, teeth=0.0),
     # a brush: warm dark paint, soft edges, muted colours
     DrawStyle("painting", ink_rgb=(70, 48, 38), ink_width=0.03, outline=True, shaded=True,
               saturation=0.8, softness=0.012, feature_strength=0.7),

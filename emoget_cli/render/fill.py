@@ -112,7 +112,8 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     where they turn away into shadow; the incisors are split by faint gaps whose spacing narrows
     towards the corners (the dental arch seen from the front). The upper teeth show first and
     most; lower_teeth in [0, 1] (None: from the shape, a wide stretched mouth shows them) sizes
-    the lower row. Flat styles (look.shaded False) get cel fills: two tones per part.
+    the lower row, look.teeth both rows (0: a baby's gums). Flat styles (look.shaded False)
+    get cel fills: two tones per part.
     """
     src = np.asarray(src_points, np.float64)
     dst = np.asarray(dst_points, np.float64)
@@ -160,11 +161,11 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     colour = _mix(colour, tongue_rgb, tongue)
     # teeth rows: tallest in the middle, following the lip curve, fading to the corners
     arch = np.sqrt(np.clip(1.0 - (h / 0.92) ** 2, 0.0, 1.0))
-    up_h = min(0.12 * width, 0.36 * mid_gap) * arch
+    up_h = min(0.12 * width, 0.36 * mid_gap) * arch * look.teeth
     if lower_teeth is None:
         stretch = width / max(float(np.linalg.norm(src[54] - src[48])), 1.0)
         lower_teeth = _smoothstep(1.02, 1.15, stretch) * _smoothstep(0.25, 0.45, mid_gap / width)
-    lo_h = min(0.08 * width, 0.24 * mid_gap) * arch * float(lower_teeth)
+    lo_h = min(0.08 * width, 0.24 * mid_gap) * arch * float(lower_teeth) * look.teeth
     gaps = _tooth_gaps(xs, xc, half, width)
     corner_dark = (1.0 - 0.5 * tone(h ** 2, 3))[..., None]
     for top, height, sign in ((upper, up_h, 1.0), (lower, lo_h, -1.0)):
