@@ -219,11 +219,14 @@ def test_cartoon_is_clean_cel_shading(styled, aligned, name):
     assert skin.sum() > 0.1 * iod ** 2 and hair.sum() > 0.5 * iod ** 2
     # the photo: texture everywhere
     assert _tone_shapes(rgb, skin, iod)[2] > 0.5 and _tone_shapes(rgb, hair, iod)[2] > 0.5
-    for part, mask in (("skin", skin), ("hair", hair)):
+    # tone borders: the skin's shadow shapes are few and smooth (6 % of the cartoon's skin is on
+    # a border, 30 % with the former posterising renderer); the hair's crown shine is a drawn arc
+    # with a pointed lower edge, in a narrow band of hair (8-12 %; posterised: 15 %)
+    for part, mask, most in (("skin", skin, 0.12), ("hair", hair, 0.135)):
         tones, islands, borders = _tone_shapes(res.image, mask, iod)
         assert 1 <= tones <= 3, (part, tones)
         assert islands == 0, (part, islands)
-        assert borders < 0.12, (part, borders)
+        assert borders < most, (part, borders)
 
 
 def test_cartoon_eyes_are_drawn_with_a_catch_light_on_the_iris(styled):

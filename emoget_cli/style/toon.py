@@ -525,10 +525,11 @@ def _feature_shadows(L: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: f
 
 
 def _crown_band(hair: np.ndarray, alpha: np.ndarray | None, points: np.ndarray, iod: float,
-                depth: tuple[float, float]) -> np.ndarray:
+                depth: tuple[float, float], teeth: float = 15.0) -> np.ndarray:
     """bool [H, W]: the hair's "angel ring" — an arc over the crown, between depth[0] and
     depth[1] of the way from the skull's centre to the head's outline, within 55° of the
-    face's up direction and thinning towards its ends.
+    face's up direction and thinning towards its ends, its lower edge broken into points every
+    `teeth` degrees.
 
     The outline along each direction is where the head (matte, else `hair`) ends; where the
     head runs out of the frame first, the frame's edge stands in for it."""
@@ -557,7 +558,12 @@ def _crown_band(hair: np.ndarray, alpha: np.ndarray | None, points: np.ndarray, 
     frac = r / np.interp(theta, angles, reach)
     spread = np.clip(1 - np.abs(theta) / np.radians(55), 0, 1) ** 0.5  # thins to its ends
     mid, half = (depth[0] + depth[1]) / 2, (depth[1] - depth[0]) / 2
-    return hair & (np.abs(frac - mid) < half * spread)
+    # the ring's lower edge breaks into points along the hair's fall (the strands' sheen ends
+    # at different heights): a sharpened saw tooth of the angle
+    t = np.mod(np.degrees(theta) / teeth, 1.0)
+    tooth = (1.0 - np.abs(2.0 * t - 1.0)) ** 2
+    inner = mid - half * spread - 0.7 * (depth[1] - depth[0]) * tooth * spread
+    return hair & (frac > inner) & (frac < mid + half * spread)
 
 
 def _median_lab(lab: np.ndarray, sel: np.ndarray, fallback: np.ndarray) -> np.ndarray:
