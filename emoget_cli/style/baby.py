@@ -315,41 +315,46 @@ def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
     return _u8(rgb.astype(np.float32) * (1 - h) + out * h)
 
 
-def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray
-               ) -> np.ndarray:
-    """A baby's round head: the hair outside a round skull (an ellipse over the face, face
-    units SKULL) becomes background, so the adult hairstyle's volume at the sides goes and the
-    chubby cheeks make the lower outline. The background is filled in from its own pixels
-    (normalised convolution). Returns uint8 [H, W, 3]."""
+def skull_mask(shape: tuple[int, ...], points: np.ndarray, grow: float = 0.0) -> np.ndarray:
+    """float32 [H, W]: the baby's round skull (the ellipse SKULL in face units, radii grown by
+    `grow`) with a fine, slightly irregular downy edge."""
+    u, v = face_coords(shape, points)
+    cu, cv, rx, ry = SKULL
+    r = np.sqrt(((u - cu) / (rx + grow)) ** 2 + ((v - cv) / (ry + grow)) ** 2)
+    ang = np.arctan2(v - cv, u - cu)
+    # fixed phases: the same head every time
+    fuzz = sum(a * np.sin(ang * k + ph) for a, k, ph in
+               ((0.010, 29.0, 0.3), (0.007, 47.0, 1.9), (0.005, 83.0, 4.1)))
+    return np.clip((1.0 + fuzz - r) / 0.04, 0, 1).astype(np.float32)
+
+
+def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray,
+               grow: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A baby's round head: the hair outside a round skull (`skull_mask`) becomes background,
+    so the adult hairstyle's volume at the sides goes and the chubby cheeks make the lower
+    outline. The background is filled in from its own pixels (normalised convolution).
+    Returns (uint8 [H, W, 3], the share of each pixel replaced float32 [H, W])."""
     import cv2
 
     p = np.asarray(points, np.float64)
     iod = inter_ocular_distance(p)
     img = rgb.astype(np.float32)
-    u, v = face_coords(rgb.shape, p)
-    cu, cv, rx, ry = SKULL
-    r = np.sqrt(((u - cu) / rx) ** 2 + ((v - cv) / ry) ** 2)
-    ang = np.arctan2(v - cv, u - cu)
-    # a fine downy edge: a little irregular (fixed phases: the same head every time)
-    fuzz = sum(a * np.sin(ang * k + ph) for a, k, ph in
-               ((0.010, 29.0, 0.3), (0.007, 47.0, 1.9), (0.005, 83.0, 4.1)))
-    skull = np.clip((1.0 + fuzz - r) / 0.04, 0, 1).astype(np.float32)
     face = cv2.dilate((np.maximum(jaw_region(rgb.shape, p), skin) > 0.5).astype(np.uint8),
                       np.ones((3, 3), np.uint8)).astype(np.float32)
-    keep = np.maximum(skull, _blur(face, 0.02 * iod))
+    keep = np.maximum(skull_mask(rgb.shape, p, grow), _blur(face, 0.02 * iod))
     # the matte's anti-aliased rim goes too (no ghost of the old outline)
-    k = int(max(3, round(0.08 * iod)) | 1)
+    k = int(max(5, round(0.08 * iod)) | 1)
     reach = cv2.dilate((head > 0.02).astype(np.uint8), np.ones((k, k), np.uint8))
     gone = np.clip(reach.astype(np.float32) - keep, 0, 1)
-    if gone.max() < 0.05:
-        return rgb
     bg = (1 - reach).astype(np.float32)
+    if gone.max() < 0.05 or bg.sum() < 0.05 * bg.size:
+        return rgb, np.zeros(rgb.shape[:2], np.float32)
     near, s1 = normalized_blur(img, bg, 0.15 * iod)
     far, _ = normalized_blur(img, bg, 0.6 * iod)
     t = np.clip(s1 / 0.3, 0, 1)[..., None]
     fill = near * t + far * (1 - t)
-    g = _blur(gone, 0.01 * iod)[..., None]
-    return _u8(img * (1 - g) + fill * g)
+    g = _blur(gone, 0.01 * iod)
+    return _u8(img * (1 - g[..., None]) + fill * g[..., None]), g
 
 
 def button_nose(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -443,24 +448,54 @@ def baby(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int =
          matte: np.ndarray | None = None) -> np.ndarray:
     """The baby look on the chibi-reshaped face (module docstring).
 
-    matte: the head's alpha uint8 [H, W] (None: cut here with render.matting)."""
+    matte: the head's alpha uint8 [H, W] (None: cut here with render.matting). A face under
+    256 px is drawn at 256 px and scaled down (the drawn eyes, brows and lips of a few pixels
+    come out anti-aliased and where the landmarks say)."""
     import cv2
 
-    from .filters import _mix, head_matte, tone
-    from .toon import BABY_EYES, draw_brows, draw_eyes
+    from .filters import _mix
 
     del seed
     if strength <= 0:
         return rgb
-    p = np.asarray(points, np.float64)
+    h, w = rgb.shape[:2]
+    scale = max(1.0, 256.0 / min(h, w))
+    if scale == 1.0:
+        out, gone = _paint(rgb, np.asarray(points, np.float64), strength, matte)
+    else:
+        size = (round(w * scale), round(h * scale))
+        big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+        # OpenCV's resize maps pixel centres: x' + 0.5 = (x + 0.5) · size' / size
+        pts = (np.asarray(points, np.float64) + 0.5) * np.array([size[0] / w, size[1] / h]) - 0.5
+        big_matte = None if matte is None else cv2.resize(matte, size,
+                                                          interpolation=cv2.INTER_LINEAR)
+        out, gone = _paint(big, pts, strength, big_matte)
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
+        gone = cv2.resize(gone, (w, h), interpolation=cv2.INTER_AREA)
+    return _u8(_mix(rgb, out, np.maximum(strength, gone)))
+
+
+def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The baby rendering at full strength: (uint8 [H, W, 3], share replaced by background
+    float32 [H, W]); `strength` only sizes the skull (a weaker style keeps more hair)."""
+    import cv2
+
+    from .filters import head_matte, tone
+    from .toon import BABY_EYES, draw_brows, draw_eyes
+
     iod = inter_ocular_distance(p)
     if matte is None:
         matte = head_matte(rgb, p)
-    h, w = rgb.shape[:2]
-    head = np.ones((h, w), np.float32) if matte is None else matte.astype(np.float32) / 255.0
+    if matte is None:  # no cut-out: a head around the skull and the face stands for it
+        head = np.maximum(skull_mask(rgb.shape, p, grow=0.6), jaw_region(rgb.shape, p))
+    else:
+        head = matte.astype(np.float32) / 255.0
     out, skin = soft_skin(rgb, p, head)
     out = downy_hair(out, p, head, skin)
-    out = round_head(out, p, head, skin)
+    # a weaker style keeps more of the hair, and what it removes it removes fully (a
+    # half-transparent adult hairdo would show as a ghost)
+    out, gone = round_head(out, p, head, skin, grow=1.0 - strength)
     skin_lab = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5]
     skin_rgb = cv2.cvtColor(np.median(skin_lab, 0).astype(np.uint8).reshape(1, 1, 3),
                             cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
@@ -472,4 +507,4 @@ def baby(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int =
     out = tone(_u8(canvas), brightness=0.06, saturation=1.05, warmth=0.4, gamma=0.97)
     canvas = round_blush(out.astype(np.float32), p)
     canvas = draw_eyes(canvas, rgb, p, BABY_EYES, max(1.0, BABY_EYES.ink_width * iod))
-    return _u8(_mix(rgb, canvas, strength))
+    return _u8(canvas), gone
