@@ -347,6 +347,18 @@ def test_baby_keeps_identity_on_the_mirrored_photo(astronaut_rgb):
     assert dist < 0.6, dist
 
 
+def test_baby_without_a_head_matte_keeps_the_background(aligned, monkeypatch):
+    """When the head cannot be cut out, the skull and face stand for the head: the background
+    around it keeps its own colour (it is not filled from nothing)."""
+    import emoget_cli.style.filters as filters
+
+    rgb, pts = aligned
+    monkeypatch.setattr(filters, "head_matte", lambda *a: None)
+    out = stylize(rgb, pts, "baby").image.astype(float)
+    for corner in (np.s_[:24, :24], np.s_[:24, -24:]):
+        assert np.abs(out[corner].mean((0, 1)) - rgb[corner].astype(float).mean((0, 1))).max() < 25
+
+
 def test_painting_strokes_follow_one_direction(styled, aligned):
     """Brushwork: the fine texture of the painting is more coherently oriented (structure
     tensor) than the photo's, and its colours come from a limited palette."""
