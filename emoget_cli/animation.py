@@ -138,7 +138,8 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
                  seed: int = 0, landmark_backend: str = "auto", device: str = "cpu",
                  warp_backend: str = "auto", fill: bool = True, trim: bool = False,
                  style: str = "none", progress: Optional[ProgressFn] = None,
-                 where: str = "the image") -> AnimationResult:
+                 where: str = "the image",
+                 picture: Optional[np.ndarray] = None) -> AnimationResult:
     """Animate `face_rgb` (uint8 [H, W, 3]) with `expr` ('surprise', 'happiness:0.5+wink').
 
     points: [68, 2] landmarks in `face_rgb` pixels; detected with `landmark_backend` when None
@@ -146,6 +147,9 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
     around the cut-out head before spec.size applies, so a sticker made from a whole photo is
     the head. fill: synthesise the mouth interior and eyelids. style: the style the face was
     drawn in (the effects take its look: render.draw_style). progress(done, total) per frame.
+    picture (transparent background only): float [H, W], 1 where face_rgb shows the photo and 0
+    where alignment padded beyond its frame (face.picture_mask); the cut-out does not take the
+    padding for the person.
     """
     from .motion import parse_expression
 
@@ -173,7 +177,7 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
 
         # on the full-resolution picture; the edge colours come back decontaminated, and the
         # warp moves the matte with the face, frame by frame
-        cut = cut_out_head(rgb, points, spec.crop)
+        cut = cut_out_head(rgb, points, spec.crop, picture=picture)
         rgb, alpha = cut.rgb, cut.alpha
         if trim:
             rgb, alpha, points = trim_to_head(rgb, alpha, points)

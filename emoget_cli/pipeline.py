@@ -374,10 +374,11 @@ def sticker_zoom(config: MakeConfig) -> float:
 
 
 def stage_animate(styled, expr: str, path: Path, config: MakeConfig, timer: dict[str, float],
-                  motion_model=None):
+                  motion_model=None, picture: Optional[np.ndarray] = None):
     """The styled face and its known landmarks (no detection) through the one animation path
     (emoget_cli.animation, as `emoget animate`): (AnimationResult, ExportReport). A cut-out is
-    trimmed to the head, then sized to the output (the face was aligned with room around it)."""
+    trimmed to the head, then sized to the output (the face was aligned with room around it).
+    picture: which aligned pixels show the photo (face_picture), so padding is not cut out."""
     from .animation import animate_to_file
 
     spec = config.animation
@@ -387,7 +388,14 @@ def stage_animate(styled, expr: str, path: Path, config: MakeConfig, timer: dict
         styled.image, expr, spec, path, fmt=config.fmt, preset=config.preset,
         timer=timer, points=styled.points, motion_model=motion_model, seed=config.seed,
         style=config.style, device=resolve_device_name(config.device),
-        trim=config.transparent)
+        trim=config.transparent, picture=picture if config.transparent else None)
+
+
+def face_picture(face: FaceStage) -> np.ndarray:
+    """float32 [S, S]: 1 where the aligned face shows the photo, 0 where alignment padded."""
+    from .face import picture_mask
+
+    return picture_mask(face.aligned, face.image_size)
 
 
 # -------------------------------------------------------------------------------- artifacts --
@@ -520,8 +528,10 @@ def process_one(src: Path, config: MakeConfig, n_inputs: int, warn=None,
 
                 motion_model = load_motion_model(config.motion_model)
             tracks, tiles = {}, []
+            picture = face_picture(face) if config.transparent else None
             for expr, path in targets.items():
-                anim, report = stage_animate(styled, expr, path, config, timer, motion_model)
+                anim, report = stage_animate(styled, expr, path, config, timer, motion_model,
+                                             picture)
                 written.append(Path(report.path))
                 tracks[expr] = anim.track
                 from .animation import export_frames

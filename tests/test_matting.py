@@ -312,3 +312,38 @@ def test_forehead_cut_by_the_frame_runs_off_the_top(corpus):
     cols = np.flatnonzero(v.head[0])
     assert len(cols) > 100
     assert (alpha[0, cols] == 255).mean() > 0.9
+
+
+def test_forehead_cut_by_the_photo_gets_a_rounded_top_not_the_padding():
+    """A photo that starts in the forehead, aligned as `make` aligns a cut-out: alignment pads
+    above the frame with a blurred mirror image (the face upside down). With the picture mask
+    the cut-out does not take that padding for the person: the head runs on above the frame
+    line and narrows into a rounded top within a typical head's outline."""
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import align_face, detect_faces, picture_mask
+    from emoget_cli.pipeline import SAMPLE_FACE, STICKER_ZOOM
+    from emoget_cli.render.matting import _FaceGeometry, _typical_head, cut_out_head
+
+    photo = read_image(SAMPLE_FACE).rgb
+    pts = detect_faces(photo, backend="dlib")[0].points
+    brow = pts[17:27, 1].mean()
+    cropped = np.ascontiguousarray(photo[int(brow - 0.35 * (pts[8, 1] - brow)):])
+    face = detect_faces(cropped, backend="dlib")[0]
+    aligned, info = align_face(cropped, face.points, size=256, zoom=STICKER_ZOOM)
+    pic = picture_mask(info, (cropped.shape[1], cropped.shape[0]))
+    assert pic.shape == (256, 256) and pic.min() == 0.0 and pic.max() == 1.0
+    centre_x = int(round(info.points[27, 0]))
+    frame = int(np.flatnonzero(pic[:, centre_x] > 0.5).min())       # the photo's top edge
+    assert frame > 30                                                # padding above it
+    opaque = cut_out_head(aligned, info.points, picture=pic).alpha >= 128
+    top = int(np.flatnonzero(opaque.any(axis=1)).min())
+    assert top < frame - 15                                          # no flat top at the frame
+    widths = opaque[top:frame].sum(axis=1)
+    assert (np.diff(widths) >= -2).all()                             # widening downwards...
+    assert widths[0] < 0.5 * opaque[frame + 2].sum()                 # ...from a rounded top
+    inside = _typical_head(_FaceGeometry(info.points.astype(np.float32)), (0, 0), (256, 256))
+    assert not (opaque & (pic < 0.5) & (inside < 0.5)).any()         # within a head's outline
+    # without the mask the padding's mirror image passes for the head: the cut-out reaches
+    # far outside a typical head's outline above the frame
+    blind = cut_out_head(aligned, info.points).alpha >= 128
+    assert (blind & (pic < 0.5) & (inside < 0.5)).sum() > 100

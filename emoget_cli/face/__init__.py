@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.errors import InputError, NoFaceError
 from ..core.track import AlignedFace, FaceLandmarks
-from .align import ALIGN_SIZES, align_face, ffhq_quad, quad_to_aligned
+from .align import ALIGN_SIZES, align_face, ffhq_quad, picture_mask, quad_to_aligned
 from .backends import (BACKEND_CHOICES, BACKENDS, LandmarkBackend, get_backend,
                        resolve_backend_name)
 from .draw import draw_landmarks
@@ -23,7 +23,8 @@ from .video import VideoFrames, is_video, read_video_frames
 __all__ = [
     "ALIGN_SIZES", "AlignedFace", "BACKENDS", "BACKEND_CHOICES", "FaceLandmarks", "LandmarkBackend",
     "SAME_PERSON_DISTANCE", "VideoFrames", "align_face", "detect_faces", "draw_landmarks",
-    "face_distance", "face_embedding", "ffhq_quad", "get_backend", "is_video", "quad_to_aligned",
+    "face_distance", "face_embedding", "ffhq_quad", "get_backend", "is_video", "picture_mask",
+    "quad_to_aligned",
     "read_video_frames", "resolve_backend_name",
 ]
 

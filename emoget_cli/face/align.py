@@ -49,6 +49,24 @@ def quad_to_aligned(quad: np.ndarray, points: np.ndarray, size: int) -> np.ndarr
     return (uv * size - 0.5).astype(np.float32)
 
 
+def picture_mask(aligned: AlignedFace, image_size: tuple[int, int]) -> np.ndarray:
+    """Which pixels of an aligned image come from the photo: float32 [size, size], 1 inside the
+    photo, 0 where alignment padded beyond its frame (reflected and blurred content, not the
+    person), anti-aliased over about one aligned pixel. image_size: the photo's (width, height).
+    """
+    size = int(aligned.size)
+    quad = np.asarray(aligned.quad, dtype=np.float64)
+    tl, bl, tr = quad[0], quad[1], quad[3]
+    centres = (np.arange(size, dtype=np.float64) + 0.5) / size
+    u, v = np.meshgrid(centres, centres)                                  # [size, size]
+    sx = tl[0] + u * (tr[0] - tl[0]) + v * (bl[0] - tl[0])
+    sy = tl[1] + u * (tr[1] - tl[1]) + v * (bl[1] - tl[1])
+    w, h = image_size
+    inside = np.minimum.reduce([sx, w - sx, sy, h - sy])                 # photo pixels
+    px = size / max(float(np.hypot(*(tr - tl))), 1e-6)                    # aligned px per photo px
+    return np.clip(inside * px + 0.5, 0.0, 1.0).astype(np.float32)
+
+
 def _pad_blend(img: np.ndarray, pad: tuple[int, int, int, int], qsize: float) -> np.ndarray:
     """Reflect-pad float image [H, W, 3] by (left, top, right, bottom) and fade the padding
     toward a blurred copy and the median colour, so no hard mirror seam shows."""

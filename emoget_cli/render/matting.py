@@ -15,6 +15,9 @@ The method (docs/matting.md has the sources):
      anti-aliased over about one output pixel (no haze, no staircase).
   4. The chin cut (`crop="head"`): everything below the jaw line, extended sideways, is
      removed with an anti-aliased edge, so no neck or collar shows.
+  4b. Beyond the photo's frame (`picture`, from face.picture_mask): alignment's padding is
+     refilled with the photo's colours continued outwards and the head runs into it only
+     within a typical head's outline (a rounded top, not the padding's mirror image).
   5. Colour decontamination: near the edge each pixel is modelled as a mix of the local
      foreground colour F (extrapolated from inside) and the local background colour B
      (extrapolated from outside); the background share is removed from the colour, so no
@@ -61,19 +64,33 @@ _CACHE: "OrderedDict[bytes, Cutout]" = OrderedDict()
 _CACHE_SIZE = 4
 
 
-def cut_out_head(rgb: np.ndarray, points: np.ndarray, crop: str = "head") -> Cutout:
+def cut_out_head(rgb: np.ndarray, points: np.ndarray, crop: str = "head",
+                 picture: np.ndarray | None = None) -> Cutout:
     """Cut the head out of rgb uint8 [H, W, 3] with landmarks points float [68, 2] (x, y).
 
     crop: "head" (face and hair, cut below the chin) or "bust" (with neck and shoulders).
+    picture: float [H, W] in [0, 1], 1 where rgb shows the photo and 0 where alignment padded
+    beyond the photo's frame (face.picture_mask); None = all photo. Padding is no evidence of
+    anything: it is refilled with the photo's colours continued outwards, and the head runs on
+    into it only within a typical head's rounded outline (a forehead cut by the frame gets a
+    rounded top, neither a flat one nor the padding's mirror image).
     Returns a Cutout with the decontaminated colours and the matte (read-only arrays).
     """
     rgb, pts = _check(rgb, points, crop)
+    if picture is not None:
+        picture = np.clip(np.asarray(picture, np.float32), 0.0, 1.0)
+        if picture.shape != rgb.shape[:2]:
+            raise UsageError(f"the picture mask is {picture.shape}, the image {rgb.shape[:2]}")
+        if picture.min() >= 1.0:
+            picture = None
     key = hashlib.blake2b(np.ascontiguousarray(rgb).tobytes() + pts.tobytes() + crop.encode()
-                          + str(rgb.shape).encode(), digest_size=16).digest()
+                          + str(rgb.shape).encode()
+                          + (b"" if picture is None else picture.tobytes()),
+                          digest_size=16).digest()
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    cut = _cut_out(rgb, pts, crop)
+    cut = _cut_out(rgb, pts, crop, picture)
     cut.rgb.flags.writeable = False
     cut.alpha.flags.writeable = False
     _CACHE[key] = cut
@@ -82,11 +99,14 @@ def cut_out_head(rgb: np.ndarray, points: np.ndarray, crop: str = "head") -> Cut
     return cut
 
 
-def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str) -> Cutout:
+def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str,
+             picture: np.ndarray | None = None) -> Cutout:
     import cv2
 
     H, W = rgb.shape[:2]
     geo = _FaceGeometry(pts)
+    if picture is not None:
+        rgb = _continue_picture(rgb, picture)
     prior, box = _prior_mask(geo, H, W, crop)
     x0, y0, x1, y1 = box
     crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1])
@@ -100,6 +120,10 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str) -> Cutout:
     alpha = _refine(crop_rgb, fg, geo.face_w)                        # float32 [h, w] in [0, 1]
     if crop == "head":
         alpha *= _below_chin_keep(geo, (x0, y0), alpha.shape)
+    if picture is not None:
+        # beyond the photo's frame only a typical head's outline bounds the head
+        pic = picture[y0:y1, x0:x1]
+        alpha *= pic + (1.0 - pic) * _typical_head(geo, (x0, y0), alpha.shape)
     colours, alpha = _decontaminate(crop_rgb, alpha, geo.face_w)
     out_rgb = rgb.copy()
     out_rgb[y0:y1, x0:x1] = colours
@@ -225,6 +249,53 @@ def _skull(geo: _FaceGeometry) -> np.ndarray:
     return geo.ellipse(geo.brow, SKULL_HALF_UP, SKULL_HALF_SIDE)
 
 
+def _typical_head_coords(geo: _FaceGeometry, origin, shape):
+    """(rho, theta) float32 [h, w]: elliptical radius (1 on the typical head's outline,
+    TYPICAL_HEAD) and angle from straight up, around the cranium's centre."""
+    h, w = shape
+    up_c, half_up, half_side = TYPICAL_HEAD
+    centre = geo.at(geo.brow, up_c, 0.0) - np.asarray(origin, np.float32)
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    dx, dy = xx - centre[0], yy - centre[1]
+    u = (dx * geo.up[0] + dy * geo.up[1]) / (half_up * geo.face_h)
+    v = (dx * geo.side[0] + dy * geo.side[1]) / (half_side * geo.face_w)
+    return np.hypot(u, v), np.arctan2(v, u)
+
+
+def _typical_head(geo: _FaceGeometry, origin, shape) -> np.ndarray:
+    """float32 [h, w]: the typical head (TYPICAL_HEAD), 1 inside, with a ~1 px soft edge."""
+    rho, _ = _typical_head_coords(geo, origin, shape)
+    _, half_up, half_side = TYPICAL_HEAD
+    radius = min(half_up * geo.face_h, half_side * geo.face_w)
+    return np.clip((1.0 - rho) * radius + 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def _continue_picture(rgb: np.ndarray, picture: np.ndarray) -> np.ndarray:
+    """rgb uint8 [H, W, 3] with the padding (picture < 1) replaced by the photo's colours
+    continued outwards: normalized convolution of the photo's pixels at growing scales, on a
+    copy 4x smaller (the padding is featureless anyway), blended in by the picture mask."""
+    import cv2
+
+    H, W = picture.shape
+    small = (max(4, W // 4), max(4, H // 4))
+    img = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    weight = (cv2.resize(picture, small, interpolation=cv2.INTER_AREA) >= 0.999)
+    weight = weight.astype(np.float32)
+    out = np.where(weight[..., None] > 0, img, 0.0)
+    done = weight > 0
+    for sigma in (1.5, 4.0, 12.0, 36.0):
+        num = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
+        den = cv2.GaussianBlur(weight, (0, 0), sigma)
+        fill = ~done & (den > 1e-3)
+        out[fill] = num[fill] / den[fill, None]
+        done |= fill
+    if not done.all():
+        out[~done] = img[weight > 0].mean(axis=0) if weight.any() else 128.0
+    filled = cv2.resize(out, (W, H), interpolation=cv2.INTER_LINEAR)
+    a = picture[..., None]
+    return np.clip(rgb * a + filled * (1.0 - a) + 0.5, 0, 255).astype(np.uint8)
+
+
 def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.ndarray:
     """float32 [h, w]: the typical head (TYPICAL_HEAD) in the directions from the cranium's
     centre where the colour just inside the typical head's outline (hair) and just outside it
@@ -243,14 +314,7 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     h, w = crop.shape[:2]
     lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab[..., 0] *= 100.0 / 255.0                       # OpenCV's 8-bit L runs 0..255
-    up_c, half_up, half_side = TYPICAL_HEAD
-    centre = geo.at(geo.brow, up_c, 0.0) - np.asarray(origin, np.float32)
-    yy, xx = np.mgrid[:h, :w].astype(np.float32)
-    dx, dy = xx - centre[0], yy - centre[1]
-    u = (dx * geo.up[0] + dy * geo.up[1]) / (half_up * geo.face_h)
-    v = (dx * geo.side[0] + dy * geo.side[1]) / (half_side * geo.face_w)
-    rho = np.hypot(u, v)                                # 1 on the typical head's outline
-    theta = np.arctan2(v, u)                            # 0 = straight up
+    rho, theta = _typical_head_coords(geo, origin, (h, w))   # rho 1 on the outline, theta 0 up
     face = np.zeros((h, w), np.uint8)
     _fill(face, _hull(geo.pts) - np.asarray(origin, np.float32), 1)
     sector = np.floor((theta + np.pi) / (2 * np.pi) * N_SECTORS).astype(int) % N_SECTORS
@@ -270,9 +334,7 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     lo = np.floor(pos).astype(int)
     t = (pos - lo).astype(np.float32)
     weight = ambiguous[lo % N_SECTORS] * (1 - t) + ambiguous[(lo + 1) % N_SECTORS] * t
-    inside = np.clip((1.0 - rho) * 0.5 * min(half_up * geo.face_h, half_side * geo.face_w),
-                     0.0, 1.0)                          # ~1 px soft edge
-    shape = (inside * (weight >= 0.5)).astype(np.float32)
+    shape = (_typical_head(geo, origin, (h, w)) * (weight >= 0.5)).astype(np.float32)
     if (h, w) != (full_h, full_w):
         shape = cv2.resize(shape, (full_w, full_h), interpolation=cv2.INTER_LINEAR)
     return shape
