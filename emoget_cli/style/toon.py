@@ -249,24 +249,41 @@ def _rgb(lab: np.ndarray) -> np.ndarray:
 
 
 def smooth(rgb: np.ndarray) -> np.ndarray:
-    """Edge-preserving smoothing (two bilateral passes scaled to the image size)."""
+    """Edge-preserving smoothing (two bilateral passes scaled to the image size) of uint8 RGB
+    [H, W, 3]."""
     import cv2
 
-    size = min(rgb.shape[:2])
-    d = max(5, int(round(size / 28)) | 1)
-    out = cv2.bilateralFilter(rgb, d, 32, d / 2)
-    return cv2.bilateralFilter(out, d, 24, d / 2)
+    h, w = rgb.shape[:2]
+    # above 256 px: filtered on a 256-px copy and scaled back (the result only feeds the
+    # regions' colours and their heavily smoothed lightness; the bilateral's cost grows with
+    # the square of its window)
+    f = min(1.0, 256.0 / min(h, w))
+    src = rgb if f == 1.0 else cv2.resize(rgb, (max(1, round(w * f)), max(1, round(h * f))),
+                                          interpolation=cv2.INTER_AREA)
+    d = max(5, int(round(min(src.shape[:2]) / 28)) | 1)
+    out = cv2.bilateralFilter(src, d, 32, d / 2)
+    out = cv2.bilateralFilter(out, d, 24, d / 2)
+    return out if f == 1.0 else cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def segment(smoothed: np.ndarray) -> np.ndarray:
     """Region labels int32 [H, W] (0..K-1) of a smoothed image (Felzenszwalb's graph cuts)."""
+    import cv2
     from skimage.segmentation import felzenszwalb
 
     h, w = smoothed.shape[:2]
-    scale = (h * w) / 65536.0
-    labels = felzenszwalb(smoothed, scale=400 * scale ** 0.5, sigma=0.8,
-                          min_size=int(260 * scale))
-    return labels.astype(np.int32)
+    # above 256 px the graph is cut on a 256-px copy (4× fewer edges at 512 px: the regions
+    # are large, their borders are smoothed at full size afterwards)
+    f = min(1.0, 256.0 / min(h, w))
+    small = smoothed if f == 1.0 else cv2.resize(
+        smoothed, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    scale = (sh * sw) / 65536.0
+    labels = felzenszwalb(small, scale=400 * scale ** 0.5, sigma=0.8,
+                          min_size=int(260 * scale)).astype(np.int32)
+    if f != 1.0:
+        labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    return labels
 
 
 def skin_colour(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -292,9 +309,20 @@ def region_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndar
     import cv2
 
     w = weight.astype(np.float32)
-    num = cv2.GaussianBlur(values.astype(np.float32) * w, (0, 0), sigma)
-    den = cv2.GaussianBlur(w, (0, 0), sigma)
-    return num / np.maximum(den, 1e-6)
+    num, den = values.astype(np.float32) * w, w
+    h, wd = w.shape
+    step = int(sigma // 4)  # a wide blur is as exact on a copy `step` times smaller
+    if step >= 2:
+        size = (max(1, wd // step), max(1, h // step))
+        num = cv2.resize(num, size, interpolation=cv2.INTER_AREA)
+        den = cv2.resize(den, size, interpolation=cv2.INTER_AREA)
+        sigma = sigma / step
+    num = cv2.GaussianBlur(num, (0, 0), sigma)
+    den = cv2.GaussianBlur(den, (0, 0), sigma)
+    out = num / np.maximum(den, 1e-6)
+    if step >= 2:
+        out = cv2.resize(out, (wd, h), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def _disc(radius: float) -> np.ndarray:
