@@ -66,14 +66,14 @@ HAIR_LIGHTEN = 0.38
 HAIR_BLUR = 0.03
 #: darkness of the shadow under the jaw, at the jaw line
 JAW_SHADOW = 0.2
-#: colours of the drawn features (RGB): lips, the mouth's inside
-LIP_PINK = (215, 130, 135)
+#: the mouth's inside and tongue (RGB, in a face of L about 190), and the lips' extra
+#: redness (Lab a*)
 MOUTH_INSIDE = (150, 62, 74)
+TONGUE = (214, 110, 120)
+LIP_ROSE = 12.0
 #: the blush: Lab a* (redness) and lightness added at the cheeks' centres
 BLUSH_RED, BLUSH_LIGHT = 16.0, 2.0
-#: opacity of the pink over the photo's lips, of the lower lip's gloss and of the nose tip's
-#: highlight (more reads as lipstick)
-LIP_TINT = 0.35
+#: opacity of the lower lip's gloss and of the nose tip's highlight (more reads as lipstick)
 LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
 #: how far the brows' colour moves towards the skin (faint baby brows; their photo shape
@@ -86,9 +86,18 @@ def _u8(x: np.ndarray) -> np.ndarray:
 
 
 def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur; a wide one runs on a downscaled copy (the result is smooth anyway)."""
     import cv2
 
-    return cv2.GaussianBlur(x, (0, 0), max(0.5, float(sigma)))
+    sigma = max(0.5, float(sigma))
+    h, w = x.shape[:2]
+    factor = int(sigma // 4)
+    if factor < 2 or min(h, w) < 8 * factor:
+        return cv2.GaussianBlur(x, (0, 0), sigma)
+    small = cv2.resize(x, (max(1, w // factor), max(1, h // factor)),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def normalized_blur(image: np.ndarray, weight: np.ndarray, sigma: float
@@ -386,17 +395,23 @@ def baby_lips(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
     shape = canvas.shape
     lips = _blur(fill_mask(shape, smooth_curve(p[LIPS_OUTER], closed=True, samples=6)),
                  0.012 * iod)
-    # a multiply-like tint keeps the photo's lip shading (identity) in a baby pink
-    grey = canvas.mean(2, keepdims=True) / 200.0
-    pink = np.float32(LIP_PINK) * np.clip(grey, 0.55, 1.15)
-    canvas = canvas * (1 - LIP_TINT * lips[..., None]) + pink * (LIP_TINT * lips[..., None])
+    # rosier in the lips' own colour (Lab a* up, b* down): the photo's lip shading (identity)
+    # stays, and the pink suits any skin tone
+    lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 1] += LIP_ROSE * lips
+    lab[..., 2] -= 0.4 * LIP_ROSE * lips
+    canvas = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
     gap = ibug68.inner_lip_distance(p)
     if gap > 0.9:
+        # the inside in the face's light: as much darker than the skin in a dark photo
+        face = jaw_region(shape, p) > 0.5
+        light = float(np.median(canvas[face].mean(1))) if face.any() else 190.0
+        light = float(np.clip(light / 190.0, 0.45, 1.0))
         inner = smooth_curve(p[LIPS_INNER], closed=True, samples=6)
         opening = fill_mask(shape, inner)
-        canvas = paint(canvas, opening, MOUTH_INSIDE)
+        canvas = paint(canvas, opening, np.float32(MOUTH_INSIDE) * light)
         tongue = fill_mask(shape, inner + np.array([0.0, 0.45 * gap]))
-        canvas = paint(canvas, opening * tongue * 0.7, (214, 110, 120))
+        canvas = paint(canvas, opening * tongue * 0.7, np.float32(TONGUE) * light)
     lower_mid = p[57] * 0.6 + p[66] * 0.4
     gloss = np.zeros(shape[:2], np.float32)
     cv2.ellipse(gloss, (int(round(lower_mid[0])), int(round(lower_mid[1]))),
