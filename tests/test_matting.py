@@ -95,6 +95,13 @@ def test_bad_inputs(astronaut_rgb, astro_points):
         head_alpha(astronaut_rgb.astype(np.float32), astro_points)
     with pytest.raises(InputError, match="outside"):
         head_alpha(astronaut_rgb, astro_points + 2000)
+    from emoget_cli.render.matting import cut_out_head
+
+    with pytest.raises(UsageError, match="picture mask"):
+        cut_out_head(astronaut_rgb, astro_points, picture=np.ones((10, 10), np.float32))
+    # an all-photo mask is the same as none
+    full = cut_out_head(astronaut_rgb, astro_points, picture=np.ones((512, 512), bool))
+    assert np.array_equal(full.alpha, head_alpha(astronaut_rgb, astro_points))
 
 
 # ------------------------------------------------------------------ the sticker cut-out, as make

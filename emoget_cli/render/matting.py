@@ -78,7 +78,7 @@ def cut_out_head(rgb: np.ndarray, points: np.ndarray, crop: str = "head",
     """
     rgb, pts = _check(rgb, points, crop)
     if picture is not None:
-        picture = np.clip(np.asarray(picture, np.float32), 0.0, 1.0)
+        picture = np.clip(np.nan_to_num(np.asarray(picture, np.float32), nan=0.0), 0.0, 1.0)
         if picture.shape != rgb.shape[:2]:
             raise UsageError(f"the picture mask is {picture.shape}, the image {rgb.shape[:2]}")
         if picture.min() >= 1.0:
