@@ -79,6 +79,17 @@ def feature_mask(shape: tuple[int, ...], points: np.ndarray, *, grow: float = 0.
     return cv2.GaussianBlur(feats, (0, 0), max(1.0, iod * 0.05))
 
 
+def skin_interior(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    """bool [H, W]: the face's skin away from its outline and features (cheeks, forehead,
+    chin): where a style's skin tone is measured."""
+    import cv2
+
+    iod = inter_ocular_distance(points)
+    face = (face_mask(shape, points, feather=0.0) > 0.5).astype(np.uint8)
+    face = cv2.erode(face, np.ones((int(0.25 * iod) | 1,) * 2, np.uint8)) > 0
+    return face & ~(feature_mask(shape, points, grow=0.25, nose=True) > 0.05)
+
+
 def tone(rgb: np.ndarray, *, brightness: float = 0.0, saturation: float = 1.0,
          warmth: float = 0.0, gamma: float = 1.0) -> np.ndarray:
     """Global colour grading: brightness lift (0..1), saturation factor, warm tint, gamma."""
