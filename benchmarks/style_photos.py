@@ -6,7 +6,7 @@ skin tone per style, and a contact sheet to LOOK at.
 
 Prints, per photo and style, the dlib face-recognition distance of the styled face to the photo
 (the identity measure of issue 10: < 0.6 is "the same person") and how far the style moved the
-skin's median lightness L* and chroma (a style must not lighten or darken a person's skin). The
+skin's mean lightness L* and its colour (ΔE*ab; a style must not lighten or darken a person's skin). The
 sheet holds, per photo and style, the styled face and the apex of a few expressions at 128 px.
 """
 
@@ -44,17 +44,17 @@ def aligned_photo(path: Path, size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     return aligned, info.points
 
 
-def skin_tone(rgb: np.ndarray, points: np.ndarray) -> tuple[float, float]:
-    """(median L* in 0..100, median chroma C*ab) of the skin away from the outline and features."""
+def skin_tone(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """float [3]: the mean CIELAB colour (L* 0..100, a*, b*) of the skin away from the outline
+    and features — the mean, not the median, so that a style that flattens the shading (and
+    with it lightens the skin) shows."""
     import cv2
 
     from emoget_cli.style.filters import skin_interior
 
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
-    m = skin_interior(rgb.shape, points)
-    lightness = lab[..., 0][m] * (100.0 / 255.0)
-    chroma = np.hypot(lab[..., 1][m] - 128.0, lab[..., 2][m] - 128.0)
-    return float(np.median(lightness)), float(np.median(chroma))
+    lab = lab * np.float32([100 / 255, 1, 1]) - np.float32([0, 128, 128])
+    return lab[skin_interior(rgb.shape, points)].mean(0)
 
 
 def main(argv=None) -> int:
@@ -80,21 +80,21 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     rows, worst = [], {}
-    print(f"{'photo':14s} {'style':19s} {'identity':>8s} {'ΔL*':>6s} {'ΔC*':>6s}")
+    print(f"{'photo':14s} {'style':19s} {'identity':>8s} {'ΔL*':>6s} {'ΔE':>6s}")
     for path in photo_paths():
         rgb, pts = aligned_photo(path)
         reference = face_embedding(rgb, pts)
-        light0, chroma0 = skin_tone(rgb, pts)
+        skin0 = skin_tone(rgb, pts)
         if not args.no_sheet:
             rows.append(np.concatenate([label(tile(rgb), path.stem)] + [
                 np.full((TILE, TILE, 3), 255, np.uint8)] * len(EXPRESSIONS), axis=1))
         for style in styles:
             styled = stylize(rgb, pts, style)
             dist = face_distance(reference, face_embedding(styled.image, styled.points))
-            light, chroma = skin_tone(styled.image, styled.points)
+            skin = skin_tone(styled.image, styled.points)
             worst[style] = max(worst.get(style, 0.0), dist)
-            print(f"{path.stem:14s} {style:19s} {dist:8.3f} {light - light0:+6.1f} "
-                  f"{chroma - chroma0:+6.1f}", flush=True)
+            print(f"{path.stem:14s} {style:19s} {dist:8.3f} {skin[0] - skin0[0]:+6.1f} "
+                  f"{np.linalg.norm(skin - skin0):6.1f}", flush=True)
             if args.no_sheet:
                 continue
             tiles = [label(tile(styled.image), f"{style} {dist:.2f}")]
