@@ -318,7 +318,8 @@ def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
         mean = lab[sel].mean(0)
         lab[..., 0] = mean[0] + HAIR_CONTRAST * (lab[..., 0] - mean[0])  # fine, even hair
         lab[..., 0] += HAIR_LIGHTEN * (235 - mean[0])                      # lighter
-        lab[..., 1:] = 128 + (lab[..., 1:] - 128) * 0.85
+        # one even hue (a baby's fine hair has no dark, cool shadows)
+        lab[..., 1:] = mean[1:] + (lab[..., 1:] - mean[1:]) * 0.4
     out = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
     h = _blur(hair, 0.02 * iod)[..., None]
     return _u8(rgb.astype(np.float32) * (1 - h) + out * h)
@@ -352,7 +353,7 @@ def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
                       np.ones((3, 3), np.uint8)).astype(np.float32)
     keep = np.maximum(skull_mask(rgb.shape, p, grow), _blur(face, 0.02 * iod))
     # the matte's anti-aliased rim goes too (no ghost of the old outline)
-    k = int(max(5, round(0.08 * iod)) | 1)
+    k = int(max(5, round(0.14 * iod)) | 1)
     reach = cv2.dilate((head > 0.02).astype(np.uint8), np.ones((k, k), np.uint8))
     gone = np.clip(reach.astype(np.float32) - keep, 0, 1)
     bg = (1 - reach).astype(np.float32)
