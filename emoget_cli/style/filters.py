@@ -405,9 +405,27 @@ def bristle_texture(direction: np.ndarray, rng: np.random.Generator, length: flo
     return acc / (acc.std() + 1e-6)
 
 
+def warm_colours(rgb: np.ndarray, *, warmth: float, chroma: float) -> np.ndarray:
+    """A warmer, more saturated picture at the same lightness: `tone`'s warm tint, then the
+    Lab chroma scaled by `chroma`, with each pixel's L* put back (an HSV saturation boost
+    darkens saturated skin, and a style must not change how light a person's skin is)."""
+    import cv2
+
+    lightness = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0]
+    lab = cv2.cvtColor(tone(rgb, warmth=warmth), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab[..., 0] = lightness
+    lab[..., 1:] = 128.0 + (lab[..., 1:] - 128.0) * chroma
+    return cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB)
+
+
 def painting(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
     """Oil-painting look: strokes oriented along the structure tensor in a limited palette,
-    brush-hair streaks along the strokes, impasto relief and canvas weave."""
+    brush-hair streaks along the strokes, impasto relief and canvas weave.
+
+    The identity-carrying features (eyes, brows, nose tip, lips) are painted from a lightly
+    smoothed, unquantised copy with the finest strokes: the palette and the broad smoothing
+    there cost the most face-recognition identity (docs/styles.md, painting).
+    """
     import cv2
 
     if strength <= 0:
@@ -417,9 +435,11 @@ def painting(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: i
     scale = min(h, w) / 256.0
     base = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=20, sigma_r=0.3)
     base = to_palette(base, palette(base, 14, rng), 0.55)
-    strokes = brush_strokes(base, rng, radii=(8.0, 5.0, 3.0, 1.6),
-                            detail=feature_mask(rgb.shape, points, grow=0.15, nose=True))
-    strokes = tone(strokes, saturation=1.2, warmth=0.25)
+    features = feature_mask(rgb.shape, points, grow=0.15, nose=True)
+    fine = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=6, sigma_r=0.3)
+    base = _u8(_mix(base, fine, features))
+    strokes = brush_strokes(base, rng, radii=(8.0, 5.0, 2.5, 1.2), detail=features)
+    strokes = warm_colours(strokes, warmth=0.25, chroma=1.2)
     grey = cv2.cvtColor(strokes, cv2.COLOR_RGB2GRAY)
     direction, coherence = orientation_field(grey, sigma=4.0 * scale)
     streaks = bristle_texture(direction, rng, 5 * scale)
