@@ -318,7 +318,15 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     face = np.zeros((h, w), np.uint8)
     _fill(face, _hull(geo.pts) - np.asarray(origin, np.float32), 1)
     sector = np.floor((theta + np.pi) / (2 * np.pi) * N_SECTORS).astype(int) % N_SECTORS
-    inner = (rho > 0.72) & (rho < 0.95) & (face == 0)
+    # the head's colour is read just inside the skull (hair, scalp or hat for certain), not
+    # just inside the typical head: on short hair that ring is background already, and a
+    # background compared with itself would look "ambiguous" and be kept as head
+    skull = np.zeros((h, w), np.uint8)
+    _fill(skull, _skull(geo) - np.asarray(origin, np.float32), 1)
+    shrunk = np.zeros((h, w), np.uint8)
+    _fill(shrunk, geo.brow - np.asarray(origin, np.float32)
+          + 0.75 * (_skull(geo) - geo.brow), 1)
+    inner = (skull > 0) & (shrunk == 0) & (face == 0)
     outer = (rho > 1.3) & (rho < 1.7)
     ambiguous = np.zeros(N_SECTORS, np.float32)
     for k in range(N_SECTORS):
@@ -327,6 +335,9 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
             continue
         delta = np.linalg.norm(np.median(lab[a], axis=0) - np.median(lab[b], axis=0))
         ambiguous[k] = float(delta < AMBIGUOUS_DELTA_E)
+    # hair like its background runs over a stretch of the outline; one sector alone is a
+    # local coincidence (a dark patch of a flag beside dark hair) and is left to GrabCut
+    ambiguous *= np.maximum(np.roll(ambiguous, 1), np.roll(ambiguous, -1))
     if not ambiguous.any():
         return np.zeros((full_h, full_w), np.float32)
     # blend across sector borders (circularly): weight at each angle
