@@ -123,7 +123,7 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str,
     if picture is not None:
         # beyond the photo's frame only a typical head's outline bounds the head
         pic = picture[y0:y1, x0:x1]
-        alpha *= pic + (1.0 - pic) * _typical_head(geo, (x0, y0), alpha.shape)
+        alpha *= np.maximum(pic, _typical_head(geo, (x0, y0), alpha.shape))   # photo or head
     colours, alpha = _decontaminate(crop_rgb, alpha, geo.face_w)
     out_rgb = rgb.copy()
     out_rgb[y0:y1, x0:x1] = colours
@@ -163,6 +163,12 @@ class _FaceGeometry:
         jaw = pts[JAW]
         self.face_w = max(float(np.linalg.norm(jaw[-1] - jaw[0])), 0.5 * self.face_h)
         self.centre = pts.mean(axis=0)
+        # the cranium sits over the middle of the jaw's outline, not over the brows: a head
+        # turned aside shows its brows shifted towards the turn while the skull stays put
+        # (obama2: brows 0.14 jaw widths off the jaw's middle), so everything drawn over the
+        # cranium is centred here -- at the brows' height, on the jaw's midline
+        jaw_mid = 0.5 * (jaw[0] + jaw[-1])
+        self.crown = self.brow + self.side * float(np.dot(jaw_mid - self.brow, self.side))
 
     def at(self, origin: np.ndarray, along_up: float, along_side: float) -> np.ndarray:
         """The point origin + along_up * face_h * up + along_side * face_w * side."""
@@ -196,7 +202,7 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
     probable = np.zeros((H, W), np.uint8)
     _fill(probable, geo.centre + 1.08 * (pts[JAW] - geo.centre), 1)        # cheeks, ears
     # the cranium with its hair: an ellipse from the jaw's width to well over the brows
-    _fill(probable, geo.ellipse(geo.at(geo.brow, 0.12, 0.0), 0.95, 0.72), 1)
+    _fill(probable, geo.ellipse(geo.at(geo.crown, 0.12, 0.0), 0.95, 0.72), 1)
     # the neck below the chin (cut off later for crop="head"; it keeps the skin colour in
     # GrabCut's foreground model), and for a bust the shoulders down to the picture's edge
     jaw_l, jaw_r = pts[JAW][4], pts[JAW][12]
@@ -246,7 +252,7 @@ N_SECTORS = 16
 
 
 def _skull(geo: _FaceGeometry) -> np.ndarray:
-    return geo.ellipse(geo.brow, SKULL_HALF_UP, SKULL_HALF_SIDE)
+    return geo.ellipse(geo.crown, SKULL_HALF_UP, SKULL_HALF_SIDE)
 
 
 def _typical_head_coords(geo: _FaceGeometry, origin, shape):
@@ -254,7 +260,7 @@ def _typical_head_coords(geo: _FaceGeometry, origin, shape):
     TYPICAL_HEAD) and angle from straight up, around the cranium's centre."""
     h, w = shape
     up_c, half_up, half_side = TYPICAL_HEAD
-    centre = geo.at(geo.brow, up_c, 0.0) - np.asarray(origin, np.float32)
+    centre = geo.at(geo.crown, up_c, 0.0) - np.asarray(origin, np.float32)
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     dx, dy = xx - centre[0], yy - centre[1]
     u = (dx * geo.up[0] + dy * geo.up[1]) / (half_up * geo.face_h)
@@ -324,8 +330,8 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     skull = np.zeros((h, w), np.uint8)
     _fill(skull, _skull(geo) - np.asarray(origin, np.float32), 1)
     shrunk = np.zeros((h, w), np.uint8)
-    _fill(shrunk, geo.brow - np.asarray(origin, np.float32)
-          + 0.75 * (_skull(geo) - geo.brow), 1)
+    _fill(shrunk, geo.crown - np.asarray(origin, np.float32)
+          + 0.75 * (_skull(geo) - geo.crown), 1)
     inner = (skull > 0) & (shrunk == 0) & (face == 0)
     outer = (rho > 1.3) & (rho < 1.7)
     ambiguous = np.zeros(N_SECTORS, np.float32)
