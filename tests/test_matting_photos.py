@@ -1,0 +1,109 @@
+"""The head cut-out on real photos (tests/data/photos, provenance in its README): busy
+backgrounds (a flag, curtains, windows), a turned head, white hair, a uniform cap. Each photo
+is aligned as `make` aligns a sticker (512 px, the sticker zoom, the picture mask)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PHOTOS = Path(__file__).parent / "data" / "photos"
+NAMES = ("obama", "obama2", "biden", "grace_hopper")
+
+
+def _aligned(name: str):
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import align_face, detect_faces, picture_mask
+    from emoget_cli.pipeline import STICKER_ZOOM
+
+    photo = read_image(PHOTOS / f"{name}.jpg").rgb
+    face = detect_faces(photo, backend="dlib")[0]
+    rgb, info = align_face(photo, face.points, size=512, zoom=STICKER_ZOOM)
+    pic = picture_mask(info, (photo.shape[1], photo.shape[0]))
+    return rgb, info.points.astype(np.float32), pic
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return {name: _aligned(name) for name in NAMES}
+
+
+def _face_frame(points):
+    """(brow, chin, up, side, face_h, face_w, midline): the face's own frame, from the
+    landmarks (so a tilted or turned head is measured in its own axes)."""
+    from emoget_cli.core.ibug68 import BROWS, CHIN, JAW
+
+    brow, chin = points[BROWS].mean(axis=0), points[CHIN]
+    face_h = float(np.linalg.norm(brow - chin))
+    up = (brow - chin) / face_h
+    side = np.array([up[1], -up[0]])
+    jaw = points[JAW]
+    face_w = float(np.linalg.norm(jaw[-1] - jaw[0]))
+    midline = float(np.dot(0.5 * (jaw[0] + jaw[-1]) - brow, side))
+    return brow, chin, up, side, face_h, face_w, midline
+
+
+def _generous_head(points, shape) -> np.ndarray:
+    """bool [H, W]: an ellipse well beyond any head with its hair (and a cap): from 0.95
+    brow-to-chin distances above the brows to below the chin, 0.9 jaw widths to each side of
+    the jaw's midline. An adult's vertex lies 0.8-0.9 of those distances above the brows and
+    the head's breadth is about 1.1 jaw widths (docs/matting.md)."""
+    brow, _, up, side, face_h, face_w, midline = _face_frame(points)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    rel = np.stack([xx - brow[0], yy - brow[1]], -1).astype(np.float32)
+    u = (rel @ up) / face_h + 0.05
+    v = (rel @ side - midline) / face_w
+    return np.hypot(u / 1.0, v / 0.9) <= 1.0
+
+
+@pytest.mark.parametrize("crop", ["head", "bust"])
+@pytest.mark.parametrize("name", NAMES)
+def test_real_photo_cut_out_is_the_head(photos, name, crop):
+    """Inside the face the matte is solid; nothing beyond a generous head outline (for a bust,
+    above the jaw's lower part: the neck widens below it); nothing under the chin for crop head; one piece; alpha monotone across
+    the edge; no old-background fringe in the 2-px band (crop head)."""
+    from fixtures.matting_corpus import Variant, score
+    from emoget_cli.render.matting import cut_out_head
+
+    rgb, points, pic = photos[name]
+    cut = cut_out_head(rgb, points, crop, picture=pic)
+    head = _generous_head(points, rgb.shape[:2])
+    s = score(Variant(name, rgb, points, head), cut.rgb, cut.alpha)
+    assert s.face_holes == 0, s.row()                  # alpha 255 in the face polygon
+    assert s.components == 1, s.row()
+    assert s.bad_edge <= 0.005, s.row()
+    brow, chin, up, _, face_h, *_ = _face_frame(points)
+    yy, xx = np.mgrid[:512, :512]
+    above_jaw = (np.stack([xx - chin[0], yy - chin[1]], -1) @ up) > 0.2 * face_h
+    beyond = (cut.alpha > 0) & ~head & (above_jaw if crop == "bust" else True)
+    assert beyond.sum() == 0, (s.row(), int(beyond.sum()))
+    if crop == "head":
+        assert s.below_chin == 0, s.row()
+        assert s.fringe <= 8, s.row()
+
+
+def test_obama2_keeps_no_flag_and_all_of_the_head(photos):
+    """obama2: a flag's dark blue field behind a turned head. No pixel of the flag's blue is
+    kept (the head and face hold none: skin, dark hair), and the head is whole -- the face
+    and the hair above the brows."""
+    import cv2
+
+    from emoget_cli.render.matting import cut_out_head
+
+    rgb, points, pic = photos["obama2"]
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    blue = lab[..., 2] < 128 - 18                        # CIE b* below -18: the flag's blue
+    assert blue.sum() > 5000                              # the flag is in the picture
+    brow, _, up, side, face_h, face_w, midline = _face_frame(points)
+    for crop in ("head", "bust"):
+        opaque = cut_out_head(rgb, points, crop, picture=pic).alpha >= 128
+        assert (opaque & blue).sum() == 0, crop
+        # the hair above the brows: solid on the midline up to 0.45 face heights over them
+        # and the head's top lies at least 0.55 above them
+        for t in np.linspace(0.0, 0.45, 10):
+            x, y = np.round(brow + side * midline + up * t * face_h).astype(int)
+            assert opaque[y, x], (crop, t)
+        rows = np.flatnonzero(opaque.any(axis=1))
+        assert brow[1] - rows.min() > 0.55 * face_h, crop
