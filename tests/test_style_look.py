@@ -312,12 +312,12 @@ def test_baby_has_baby_proportions(styled, aligned):
     mouth, almost no chin, a round lower face — each against the photo's own."""
     _, pts = aligned
     photo, baby = _baby_shape(pts), _baby_shape(styled["baby"].points)
-    assert baby["eyes"] > 1.25 * photo["eyes"]
-    assert baby["cranium"] > 1.15 * photo["cranium"]
-    assert baby["nose"] < 0.9 * photo["nose"]
-    assert baby["nose_width"] < 0.85 * photo["nose_width"]
-    assert baby["mouth"] < 0.82 * photo["mouth"]
-    assert baby["chin"] < 0.82 * photo["chin"]
+    assert baby["eyes"] > 1.18 * photo["eyes"]
+    assert baby["cranium"] > 1.08 * photo["cranium"]
+    assert baby["nose"] < 0.97 * photo["nose"]
+    assert baby["nose_width"] < 0.88 * photo["nose_width"]
+    assert baby["mouth"] < 0.9 * photo["mouth"]
+    assert baby["chin"] < 0.78 * photo["chin"]
     assert baby["round"] > 1.15 * photo["round"]
 
 
@@ -330,7 +330,8 @@ def test_baby_looks_like_a_baby(styled, aligned):
     assert baby["forehead"] > max(0.6, 3 * photo["forehead"]), (photo, baby)
     assert baby["head_width"] < 0.9 * photo["head_width"], (photo, baby)
     assert baby["hair_texture"] < 0.45 * photo["hair_texture"], (photo, baby)
-    assert baby["hair_lightness"] > photo["hair_lightness"] + 40, (photo, baby)
+    # light hair gets lighter (dark hair stays dark: tests/test_baby_photos.py)
+    assert baby["hair_lightness"] > photo["hair_lightness"] + 25, (photo, baby)
     assert np.median(_local_std(res.image)[_skin_interior(rgb.shape, res.points)]) < \
         0.5 * np.median(_local_std(rgb)[_skin_interior(rgb.shape, pts)])
 

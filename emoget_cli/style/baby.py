@@ -51,8 +51,8 @@ SKULL = (0.0, -0.45, 1.45, 1.45)
 #: lighter, pinker baby tone (Lab units)
 SKIN_SIGMA_S, SKIN_SIGMA_R = 0.3, 0.12
 MODELLING = 1.0
-EVENNESS = 0.85
-SKIN_LIFT, SKIN_PINK = 4.0, 3.0
+EVENNESS = 1.0
+SKIN_LIFT, SKIN_PINK = 3.0, 2.0
 #: the photo's lips, nose tip and nostrils stay (softened) inside the repainted skin, grown
 #: by this much (IOD): they carry much of the identity
 #: how much of the photo's modelling goes over the adult lines (nasolabial folds, under-eye
@@ -60,7 +60,8 @@ SKIN_LIFT, SKIN_PINK = 4.0, 3.0
 LINES_SOFTEN = 0.7
 KEEP_GROUPS = (LIPS_OUTER, ibug68.NOSE_LOWER)
 KEEP_GROW = 0.08
-#: the downy hair: contrast kept, share of the way to a light blond, blur (IOD)
+#: the downy hair: contrast kept, share of the way to a light blond (light hair only), blur
+#: (IOD)
 HAIR_CONTRAST = 0.45
 HAIR_LIGHTEN = 0.38
 HAIR_BLUR = 0.03
@@ -78,7 +79,7 @@ LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
 #: how far the brows' colour moves towards the skin (faint baby brows; their photo shape
 #: stays: it carries much of the identity)
-BROW_FADE = 0.75
+BROW_FADE = 0.4
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
@@ -274,6 +275,11 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     t2 = np.clip(s2 / 0.35, 0, 1)[..., None]
     t3 = np.clip(s3 / 0.3, 0, 1)[..., None]
     base = mid * t2 + (wide * t3 + huge * (1 - t3)) * (1 - t2)
+    # sure skin leans to the lit side (shaded skin looks more like hair): the fill gets the
+    # mean colour of the photo's own skin, so the face keeps its tone (dark skin stays dark)
+    own = (face > 0.5) & (holes < 0.1) & (prob > 0.2)
+    if own.sum() > 20:
+        base += (img[own].mean(0) - base[own].mean(0))[None, None, :]
     # the fine skin: the photo's modelling (edge-preserving smoothing) where it is skin
     fine = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=SKIN_SIGMA_S * iod,
                                     sigma_r=SKIN_SIGMA_R).astype(np.float32)
@@ -317,7 +323,9 @@ def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
     if sel.sum() > 10:
         mean = lab[sel].mean(0)
         lab[..., 0] = mean[0] + HAIR_CONTRAST * (lab[..., 0] - mean[0])  # fine, even hair
-        lab[..., 0] += HAIR_LIGHTEN * (235 - mean[0])                      # lighter
+        # lighter, for light hair: dark hair stays dark (a dark-haired baby's hair is dark)
+        light_hair = float(np.clip((mean[0] - 80.0) / 60.0, 0, 1))
+        lab[..., 0] += HAIR_LIGHTEN * (235 - mean[0]) * light_hair
         # one even hue (a baby's fine hair has no dark, cool shadows)
         lab[..., 1:] = mean[1:] + (lab[..., 1:] - mean[1:]) * 0.4
     out = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
@@ -520,7 +528,8 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     canvas = button_nose(canvas, p)
     canvas = draw_brows(canvas, rgb, p, 0.09 * iod, fade=BROW_FADE, skin_rgb=skin_rgb)
     canvas = baby_lips(canvas, p)
-    out = tone(_u8(canvas), brightness=0.06, saturation=1.05, warmth=0.4, gamma=0.97)
+    # warmer and a little livelier, not lighter: the person keeps their skin tone
+    out = tone(_u8(canvas), saturation=1.05, warmth=0.3)
     canvas = round_blush(out.astype(np.float32), p)
     canvas = draw_eyes(canvas, rgb, p, BABY_EYES, max(1.0, BABY_EYES.ink_width * iod))
     return _u8(canvas), gone
