@@ -336,7 +336,8 @@ def stage_face(path: Path, config: MakeConfig, timer: dict[str, float]) -> FaceS
     timer["detect"] = time.perf_counter() - t
     t = time.perf_counter()
     aligned_rgb, aligned = align_face(loaded.rgb, face.points, size=config.align_size,
-                                      zoom=sticker_zoom(config))
+                                      zoom=sticker_zoom(config),
+                                      sharp_photo=config.transparent)
     timer["align"] = time.perf_counter() - t
     return FaceStage(aligned_rgb, aligned.points, aligned, face.points, loaded.size)
 

@@ -67,9 +67,12 @@ def picture_mask(aligned: AlignedFace, image_size: tuple[int, int]) -> np.ndarra
     return np.clip(inside * px + 0.5, 0.0, 1.0).astype(np.float32)
 
 
-def _pad_blend(img: np.ndarray, pad: tuple[int, int, int, int], qsize: float) -> np.ndarray:
+def _pad_blend(img: np.ndarray, pad: tuple[int, int, int, int], qsize: float,
+               sharp_photo: bool = False) -> np.ndarray:
     """Reflect-pad float image [H, W, 3] by (left, top, right, bottom) and fade the padding
-    toward a blurred copy and the median colour, so no hard mirror seam shows."""
+    toward a blurred copy and the median colour, so no hard mirror seam shows. FFHQ's fade
+    also blurs the photo itself within a third of the pad of its edge; sharp_photo=True
+    keeps every photo pixel as it is (the fade stays in the padding)."""
     from scipy.ndimage import gaussian_filter
 
     left, top, right, bottom = pad
@@ -80,14 +83,18 @@ def _pad_blend(img: np.ndarray, pad: tuple[int, int, int, int], qsize: float) ->
     mask = np.maximum(1.0 - np.minimum(x / max(left, eps), (w - 1 - x) / max(right, eps)),
                       1.0 - np.minimum(y / max(top, eps), (h - 1 - y) / max(bottom, eps)))
     blur = qsize * 0.02
-    img = img + (gaussian_filter(img, [blur, blur, 0]) - img) * np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
+    to_blur = np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
+    if sharp_photo:
+        to_blur = to_blur * (mask > 0)               # the photo's pixels have mask <= 0
+    img = img + (gaussian_filter(img, [blur, blur, 0]) - img) * to_blur
     img = img + (np.median(img, axis=(0, 1)) - img) * np.clip(mask, 0.0, 1.0)
     return img
 
 
 def align_face(rgb: np.ndarray, points: np.ndarray, size: int = 256, *,
                transform_size: int | None = None,
-               padding: bool = True, zoom: float = 1.0) -> tuple[np.ndarray, AlignedFace]:
+               padding: bool = True, zoom: float = 1.0,
+               sharp_photo: bool = False) -> tuple[np.ndarray, AlignedFace]:
     """FFHQ alignment of one face.
 
     rgb: uint8 [H, W, 3]; points: [68, 2] iBUG landmarks in its pixels.
@@ -96,6 +103,9 @@ def align_face(rgb: np.ndarray, points: np.ndarray, size: int = 256, *,
     supersampled resolution of the QUAD transform before the LANCZOS reduction. zoom > 1
     widens the FFHQ square about its centre (a cut-out sticker wants all of the hair and room
     around it; the GAN engine needs zoom 1, the FFHQ framing its generators learnt).
+    sharp_photo: FFHQ's padding fade blurs a band of the photo beside a padded side (0.1 of
+    the square wide: over an eye when the face is near the frame); True keeps the photo's
+    pixels sharp up to its frame (a cut-out, which drops the padding by face.picture_mask).
     """
     from PIL import Image
 
@@ -137,7 +147,7 @@ def align_face(rgb: np.ndarray, points: np.ndarray, size: int = 256, *,
            max(hi[0] - img.size[0] + border, 0), max(hi[1] - img.size[1] + border, 0)]
     if padding and max(pad) > border - 4:
         pad = [max(p, int(np.rint(qsize * 0.3))) for p in pad]
-        arr = _pad_blend(np.asarray(img, dtype=np.float32), tuple(pad), qsize)
+        arr = _pad_blend(np.asarray(img, dtype=np.float32), tuple(pad), qsize, sharp_photo)
         img = Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255)), "RGB")
         quad += pad[:2]
 

@@ -121,9 +121,14 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str,
     if crop == "head":
         alpha *= _below_chin_keep(geo, (x0, y0), alpha.shape)
     if picture is not None:
-        # beyond the photo's frame only a typical head's outline bounds the head
+        # beyond the photo's frame only a typical head's outline bounds the head, and only
+        # where the frame cuts across the top of the head (the photo lies below the padding:
+        # a forehead cut by the frame gets a rounded top); a frame beside the face cuts the
+        # face itself, and the cut-out stops at it: colours continued into that padding
+        # would smear half an eye or a cheek
         pic = picture[y0:y1, x0:x1]
-        alpha *= np.maximum(pic, _typical_head(geo, (x0, y0), alpha.shape))   # photo or head
+        beyond = _typical_head(geo, (x0, y0), alpha.shape) * _photo_below(geo, pic)
+        alpha *= np.maximum(pic, beyond)                                  # photo or head
     colours, alpha = _decontaminate(crop_rgb, alpha, geo.face_w)
     out_rgb = rgb.copy()
     out_rgb[y0:y1, x0:x1] = colours
@@ -276,6 +281,18 @@ def _typical_head(geo: _FaceGeometry, origin, shape) -> np.ndarray:
     return np.clip((1.0 - rho) * radius + 0.5, 0.0, 1.0).astype(np.float32)
 
 
+def _photo_below(geo: _FaceGeometry, pic: np.ndarray) -> np.ndarray:
+    """float32 [h, w]: the picture mask pic [h, w] read 0.35 brow-to-chin distances further
+    down the face (towards the chin): 1 where the photo lies below a pixel."""
+    import cv2
+
+    h, w = pic.shape
+    dx, dy = -geo.up * 0.35 * geo.face_h
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])                 # dst(p) = pic(p + shift)
+    return cv2.warpAffine(pic, shift, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+
+
 def _continue_picture(rgb: np.ndarray, picture: np.ndarray) -> np.ndarray:
     """rgb uint8 [H, W, 3] with the padding (picture < 1) replaced by the photo's colours
     continued outwards: normalized convolution of the photo's pixels at growing scales, on a
@@ -390,6 +407,15 @@ def _clean(fg: np.ndarray, core: np.ndarray) -> np.ndarray:
     import cv2
 
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # blobs hanging on the head by a neck (a flag's star on a cap's rim) come off: keep what
+    # a wider opening still joins to the face, and back out to the cut's own edge within
+    # the opening's reach (hair's outline and wisps up to that width stay)
+    wide = cv2.morphologyEx(fg, cv2.MORPH_OPEN, cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (11, 11)))
+    n, labels = cv2.connectedComponents(wide, connectivity=8)
+    keep = np.unique(labels[core & (wide > 0)])
+    joined = np.isin(labels, keep[keep > 0]).astype(np.uint8) | core.astype(np.uint8)
+    fg &= cv2.dilate(joined, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11)))
     n, labels = cv2.connectedComponents(fg, connectivity=8)
     keep = np.unique(labels[core & (fg > 0)])
     fg = np.isin(labels, keep[keep > 0]).astype(np.uint8) | core.astype(np.uint8)
