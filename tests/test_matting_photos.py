@@ -112,3 +112,47 @@ def test_obama2_keeps_no_flag_and_all_of_the_head(photos):
             assert opaque[y, x], (crop, t)
         rows = np.flatnonzero(opaque.any(axis=1))
         assert brow[1] - rows.min() > 0.55 * face_h, crop
+
+
+# ------------------------------------------------------------------ faces cut by the frame
+# obama_partial_face: the frame cuts the face's left side at the outer corner of an eye;
+# obama_partial_face2: the right side, beside the eye, and the top of the hair.
+
+
+def _partial(name: str):
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import align_face, detect_faces, picture_mask
+    from emoget_cli.pipeline import STICKER_ZOOM
+
+    photo = read_image(PHOTOS / "cut_by_frame" / f"{name}.jpg").rgb
+    face = detect_faces(photo, backend="dlib")[0]
+    rgb, info = align_face(photo, face.points, size=512, zoom=STICKER_ZOOM, sharp_photo=True)
+    bare, _ = align_face(photo, face.points, size=512, zoom=STICKER_ZOOM, padding=False)
+    pic = picture_mask(info, (photo.shape[1], photo.shape[0]))
+    return rgb, bare, info.points.astype(np.float32), pic
+
+
+@pytest.mark.parametrize("name", ["obama_partial_face", "obama_partial_face2"])
+def test_face_cut_by_the_frame_is_cut_at_the_frame_not_smeared(name):
+    """The photo stays sharp up to its frame (alignment's padding fade does not blur the eye
+    beside it), and below the top of the head nothing of the padding is taken for the head:
+    the cut-out stops at the frame instead of continuing the cheek and eye as a smear."""
+    import cv2
+
+    from emoget_cli.render.matting import cut_out_head
+
+    rgb, bare, points, pic = _partial(name)
+    photo_px = cv2.erode((pic >= 1.0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert (pic < 0.5).mean() > 0.1                               # the frame is in the picture
+    diff = np.abs(rgb.astype(int) - bare.astype(int)).max(axis=-1)
+    assert np.percentile(diff[photo_px], 99.9) <= 3, name         # the photo, as it is
+    brow, chin, up, _, face_h, *_ = _face_frame(points)
+    yy, xx = np.mgrid[:512, :512]
+    below_top = (np.stack([xx - brow[0], yy - brow[1]], -1) @ up) < 0.2 * face_h
+    for crop in ("head", "bust"):
+        cut = cut_out_head(rgb, points, crop, picture=pic)
+        # the matte never exceeds the photo's share of a pixel (the frame's edge is
+        # anti-aliased like the rest of the outline)
+        over = cut.alpha.astype(np.float32) > 255.0 * pic + 1.0
+        assert not (over & below_top).any(), (name, crop)
+        assert (cut.alpha[photo_px & below_top] > 0).sum() > 0.08 * 512 * 512
