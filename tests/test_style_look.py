@@ -229,6 +229,36 @@ def test_cartoon_is_clean_cel_shading(styled, aligned, name):
         assert borders < most, (part, borders)
 
 
+def test_cartoon_draws_glasses_rims_not_skin_shadows(styled, aligned):
+    """Dark marks on the skin (here glasses' rims drawn onto the real photo) stay drawn: the
+    skin region covers the face's hull, so they must not be flattened into skin or smeared
+    into blurry shadows."""
+    import cv2
+
+    rgb, pts = aligned
+    glasses = rgb.copy()
+    rims = []
+    for group in (ibug68.EYE_RIGHT, ibug68.EYE_LEFT):
+        eye = pts[group]
+        c, w = eye.mean(0), float(np.linalg.norm(eye[3] - eye[0]))
+        centre, axes = (int(c[0]), int(c[1] + 3)), (int(w * 0.95), int(w * 0.75))
+        cv2.ellipse(glasses, centre, axes, 0, 0, 360, (40, 30, 30), 2, cv2.LINE_AA)
+        # the rim's lower arc, away from the eye's own lines
+        a = np.radians(np.linspace(50, 130, 12))
+        rims.append(np.stack([centre[0] + axes[0] * np.cos(a), centre[1] + axes[1] * np.sin(a)], 1))
+    rims = np.round(np.concatenate(rims)).astype(int)
+
+    def dark_on_rims(image):  # the skin is about 220 there
+        patch = [image[y - 1:y + 2, x - 1:x + 2].max(2).min() for x, y in rims]
+        return float(np.mean(np.array(patch) < 120))
+
+    # the cartoon's rendering without its reshape, so the rims stay where they were drawn
+    from emoget_cli.style.filters import cartoon
+
+    assert dark_on_rims(cartoon(glasses, pts)) > 0.8
+    assert dark_on_rims(cartoon(rgb, pts)) < 0.2
+
+
 def test_cartoon_eyes_are_drawn_with_a_catch_light_on_the_iris(styled):
     from emoget_cli.style.toon import smooth_curve, fill_mask
 

@@ -51,7 +51,8 @@ class ToonLook:
     the skin's split, in steps; ring: the hair's crown shine, from..to of the way from the
     skull's centre to the head's outline; skin_shadow_chroma: the skin shadow's chroma / its
     base's; detail_shadow: threshold of the features' cast shadows (nose side, eye sockets, smile
-    lines) in standard deviations of the local detail, 0 = none; modelling: weight of the smooth
+    lines) in standard deviations of the local detail, 0 = none; marks: how much darker than
+    the cheeks a mark on the skin (glasses, a moustache) is, in L units (0 = none); modelling: weight of the smooth
     relief (lightness at modelling_sigma minus at shade_sigma) kept inside the skin's tones;
     skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
     iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
@@ -76,6 +77,7 @@ class ToonLook:
     ring: tuple[float, float] = (0.55, 0.72)
     skin_shadow_chroma: float = 1.3
     detail_shadow: float = 1.0
+    marks: float = 90.0
     modelling: float = 0.4
     modelling_sigma: float = 0.05
     skin_lift: float = 6.0
@@ -456,7 +458,11 @@ def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
     face = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(face, cv2.convexHull(np.round(p).astype(np.int32)), 1)
     touches_face = np.bincount(flat, face.ravel().astype(np.float32), n) > 0
-    is_skin &= touches_face
+    # ... and lies mostly on the head (a pale backdrop that the graph cut joined to the temple
+    # through a few pixels is no skin)
+    head = (alpha > 127) if alpha is not None else cv2.dilate(face, _disc(0.5 * iod)) > 0
+    on_head = np.bincount(flat, head.ravel().astype(np.float32), n) / count
+    is_skin &= touches_face & (on_head > 0.6)
     skin = is_skin[labels] | (face > 0)
     # the neck: darker, often yellower than the cheeks; its pixels (under the jaw, within the
     # jaw's middle, still near the skin's colour) join the skin
@@ -529,6 +535,30 @@ def under_jaw(shape: tuple[int, ...], points: np.ndarray, depth: float) -> np.nd
     poly = np.concatenate([jaw, jaw[::-1] + np.array([0.0, depth])])
     cv2.fillPoly(under, [np.round(poly).astype(np.int32)], 1)
     return (under > 0) & (fill_mask((h, w), jaw) < 0.5)
+
+
+def dark_marks(photo_lab: np.ndarray, skin: np.ndarray, points: np.ndarray, look: ToonLook
+               ) -> np.ndarray:
+    """bool [H, W]: what is drawn on the skin but is not skin — glasses' rims, a moustache, a
+    beard, dark strands over the forehead: skin pixels far darker than the skin (look.marks L
+    units under the cheeks), away from the eyes, brows, nostrils and mouth (drawn from the
+    landmarks), in parts of at least 0.02 IOD² (a mole or a pore is no mark).
+
+    photo_lab: the photo in Lab float32 [H, W, 3], barely smoothed (a rim is 1-2 px wide)."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = ibug68.inter_ocular_distance(p)
+    L = cv2.GaussianBlur(photo_lab[..., 0], (0, 0), 0.7)
+    skin_L = float(skin_colour(photo_lab, p)[0])
+    features = np.zeros(skin.shape, np.uint8)
+    for group in (ibug68.EYE_RIGHT, ibug68.EYE_LEFT, ibug68.BROW_RIGHT, ibug68.BROW_LEFT,
+                  ibug68.NOSE_LOWER, ibug68.LIPS_OUTER):
+        cv2.fillConvexPoly(features, cv2.convexHull(np.round(p[group]).astype(np.int32)), 1)
+    features = cv2.dilate(features, _disc(0.12 * iod)) > 0
+    dark = skin & ~features & (L < skin_L - look.marks)
+    dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, _disc(1)) > 0
+    return drop_small(dark, 0.02 * iod * iod) & skin
 
 
 def _feature_shadows(L: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float,
@@ -621,17 +651,23 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     L = lab[..., 0]
     min_area = look.min_shape * iod * iod
     radius = look.shape_round * iod
+    photo_lab = _lab(rgb)
+    marks = dark_marks(photo_lab, labels == skin_id, p, look) if look.marks > 0 else \
+        np.zeros((h, w), bool)
     out = np.zeros((h, w, 3), np.float32)
     for rid in np.unique(labels):
         region = labels == rid
         area = int(region.sum())
         is_skin, is_hair = rid == skin_id, rid == hair_id
-        base = _median_lab(lab, region, lab[region].mean(0))
+        # the skin's tones are read without its dark marks (glasses, a moustache): they are
+        # drawn as their own shapes, not smeared into shadows
+        src = region & ~marks if is_skin else region
+        base = _median_lab(lab, src, lab[region].mean(0))
         fill = np.broadcast_to(base, (h, w, 3)).copy()
         if area >= 4 * min_area:
             sigma = (look.shade_sigma if is_skin else look.mass_sigma) * iod
-            Ls = region_blur(L, region, sigma)
-            vals = Ls[region]
+            Ls = region_blur(L, src, sigma)
+            vals = Ls[src]
             med = float(np.median(vals))
             spread = float(np.percentile(vals, 75) - np.percentile(vals, 25))
             step = max(look.split * spread, look.min_step)
@@ -647,12 +683,12 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 shadow |= shape_mask(under_jaw((h, w), p, look.chin_shadow * iod) & region,
                                      min_area=min_area, radius=radius)
             if is_skin and look.detail_shadow > 0:
-                shadow |= _feature_shadows(L, region, p, iod, look) & region
+                shadow |= _feature_shadows(L, src, p, iod, look) & region
             light = np.zeros_like(region)
             if is_hair:
                 light = _crown_band(region, alpha, p, iod, look.ring)
                 light = shape_mask(light, min_area=min_area, radius=radius) & region & ~shadow
-            lit = region & ~shadow & ~light
+            lit = src & ~shadow & ~light
             base = _median_lab(lab, lit, base)
             fill[:] = base
             if shadow.any():
@@ -674,10 +710,14 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
         if is_skin:
             fill[..., 0] += look.skin_lift
             if look.modelling > 0:  # a faint, smooth trace of the face's relief inside the tones
-                fine = region_blur(L, region, look.modelling_sigma * iod)
-                broad = region_blur(L, region, look.shade_sigma * iod)
+                fine = region_blur(L, src, look.modelling_sigma * iod)
+                broad = region_blur(L, src, look.shade_sigma * iod)
                 fill[..., 0] += look.modelling * (fine - broad)
         out[region] = fill[region]
+    if marks.any():
+        colour = np.median(photo_lab[marks], axis=0)
+        c = coverage(marks, 0.5)[..., None]
+        out = out * (1 - c) + colour * c
     out[..., 1:] = 128 + (out[..., 1:] - 128) * look.saturation
     flat_rgb = _rgb(out).astype(np.float32)
     if look.soft > 0:  # anti-aliased region borders
