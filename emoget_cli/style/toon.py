@@ -52,8 +52,9 @@ class ToonLook:
     skull's centre to the head's outline; skin_shadow_chroma: the skin shadow's chroma / its
     base's; detail_shadow: threshold of the features' cast shadows (nose side, eye sockets, smile
     lines) in standard deviations of the local detail, 0 = none; marks: how much darker than
-    the cheeks a mark on the skin (glasses, a moustache) is, in L units (0 = none); modelling: weight of the smooth
-    relief (lightness at modelling_sigma minus at shade_sigma) kept inside the skin's tones;
+    the cheeks a mark on the skin (glasses, a moustache) is, in L units (0 = none);
+    modelling / modelling_rest: weight of the smooth relief (lightness at modelling_sigma minus
+    at shade_sigma) kept inside the skin's tones around the features / on the broad skin;
     skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
     iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
     highlights: draw a second, smaller catch-light;
@@ -78,9 +79,10 @@ class ToonLook:
     skin_shadow_chroma: float = 1.3
     detail_shadow: float = 1.0
     marks: float = 90.0
-    modelling: float = 0.4
-    modelling_sigma: float = 0.05
-    skin_lift: float = 6.0
+    modelling: float = 1.2
+    modelling_rest: float = 0.4
+    modelling_sigma: float = 0.035
+    skin_lift: float = 0.0
     saturation: float = 1.15
     iris_scale: float = 0.62
     iris_min: float = 0.24
@@ -463,13 +465,16 @@ def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
     head = (alpha > 127) if alpha is not None else cv2.dilate(face, _disc(0.5 * iod)) > 0
     on_head = np.bincount(flat, head.ravel().astype(np.float32), n) / count
     is_skin &= touches_face & (on_head > 0.6)
-    skin = is_skin[labels] | (face > 0)
+    # outside the hull a skin segment keeps only its skin-coloured pixels: the graph cut can
+    # join short dark or white hair to the forehead, and the hair is no skin
+    px_chroma = np.linalg.norm(lab[..., 1:] - skin_lab[1:], axis=-1)
+    px_skin = (px_chroma < 14.0) & (np.abs(lab[..., 0] - skin_lab[0]) < 45)
+    skin = (is_skin[labels] & px_skin) | (face > 0)
     # the neck: darker, often yellower than the cheeks; its pixels (under the jaw, within the
     # jaw's middle, still near the skin's colour) join the skin
     jaw_w = float(np.linalg.norm(p[16] - p[0]))
     yy, xx = np.mgrid[0:h, 0:w]
     neck = (yy > p[ibug68.JAW][:, 1].min()) & (np.abs(xx - p[ibug68.CHIN][0]) < 0.32 * jaw_w)
-    px_chroma = np.linalg.norm(lab[..., 1:] - skin_lab[1:], axis=-1)
     skin |= neck & (px_chroma < 24.0) & (lab[..., 0] > skin_lab[0] - 110) & \
         (lab[..., 0] < skin_lab[0] + 15)
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, _disc(0.06 * iod)) > 0
@@ -559,6 +564,19 @@ def dark_marks(photo_lab: np.ndarray, skin: np.ndarray, points: np.ndarray, look
     dark = skin & ~features & (L < skin_L - look.marks)
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, _disc(1)) > 0
     return drop_small(dark, 0.02 * iod * iod) & skin
+
+
+def _feature_zone(shape: tuple[int, ...], points: np.ndarray, iod: float) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: 1 over the eyes, brows, nose and mouth grown by 0.2 IOD,
+    fading to 0 over another 0.15 IOD."""
+    import cv2
+
+    zone = np.zeros(shape[:2], np.uint8)
+    for group in (ibug68.EYE_RIGHT, ibug68.EYE_LEFT, ibug68.BROWS, ibug68.NOSE,
+                  ibug68.LIPS_OUTER):
+        cv2.fillConvexPoly(zone, cv2.convexHull(np.round(points[group]).astype(np.int32)), 1)
+    zone = cv2.dilate(zone, _disc(0.2 * iod)).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(zone, (0, 0), 0.08 * iod) * 1.2, 0, 1)
 
 
 def _feature_shadows(L: np.ndarray, skin: np.ndarray, points: np.ndarray, iod: float,
@@ -709,10 +727,14 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 fill = fill * (1 - c) + bright * c
         if is_skin:
             fill[..., 0] += look.skin_lift
-            if look.modelling > 0:  # a faint, smooth trace of the face's relief inside the tones
+            if look.modelling > 0:  # a smooth trace of the face's relief inside the tones:
+                # full around the features (the relief of the eye sockets, nose and mouth is
+                # what a face is recognised by), faint on the broad cheeks and forehead
                 fine = region_blur(L, src, look.modelling_sigma * iod)
                 broad = region_blur(L, src, look.shade_sigma * iod)
-                fill[..., 0] += look.modelling * (fine - broad)
+                weight = look.modelling_rest + (look.modelling - look.modelling_rest) * \
+                    _feature_zone((h, w), p, iod)
+                fill[..., 0] += weight * (fine - broad)
         out[region] = fill[region]
     if marks.any():
         colour = np.median(photo_lab[marks], axis=0)
