@@ -54,7 +54,8 @@ class ToonLook:
     lines) in standard deviations of the local detail, 0 = none; marks: how much darker than
     the cheeks a mark on the skin (glasses, a moustache) is, in L units (0 = none);
     modelling / modelling_rest: weight of the smooth relief (lightness at modelling_sigma minus
-    at shade_sigma) kept inside the skin's tones around the features / on the broad skin;
+    at shade_sigma) kept inside the skin's tones around the features / on the broad skin, its
+    brightening at most modelling_light L units;
     skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
     iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
     highlights: draw a second, smaller catch-light;
@@ -81,6 +82,7 @@ class ToonLook:
     marks: float = 90.0
     modelling: float = 1.2
     modelling_rest: float = 0.4
+    modelling_light: float = 30.0
     modelling_sigma: float = 0.035
     skin_lift: float = 0.0
     saturation: float = 1.15
@@ -734,7 +736,10 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 broad = region_blur(L, src, look.shade_sigma * iod)
                 weight = look.modelling_rest + (look.modelling - look.modelling_rest) * \
                     _feature_zone((h, w), p, iod)
-                fill[..., 0] += weight * (fine - broad)
+                # (its bright side clipped: a hot spot on the cheek reads as a lamp's glare,
+                # not as a drawn face's light)
+                fill[..., 0] += np.clip(weight * (fine - broad), -look.shadow_depth[1],
+                                        look.modelling_light)
         out[region] = fill[region]
     if marks.any():
         colour = np.median(photo_lab[marks], axis=0)
