@@ -60,11 +60,13 @@ SKIN_LIFT, SKIN_PINK = 3.0, 2.0
 LINES_SOFTEN = 0.7
 KEEP_GROUPS = (LIPS_OUTER, ibug68.NOSE_LOWER)
 KEEP_GROW = 0.08
-#: the downy hair: contrast kept, share of the way to a light blond (light hair only), blur
-#: (IOD)
-HAIR_CONTRAST = 0.45
-HAIR_LIGHTEN = 0.38
-HAIR_BLUR = 0.03
+#: the downy hair: contrast kept, share of the way to a light blond (light hair only; 0: the
+#: person's own hair colour — a head matte that takes in skin or background would otherwise
+#: turn dark hair grey), blur (IOD) and the share of its hue variation kept
+HAIR_CONTRAST = 0.8
+HAIR_LIGHTEN = 0.0
+HAIR_BLUR = 0.04
+HAIR_HUE = 0.7
 #: darkness of the shadow under the jaw, at the jaw line
 JAW_SHADOW = 0.2
 #: the mouth's inside and tongue (RGB, in a face of L about 190), and the lips' extra
@@ -327,7 +329,7 @@ def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
         light_hair = float(np.clip((mean[0] - 80.0) / 60.0, 0, 1))
         lab[..., 0] += HAIR_LIGHTEN * (235 - mean[0]) * light_hair
         # one even hue (a baby's fine hair has no dark, cool shadows)
-        lab[..., 1:] = mean[1:] + (lab[..., 1:] - mean[1:]) * 0.4
+        lab[..., 1:] = mean[1:] + (lab[..., 1:] - mean[1:]) * HAIR_HUE
     out = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
     h = _blur(hair, 0.02 * iod)[..., None]
     return _u8(rgb.astype(np.float32) * (1 - h) + out * h)
