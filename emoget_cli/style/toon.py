@@ -568,6 +568,15 @@ def dark_marks(photo_lab: np.ndarray, skin: np.ndarray, points: np.ndarray, look
     return drop_small(dark, 0.02 * iod * iod) & skin
 
 
+def face_hull(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """uint8 [H, W]: 1 inside the convex hull of the 68 landmarks."""
+    import cv2
+
+    hull = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    return hull
+
+
 def _feature_zone(shape: tuple[int, ...], points: np.ndarray, iod: float) -> np.ndarray:
     """float32 [H, W] in [0, 1]: 1 over the eyes, brows, nose and mouth grown by 0.2 IOD,
     fading to 0 over another 0.15 IOD."""
@@ -662,6 +671,8 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     rgb uint8 [H, W, 3]; alpha: the head matte uint8 [H, W] or None. Returns (float32 RGB
     [H, W, 3] in 0..255, skin mask bool [H, W], region labels int32 [H, W]).
     """
+    import cv2
+
     h, w = rgb.shape[:2]
     p = np.asarray(points, np.float64)
     iod = ibug68.inter_ocular_distance(p)
@@ -708,19 +719,32 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
             if is_hair:
                 light = _crown_band(region, alpha, p, iod, look.ring)
                 light = shape_mask(light, min_area=min_area, radius=radius) & region & ~shadow
-            lit = src & ~shadow & ~light
-            base = _median_lab(lab, lit, base)
-            fill[:] = base
+            # the colours are read where the region is surely itself: the hair near the face
+            # (a matte that runs into a busy backdrop must not give the hair its colour)
+            sample = src
+            if is_hair:
+                near = cv2.dilate(face_hull(p, (h, w)), _disc(0.6 * iod)) > 0
+                if (region & near).sum() >= min_area:
+                    sample = region & near
+            lit = sample & ~shadow & ~light
+            base = _median_lab(lab, lit, _median_lab(lab, sample, base))
             if shadow.any():
-                dark = _median_lab(lab, shadow, base)
+                dark = _median_lab(lab, shadow & sample, _median_lab(lab, shadow, base))
                 # one clear step: deep enough to read at 128 px, never a black hole
                 dL = float(np.clip(base[0] - dark[0], look.shadow_depth[0], look.shadow_depth[1]))
+                if is_skin:  # the person's own skin: the two tones average to the skin's mean
+                    f = float(shadow[src].mean())
+                    base = base.copy()
+                    base[0] = float(np.mean(L[src])) + f * dL
                 dark = np.array([base[0] - dL, dark[1], dark[2]], np.float32)
                 if is_skin:  # the base's hue, richer (a painted skin shadow is a deeper
                     # skin colour, never the photo's greyish or greenish neck shade)
                     dark[1:] = 128 + (base[1:] - 128) * look.skin_shadow_chroma
+                fill[:] = base
                 c = coverage(shadow)[..., None]
                 fill = fill * (1 - c) + dark * c
+            else:
+                fill[:] = base
             if light.any():
                 bright = _median_lab(lab, light, base)
                 dL = float(np.clip(bright[0] - base[0], look.shadow_depth[0], look.shadow_depth[1]))
@@ -748,8 +772,6 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     out[..., 1:] = 128 + (out[..., 1:] - 128) * look.saturation
     flat_rgb = _rgb(out).astype(np.float32)
     if look.soft > 0:  # anti-aliased region borders
-        import cv2
-
         flat_rgb = cv2.GaussianBlur(flat_rgb, (0, 0), look.soft * min(h, w) / 256)
     return flat_rgb, labels == skin_id, labels
 
