@@ -45,16 +45,16 @@ def aligned_photo(path: Path, size: int = 256) -> tuple[np.ndarray, np.ndarray]:
 
 
 def skin_tone(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """float [3]: the mean CIELAB colour (L* 0..100, a*, b*) of the skin away from the outline
-    and features — the mean, not the median, so that a style that flattens the shading (and
-    with it lightens the skin) shows."""
+    """float [3]: the mean CIELAB colour (L* 0..100, a*, b*) of the cheeks' and chin's skin away
+    from the outline and features (as tests/test_style_photos.py) — the mean, not the median,
+    so that a style that flattens the shading (and with it lightens the skin) shows."""
     import cv2
 
     from emoget_cli.style.filters import skin_interior
 
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
     lab = lab * np.float32([100 / 255, 1, 1]) - np.float32([0, 128, 128])
-    return lab[skin_interior(rgb.shape, points)].mean(0)
+    return lab[skin_interior(rgb.shape, points, below_eyes=True)].mean(0)
 
 
 def main(argv=None) -> int:

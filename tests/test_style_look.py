@@ -13,6 +13,7 @@ import pytest
 from emoget_cli.core import ibug68
 from emoget_cli.core.errors import UsageError
 from emoget_cli.style import stylize
+from emoget_cli.style.filters import skin_interior
 
 LOOK_STYLES = ("cartoon", "baby", "painting", "caricature", "caricature-cartoon")
 
@@ -98,18 +99,6 @@ def test_caricature_counts_proportions_and_moves_the_whole_head(aligned, styled)
 
 # ------------------------------------------------------------------------- measures of looks --
 
-def _skin_interior(shape, pts) -> np.ndarray:
-    """bool [H, W]: the face's skin away from its outline and features (cheeks, forehead)."""
-    import cv2
-
-    from emoget_cli.style.filters import face_mask, feature_mask
-
-    iod = ibug68.inter_ocular_distance(pts)
-    face = (face_mask(shape, pts, feather=0.0) > 0.5).astype(np.uint8)
-    face = cv2.erode(face, np.ones((int(0.25 * iod) | 1,) * 2, np.uint8)) > 0
-    return face & ~(feature_mask(shape, pts, grow=0.25, nose=True) > 0.05)
-
-
 def _contours(shape, pts, reach: float) -> np.ndarray:
     """bool [H, W]: within reach·IOD of the landmark contours (jaw, eyes, brows, nose base,
     mouth opening)."""
@@ -140,7 +129,7 @@ def test_cartoon_skin_is_flat_and_ink_follows_the_contours(styled, aligned, name
 
     rgb, pts = aligned
     res = styled[name]
-    photo_skin, toon_skin = _skin_interior(rgb.shape, pts), _skin_interior(rgb.shape, res.points)
+    photo_skin, toon_skin = skin_interior(rgb.shape, pts), skin_interior(rgb.shape, res.points)
     # a few flat tones instead of the photo's hundreds of shades
     n_photo = len(np.unique(rgb[photo_skin] // 4, axis=0))
     n_toon = len(np.unique(res.image[toon_skin] // 4, axis=0))
@@ -211,7 +200,7 @@ def test_cartoon_is_clean_cel_shading(styled, aligned, name):
     rgb, pts = aligned
     res = styled[name]
     iod = ibug68.inter_ocular_distance(res.points)
-    skin = _skin_interior(rgb.shape, res.points)
+    skin = skin_interior(rgb.shape, res.points)
     # the hair where the styled head has it (a caricature narrows the head)
     hair = _hair_interior(rgb, pts) & _hair_interior(res.image, res.points)
     # (a caricature's narrower face, lower brows and wider mouth leave less skin between the
@@ -362,8 +351,8 @@ def test_baby_looks_like_a_baby(styled, aligned):
     assert baby["hair_texture"] < 0.5 * photo["hair_texture"], (photo, baby)
     # the hair keeps its colour, but the hairdo's dark, shaded sides are gone: a light crown
     assert baby["hair_lightness"] > photo["hair_lightness"] + 20, (photo, baby)
-    assert np.median(_local_std(res.image)[_skin_interior(rgb.shape, res.points)]) < \
-        0.5 * np.median(_local_std(rgb)[_skin_interior(rgb.shape, pts)])
+    assert np.median(_local_std(res.image)[skin_interior(rgb.shape, res.points)]) < \
+        0.5 * np.median(_local_std(rgb)[skin_interior(rgb.shape, pts)])
 
 
 def test_baby_keeps_identity_on_the_mirrored_photo(astronaut_rgb):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ibug68 import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_OUTER,
-                          NOSE_LOWER, inter_ocular_distance)
+                          NOSE_LOWER, eye_centres, inter_ocular_distance)
 
 
 def _mix(a: np.ndarray, b: np.ndarray, t) -> np.ndarray:
@@ -79,15 +79,22 @@ def feature_mask(shape: tuple[int, ...], points: np.ndarray, *, grow: float = 0.
     return cv2.GaussianBlur(feats, (0, 0), max(1.0, iod * 0.05))
 
 
-def skin_interior(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+def skin_interior(shape: tuple[int, ...], points: np.ndarray, *,
+                  below_eyes: bool = False) -> np.ndarray:
     """bool [H, W]: the face's skin away from its outline and features (cheeks, forehead,
-    chin): where a style's skin tone is measured."""
+    chin): where a style's skin tone is measured. below_eyes: only the cheeks and chin (a
+    forehead's lightness also depends on a fringe, a cap's shadow or glasses frames, which a
+    style may legitimately redraw)."""
     import cv2
 
     iod = inter_ocular_distance(points)
     face = (face_mask(shape, points, feather=0.0) > 0.5).astype(np.uint8)
     face = cv2.erode(face, np.ones((int(0.25 * iod) | 1,) * 2, np.uint8)) > 0
-    return face & ~(feature_mask(shape, points, grow=0.25, nose=True) > 0.05)
+    skin = face & ~(feature_mask(shape, points, grow=0.25, nose=True) > 0.05)
+    if below_eyes:
+        eye_y = float(np.mean([c[1] for c in eye_centres(points)]))
+        skin &= (np.arange(shape[0]) > eye_y + 0.25 * iod)[:, None]
+    return skin
 
 
 def tone(rgb: np.ndarray, *, brightness: float = 0.0, saturation: float = 1.0,
