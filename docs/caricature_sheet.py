@@ -17,15 +17,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sticker_sheet import caption  # noqa: E402  (docs/ is the script's folder)
+
+
+def _caption(img: np.ndarray, text: str) -> np.ndarray:
+    return caption(img, text, bar=18, scale=0.4)
+
 STRENGTHS = (1.0, 1.6, 2.2)
-
-
-def _label(img: np.ndarray, text: str) -> np.ndarray:
-    import cv2
-
-    bar = np.full((18, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
-    return np.concatenate([img, bar])
 
 
 def main() -> None:
@@ -56,7 +54,7 @@ def main() -> None:
             dist = face_distance(ref, face_embedding(res.image, res.points))
             moved = np.linalg.norm(res.points - pts, axis=1).mean() / iod
             print(f"{style} k={k:g}: identity {dist:.3f}, landmarks moved {moved:.3f} IOD")
-            big.append(_label(res.image, f"{style} {k:g}  id {dist:.2f}"))
+            big.append(_caption(res.image, f"{style} {k:g}  id {dist:.2f}"))
             thumb = cv2.resize(res.image, (128, 128), interpolation=cv2.INTER_AREA)
             small.append(np.pad(thumb, ((4, 4), (64, 64), (0, 0)), constant_values=255))
         rows += [np.concatenate(big, axis=1), np.concatenate(small, axis=1)]

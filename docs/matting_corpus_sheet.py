@@ -22,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from sticker_sheet import caption  # noqa: E402  (docs/ is the script's folder)
+
+
+def _caption(img: np.ndarray, text: str) -> np.ndarray:
+    return caption(img, text, bar=18, scale=0.4)
+
 HARD = ("hair white", "platinum hair, white background", "black hair, black background",
         "background hair", "background busy", "forehead cut by frame", "big hair", "tiny 96 px")
 
@@ -63,14 +69,6 @@ def _square(img: np.ndarray, side: int, alpha=None) -> np.ndarray:
     return out
 
 
-def _label(img: np.ndarray, text: str) -> np.ndarray:
-    import cv2
-
-    bar = np.full((18, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, text, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (30, 30, 30), 1, cv2.LINE_AA)
-    return np.concatenate([img, bar])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "matting_corpus.png")
@@ -91,9 +89,9 @@ def main() -> None:
         s = score(v, cut.rgb, cut.alpha)
         print(f"{v.name:32s} {s.row()}  {ms:.0f} ms", flush=True)
         pair = np.concatenate([_square(v.rgb, 128), _square(cut.rgb, 128, cut.alpha)], axis=1)
-        cells.append(_label(pair, v.name))
+        cells.append(_caption(pair, v.name))
         if v.name in HARD:
-            edges.append(_label(_square(cut.rgb, 256, cut.alpha), v.name))
+            edges.append(_caption(_square(cut.rgb, 256, cut.alpha), v.name))
     cols = 4
     while len(cells) % cols:
         cells.append(np.full_like(cells[0], 255))

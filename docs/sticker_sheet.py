@@ -31,12 +31,15 @@ def _frames(path: Path) -> list[np.ndarray]:
     return out
 
 
-def _label(img: np.ndarray, text: str) -> np.ndarray:
+def caption(img: np.ndarray, text: str, *, bar: int = 22, scale: float = 0.5) -> np.ndarray:
+    """img uint8 [H, W, 3] with a white bar of `bar` pixels below it holding `text` (the docs
+    sheets' one way of labelling a picture)."""
     import cv2
 
-    bar = np.full((22, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, text, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (40, 40, 40), 1, cv2.LINE_AA)
-    return np.concatenate([img, bar])
+    out = np.full((bar, img.shape[1], 3), 255, np.uint8)
+    cv2.putText(out, text, (round(bar * 0.18), round(bar * 0.72)), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (40, 40, 40), 1, cv2.LINE_AA)
+    return np.concatenate([img, out])
 
 
 def main() -> None:
@@ -81,7 +84,7 @@ def main() -> None:
                                                  (0, 128 - crop.shape[1]), (0, 0)),
                                           constant_values=255)
                             closeups.append(np.kron(crop, np.ones((2, 2, 1), np.uint8)))
-                    big.append(_label(over_checkerboard(fit_rgba(pick, 256, 256), cell=8),
+                    big.append(caption(over_checkerboard(fit_rgba(pick, 256, 256), cell=8),
                                       f"{style} {expr}{' sticker' if sticker else ''}"))
                     small.append(over_checkerboard(fit_rgba(pick, 128, 128), cell=4))
                 rows.append(np.concatenate(big, axis=1))
@@ -90,7 +93,7 @@ def main() -> None:
                               np.uint8)
                 rows.append(np.concatenate([strip, pad], axis=1))
     if closeups:
-        strip = _label(np.concatenate(closeups, axis=1), "512 px edges at 2x: hair, jaw and chin "
+        strip = caption(np.concatenate(closeups, axis=1), "512 px edges at 2x: hair, jaw and chin "
                        "(sticker, then cut-out)")
         pad = np.full((strip.shape[0], rows[0].shape[1] - strip.shape[1], 3), 255, np.uint8)
         rows.append(np.concatenate([strip, pad], axis=1))
