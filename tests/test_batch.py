@@ -195,10 +195,13 @@ def test_ctrl_c_cancels_the_rest_and_leaves_only_complete_files(tmp_path, ray):
     proc = subprocess.Popen([sys.executable, "-m", "emoget_cli", "make", str(inputs), "-o",
                              f"{out}/", "--size", "128", "--frames", "12", "--ray"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ledger = out / batch.LEDGER_NAME
+    # wait for a finished AND recorded selfie: a Ctrl-C between a file's rename and its ledger
+    # line is legal (the rerun redoes it), and under load it left no ledger at all to read
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob("*.gif")):
+    while time.monotonic() < deadline and not (ledger.is_file() and ledger.read_text().strip()):
         time.sleep(0.2)
-    assert list(out.glob("*.gif")), "no output appeared"
+    assert list(out.glob("*.gif")) and ledger.is_file(), "no recorded output appeared"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == 130, err
@@ -213,5 +216,5 @@ def test_ctrl_c_cancels_the_rest_and_leaves_only_complete_files(tmp_path, ray):
         assert frames.shape[0] >= 8 and frames.shape[1:3] == (128, 128)
     # the ledger names only complete files (one finished just as Ctrl-C came may be unrecorded:
     # a rerun redoes it)
-    done = [json.loads(line) for line in (out / batch.LEDGER_NAME).read_text().splitlines()]
+    done = [json.loads(line) for line in ledger.read_text().splitlines()]
     assert {Path(d["outputs"][0]).name for d in done} <= {g.name for g in gifs}
