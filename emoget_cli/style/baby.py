@@ -477,27 +477,13 @@ def baby(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int =
     matte: the head's alpha uint8 [H, W] (None: cut here with render.matting). A face under
     256 px is drawn at 256 px and scaled down (the drawn eyes, brows and lips of a few pixels
     come out anti-aliased and where the landmarks say)."""
-    import cv2
-
-    from .filters import _mix
+    from .filters import _mix, drawn_at_least
 
     del seed
     if strength <= 0:
         return rgb
-    h, w = rgb.shape[:2]
-    scale = max(1.0, 256.0 / min(h, w))
-    if scale == 1.0:
-        out, gone = _paint(rgb, np.asarray(points, np.float64), strength, matte)
-    else:
-        size = (round(w * scale), round(h * scale))
-        big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
-        # OpenCV's resize maps pixel centres: x' + 0.5 = (x + 0.5) · size' / size
-        pts = (np.asarray(points, np.float64) + 0.5) * np.array([size[0] / w, size[1] / h]) - 0.5
-        big_matte = None if matte is None else cv2.resize(matte, size,
-                                                          interpolation=cv2.INTER_LINEAR)
-        out, gone = _paint(big, pts, strength, big_matte)
-        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
-        gone = cv2.resize(gone, (w, h), interpolation=cv2.INTER_AREA)
+    out, gone = drawn_at_least(rgb, points, lambda big, pts, m: _paint(big, pts, strength, m),
+                               images=(matte,))
     return _u8(_mix(rgb, out, np.maximum(strength, gone)))
 
 

@@ -7,6 +7,8 @@ each effect with the input. `rng` makes stochastic filters (brush strokes) repro
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from ..core.ibug68 import (BROW_LEFT, BROW_RIGHT, BROWS, EYE_LEFT, EYE_RIGHT, JAW, LIPS_OUTER,
@@ -261,26 +263,43 @@ def head_matte(rgb: np.ndarray, points: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Cel-shaded cartoon (style.toon): flat tones per region, drawn eyes, landmark ink lines."""
-    from .toon import CARTOON, toon
-
+def drawn_at_least(rgb: np.ndarray, points: np.ndarray, draw: Callable[..., Any], *,
+                   images: tuple[np.ndarray | None, ...] = (), side: int = 256) -> Any:
+    """draw(rgb, points float64 [68, 2], *images) on a copy of a face under `side` px scaled up
+    to `side`, its result (an array or a tuple of arrays, [H', W', ...]) scaled back to the
+    face's [H, W]: lines, eyes and tone outlines of a few pixels come out anti-aliased and where
+    the landmarks say, not snapped to the grid. images: more per-pixel inputs (a matte; None
+    passes through), resized with the face."""
     import cv2
+
+    h, w = rgb.shape[:2]
+    scale = max(1.0, side / min(h, w))
+    if scale == 1.0:
+        return draw(rgb, np.asarray(points, np.float64), *images)
+    size = (round(w * scale), round(h * scale))
+    big = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+    # OpenCV's resize maps pixel centres: x' + 0.5 = (x + 0.5) · size' / size
+    pts = (np.asarray(points, np.float64) + 0.5) * np.array([size[0] / w, size[1] / h]) - 0.5
+    big_images = [None if im is None else cv2.resize(im, size, interpolation=cv2.INTER_LINEAR)
+                  for im in images]
+    result = draw(big, pts, *big_images)
+
+    def back(a: np.ndarray) -> np.ndarray:
+        return cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA)
+
+    return tuple(back(r) for r in result) if isinstance(result, tuple) else back(result)
+
+
+def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Cel-shaded cartoon (style.toon): flat tones per region, drawn eyes, landmark ink lines;
+    a small face is drawn at 256 px (drawn_at_least)."""
+    from .toon import CARTOON, toon
 
     del seed
     if strength <= 0:
         return rgb
-    # a small face is drawn at 256 px and scaled down: lines, eyes and tone outlines of a
-    # few pixels come out anti-aliased and where the landmarks say, not snapped to the grid
-    h, w = rgb.shape[:2]
-    scale = max(1.0, 256.0 / min(h, w))
-    size = (round(w * scale), round(h * scale))
-    big = rgb if scale == 1.0 else cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
-    # OpenCV's resize maps pixel centres: x' + 0.5 = (x + 0.5) · size' / size
-    pts = (np.asarray(points, np.float64) + 0.5) * np.array([size[0] / w, size[1] / h]) - 0.5
-    out = toon(big, pts, CARTOON, alpha=head_matte(big, pts))
-    if scale != 1.0:
-        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
+    out = drawn_at_least(rgb, points,
+                         lambda big, pts: toon(big, pts, CARTOON, alpha=head_matte(big, pts)))
     return _u8(_mix(rgb, out, strength))
 
 
