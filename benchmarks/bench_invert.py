@@ -6,7 +6,8 @@ StyleGAN2 generator, and the perceptual losses alone (forward + backward).
 
 The generator is randomly initialised (same architecture and cost as a real one). LPIPS-VGG is
 timed with a randomly initialised VGG16 written to a temporary torch hub folder, because the real
-backbone weights cannot be downloaded offline (its cost is the same).
+backbone weights cannot be downloaded offline (its cost is the same); the inversion is timed with
+both losses.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def bench_inversion(size: int, steps: int, device, perceptual: str) -> None:
           f"({steps} steps, {result.seconds:.1f} s with the mean-w statistics)", flush=True)
 
 
-def bench_perceptual(sizes: list[int], device) -> None:
+def write_random_vgg16() -> None:
+    """Point TORCH_HOME at a new temporary folder holding a randomly initialised VGG16 under
+    the ImageNet file's name, so that LPIPS runs (and costs what it costs) offline."""
     import torch
 
     os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="emoget-bench-")
@@ -41,12 +44,21 @@ def bench_perceptual(sizes: list[int], device) -> None:
     P.vgg16_weights_path().parent.mkdir(parents=True, exist_ok=True)
     torch.save({f"features.{k}": v for k, v in vgg.features.state_dict().items()},
                P.vgg16_weights_path())
+
+
+def bench_perceptual(sizes: list[int], device) -> None:
+    import torch
+
+    from emoget_cli.gan import perceptual as P
+
     for name in ("fallback", "lpips"):
         loss = P.build_perceptual(name, device)
         for size in sizes:
             x = torch.rand(1, 3, size, size, device=device) * 2 - 1
             y = (torch.rand(1, 3, size, size, device=device) * 2 - 1).requires_grad_()
             loss(x, y).sum().backward()  # warm-up
+            if device.type == "cuda":
+                torch.cuda.synchronize()
             start = time.perf_counter()
             for _ in range(3):
                 loss(x, y).sum().backward()
@@ -72,9 +84,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    write_random_vgg16()
     bench_perceptual(args.sizes, device)
     for size in args.sizes:
-        bench_inversion(size, args.steps, device, "fallback")
+        for perceptual in ("fallback", "lpips"):
+            bench_inversion(size, args.steps, device, perceptual)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,8 @@ def fmt_stages(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--image", type=Path, default=SAMPLE)
-    ap.add_argument("--styles", default="cartoon", help="comma-separated classic styles")
+    ap.add_argument("--styles", default="cartoon",
+                    help="comma-separated classic styles; none: only the gan engine (--gan)")
     ap.add_argument("--expr", default="happiness")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--frames", type=int, default=24)
@@ -108,7 +109,7 @@ def main() -> None:
         print(f"emoget make benchmark: {args.image.name}, {args.size}², {args.frames} frames, "
               f"expr {args.expr}, landmarks {args.backend}, python {sys.version.split()[0]}, "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-        for style in args.styles.split(","):
+        for style in ([] if args.styles == "none" else args.styles.split(",")):
             config = {"output": str(tmp / f"{style}.gif"), "style": style, "engine": "classic",
                       "expressions": [args.expr],
                       "animation": {"frames": args.frames, "size": args.size},
@@ -124,6 +125,9 @@ def main() -> None:
         if args.gan:
             import torch
 
+            from recorded_landmarks import install_if_dlib_missing
+
+            install_if_dlib_missing()  # a GPU machine without dlib's model replays the sample's points
             gen = args.generator or random_generator(tmp, args.size)
             device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
             config = {"output": tmp / "gan.gif", "generator": Path(gen), "engine": "gan",

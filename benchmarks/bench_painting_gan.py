@@ -10,7 +10,8 @@ hash, check, safetensors, pin), build the painting-gan blend (the recipe), then 
 The generators are randomly initialised with the real architecture (config-f: style_dim 512,
 8 mapping layers, channel multiplier 2), so every figure equals a real checkpoint's cost; the
 machine needs no internet. Without the VGG16 file in the torch hub cache the inversion uses the
-fallback perceptual loss (`--perceptual lpips` with the file present times LPIPS instead).
+fallback perceptual loss; `--perceptual lpips` times LPIPS with a randomly initialised VGG16
+written to a temporary torch hub folder (the real one's cost).
 Printed: registration + conversion, recipe build, each `make` run (first = cold: CUDA context,
 cuDNN autotuning), its stages, seconds per inversion step, and peak GPU memory.
 """
@@ -32,7 +33,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256, help="output side in px (256)")
     ap.add_argument("--frames", type=int, default=24, help="animation frames (24)")
     ap.add_argument("--runs", type=int, default=3, help="make runs (the first is cold)")
-    ap.add_argument("--perceptual", default="auto", help="auto | lpips | fallback | none")
+    ap.add_argument("--perceptual", choices=("auto", "lpips"), default="auto",
+                    help="auto: LPIPS when this machine has VGG16's weights, else the fallback loss; "
+                         "lpips: LPIPS with a random VGG16 (same cost)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="emoget-bench-painting-"))
@@ -46,6 +49,13 @@ def main() -> None:
     from emoget_cli.gan.checkpoint import Checkpoint
     from emoget_cli.pipeline import MakeConfig, make, sample_input
     from emoget_cli.weights import load_registry
+    from recorded_landmarks import install_if_dlib_missing
+
+    install_if_dlib_missing()  # a GPU machine without dlib's model replays the sample's points
+    if args.perceptual == "lpips":
+        from bench_invert import write_random_vgg16
+
+        write_random_vgg16()
 
     cuda = args.device.startswith("cuda")
     if cuda and not torch.cuda.is_available():
@@ -82,8 +92,8 @@ def main() -> None:
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         config = MakeConfig(output=tmp / f"painting-{run}.gif", style="painting-gan",
-                            expressions=("happiness",), invert_steps=args.steps, size=args.size,
-                            frames=args.frames, device=args.device)
+                            expressions=("happiness",), invert_steps=args.steps,
+                            animation={"size": args.size, "frames": args.frames}, device=args.device)
         warnings: list[str] = []
         t = time.perf_counter()
         (result,) = make([sample], config, warn=warnings.append)
