@@ -15,6 +15,7 @@ Images are uint8 [H, W, 3] RGB; points float [68, 2] (x, y) pixels, iBUG order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -101,6 +102,34 @@ def _inner_lip_outline(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return upper, lower, np.concatenate([upper, lower[::-1][1:-1]])
 
 
+@dataclass(frozen=True)
+class _LipPatch:
+    """Where the inner lips of points [68, 2] are drawn over: `box` (x0, y0, x1, y1) px, `mask`
+    float [h, w] (the opening's feathered coverage), pixel grids `ys`, `xs` float64 [h, w], and
+    the inner upper/lower lip's y per column, `upper`, `lower` float64 [1, w]."""
+
+    box: tuple[int, int, int, int]
+    mask: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+
+
+def _lip_patch(points: np.ndarray, shape: tuple[int, int], *, margin: float, feather: float,
+               grow: int) -> Optional[_LipPatch]:
+    """The inner-lip patch of points [68, 2] in an image of `shape` (h, w), its box `margin`
+    px around the opening and its mask grown by `grow` px; None when under 2 px."""
+    upper_lip, lower_lip, poly = _inner_lip_outline(points)
+    box = _box(poly, margin, shape)
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    return _LipPatch(box, _poly_mask(poly, box, feather=feather, grow=grow), ys, xs,
+                     _curve(upper_lip, xs[0])[None, :], _curve(lower_lip, xs[0])[None, :])
+
+
 def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
                look: DrawStyle = PHOTO, lower_teeth: Optional[float] = None) -> np.ndarray:
     """Paint a mouth interior where dst opens wider than src; returns a copy (or rgb).
@@ -126,16 +155,12 @@ def fill_mouth(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
     strength = _smoothstep(start, start + 0.09 * width, extra)
     if strength <= 0.0 or width < 4:
         return rgb
-    upper_lip, lower_lip, poly = _inner_lip_outline(dst)
-    box = _box(poly, 3, rgb.shape[:2])
-    x0, y0, x1, y1 = box
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return rgb
     # grown by a pixel so that the feathered edge does not let stretched lip pixels show
-    mask = _poly_mask(poly, box, feather=max(0.4, 0.008 * width), grow=1)
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    upper = _curve(upper_lip, xs[0])[None, :]
-    lower = _curve(lower_lip, xs[0])[None, :]
+    lips = _lip_patch(dst, rgb.shape[:2], margin=3, feather=max(0.4, 0.008 * width), grow=1)
+    if lips is None:
+        return rgb
+    (x0, y0, x1, y1), mask, ys, xs = lips.box, lips.mask, lips.ys, lips.xs
+    upper, lower = lips.upper, lips.lower
     gap = np.maximum(lower - upper, 0.5)
     xc = 0.5 * (dst[60, 0] + dst[64, 0])
     half = max(0.5 * abs(dst[64, 0] - dst[60, 0]), 1.0)
@@ -238,22 +263,19 @@ def shut_lips(rgb: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray,
                 * (1.0 - _smoothstep(0.055 * width, 0.09 * width, dst_open)))
     if presence <= 0.0:
         return rgb
-    upper_lip, lower_lip, poly = _inner_lip_outline(dst)
+    upper_lip, lower_lip, _ = _inner_lip_outline(dst)
     top = _lip_colour(rgb, np.concatenate([dst[[48, 49, 50, 51, 52, 53, 54]], upper_lip[::-1]]))
     bottom = _lip_colour(rgb, np.concatenate([dst[[54, 55, 56, 57, 58, 59, 48]], lower_lip]))
     if top is None and bottom is None:
         return rgb
     top = bottom if top is None else top
     bottom = top if bottom is None else bottom
-    box = _box(poly, 4, rgb.shape[:2])
-    x0, y0, x1, y1 = box
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return rgb
     # grown by two pixels: the warp smears the squeezed teeth a little past the lip line
-    mask = _poly_mask(poly, box, feather=max(0.5, 0.01 * width), grow=2)
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    upper = _curve(upper_lip, xs[0])[None, :]
-    lower = _curve(lower_lip, xs[0])[None, :]
+    lips = _lip_patch(dst, rgb.shape[:2], margin=4, feather=max(0.5, 0.01 * width), grow=2)
+    if lips is None:
+        return rgb
+    (x0, y0, x1, y1), mask, ys, xs = lips.box, lips.mask, lips.ys, lips.xs
+    upper, lower = lips.upper, lips.lower
     # the lips meet along a smooth line (a quadratic through the inner-lip pairs' midpoints):
     # the landmarks' small kinks would otherwise draw a zigzag seam
     pairs = np.array([dst[60]] + [0.5 * (dst[t] + dst[b]) for t, b in INNER_LIPS] + [dst[64]])
