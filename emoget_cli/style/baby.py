@@ -27,6 +27,8 @@ are the (already reshaped) iBUG-68 landmarks [68, 2] in pixels.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..core import ibug68
@@ -39,17 +41,30 @@ from ..core.ibug68 import (BROWS, CHIN, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LI
 #: the bare forehead: a half ellipse over the face whose top sits this far above the eyes (IOD),
 #: and how much of the photo's forehead modelling is replaced there by the airbrushed skin
 #: (the shadow under the old fringe would show as a line)
-HAIRLINE_TOP = 1.25
+HAIRLINE_TOP = 1.7
 DOME_FLAT = 0.7
 #: extra width (in ellipse radii) of the hairline's soft edge at the top
 HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
-SKULL = (0.0, -0.45, 1.45, 1.45)
+SKULL = (0.0, -0.6, 1.8, 1.85)
+#: the drawn cranium: lightening of its lit middle and darkening of its rim (Lab L, 0..255
+#: scale), the bare forehead under the hair cap (half width, height above the brows, IOD; and
+#: how far its centre lies above the brows) and the cap's opacity
+CRANIUM_LIGHT, CRANIUM_RIM = 8.0, 18.0
+FOREHEAD = (1.4, 1.4, 0.1)
+HAIR_OPACITY = 0.65
+BAND = (1.25, 1.2, 0.25)
+HAIR_SIDE_END = 0.5
 #: skin: edge-preserving smoothing (sigma_s in IOD, sigma_r) that keeps the face's modelling,
 #: the share of it kept where the photo's skin is (the rest is the coarse, airbrushed skin),
 #: how much of the lightness variation stays around the median (1 = the photo's), and a
 #: lighter, pinker baby tone (Lab units)
 SKIN_SIGMA_S, SKIN_SIGMA_R = 0.3, 0.12
+#: the scale (IOD) below which the skin's detail is an adult's texture and is smoothed away
+WRINKLE_SIGMA = 0.07
+WRINKLE_TARGET = 7.0
+SMOOTH_KEEP = (EYE_RIGHT, EYE_LEFT, LIPS_OUTER, ibug68.NOSE)
+SMOOTH_KEEP_GROW = 0.1
 MODELLING = 1.0
 EVENNESS = 1.0
 SKIN_LIFT, SKIN_PINK = 3.0, 2.0
@@ -57,7 +72,7 @@ SKIN_LIFT, SKIN_PINK = 3.0, 2.0
 #: by this much (IOD): they carry much of the identity
 #: how much of the photo's modelling goes over the adult lines (nasolabial folds, under-eye
 #: hollows, the nose bridge): replaced by the airbrushed skin
-LINES_SOFTEN = 0.7
+LINES_SOFTEN = 0.3
 KEEP_GROUPS = (LIPS_OUTER, ibug68.NOSE_LOWER)
 KEEP_GROW = 0.08
 #: the downy hair: contrast kept, share of the way to a light blond (light hair only; 0: the
@@ -79,6 +94,9 @@ BLUSH_RED, BLUSH_LIGHT = 16.0, 2.0
 #: opacity of the lower lip's gloss and of the nose tip's highlight (more reads as lipstick)
 LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
+#: the drawn eyes (style.toon's baby eyes): iris radius / opening height (at least iris_min ×
+#: the eye's width) and the opening's height / the landmarks' — big round infant eyes
+EYE_LOOK = {"eye_round": 1.5}
 #: how far the brows' colour moves towards the skin (faint baby brows; their photo shape
 #: stays: it carries much of the identity)
 BROW_FADE = 0.4
@@ -285,6 +303,19 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     # the fine skin: the photo's modelling (edge-preserving smoothing) where it is skin
     fine = cv2.edgePreservingFilter(rgb, flags=cv2.RECURS_FILTER, sigma_s=SKIN_SIGMA_S * iod,
                                     sigma_r=SKIN_SIGMA_R).astype(np.float32)
+    # no adult texture on the skin: wrinkles, eye bags, folds and stubble are detail finer than
+    # the face's relief; away from the features the skin is a blur of skin pixels only (the
+    # features' dark contours do not bleed into it), near them the edge-preserving picture
+    smooth, _ = normalized_blur(img, np.clip((prob - 0.3) / 0.4, 0, 1) * (1 - holes),
+                                WRINKLE_SIGMA * iod)
+    near_features = feature_holes(rgb.shape, p, SMOOTH_KEEP, grow=SMOOTH_KEEP_GROW, brows=True)
+    # the texture is turned down to a baby's at most: a smooth young face keeps its own
+    detail = fine - smooth
+    sel = (jaw_region(rgb.shape, p) > 0.5) & (near_features < 0.1) & (prob > 0.6)
+    energy = float(np.sqrt((detail[sel].mean(1) ** 2).mean())) if sel.sum() > 20 else 0.0
+    gain = min(1.0, WRINKLE_TARGET / max(energy, 1e-6))
+    away = (1 - near_features)[..., None] * (1 - gain)
+    fine = fine - detail * away
     # under the features drawn again (eyes, brows) the coarse skin; around the lips and nose
     # the photo's modelling
     drawn = feature_holes(rgb.shape, p, (EYE_RIGHT, EYE_LEFT))
@@ -344,7 +375,7 @@ def skull_mask(shape: tuple[int, ...], points: np.ndarray, grow: float = 0.0) ->
     ang = np.arctan2(v - cv, u - cu)
     # fixed phases: the same head every time
     fuzz = sum(a * np.sin(ang * k + ph) for a, k, ph in
-               ((0.010, 29.0, 0.3), (0.007, 47.0, 1.9), (0.005, 83.0, 4.1)))
+               ((0.004, 29.0, 0.3), (0.003, 47.0, 1.9), (0.002, 83.0, 4.1)))
     return np.clip((1.0 + fuzz - r) / 0.04, 0, 1).astype(np.float32)
 
 
@@ -375,6 +406,80 @@ def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
     fill = near * t + far * (1 - t)
     g = _blur(gone, 0.01 * iod)
     return _u8(img * (1 - g[..., None]) + fill * g[..., None]), g
+
+
+def hair_colour(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray
+                ) -> np.ndarray | None:
+    """float32 Lab [3] (OpenCV's 0..255 scale): the median colour of the photo's hair (the head
+    matte above the brows that is not skin), None when there is too little of it (a bald head)."""
+    import cv2
+
+    u, v = face_coords(rgb.shape, points)
+    brow_v = float(np.mean(((np.asarray(points, np.float64)[BROWS] - face_frame(points)[0])
+                            @ face_frame(points)[1][1]) / inter_ocular_distance(points)))
+    sel = (head > 0.7) & (skin < 0.3) & (v < brow_v - 0.3)
+    if sel.sum() < 0.05 * inter_ocular_distance(points) ** 2:
+        return None
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    return np.median(lab[sel], 0)
+
+
+def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin_lab: np.ndarray,
+                 hair_lab: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """A baby's big round cranium drawn over everything above and beside the face: the skull
+    (`skull_mask`) in the face's skin with a sphere's shading (a bulging, domed forehead), and
+    a cap of fine hair in the person's hair colour over its top and sides, ending in a soft
+    wispy hairline high above the brows. The face below the brows stays.
+
+    canvas float32 RGB [H, W, 3]; skin_lab / hair_lab: Lab [3] (OpenCV scale; hair None: a
+    few light downy hairs). Returns (canvas, the drawn share float32 [H, W])."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    shape = canvas.shape
+    u, v = face_coords(shape, p)
+    origin, axes, _ = face_frame(p)
+    q = (p - origin) @ axes.T / iod
+    brow_v = float(q[BROWS, 1].mean())
+    cu, cv, rx, ry = SKULL
+    skull = skull_mask(shape, p)
+    # the face keeps its own pixels from just above the brows down (eyes, brows, cheeks):
+    # a soft ellipse over the eye band and the jaw region below it
+    band = np.clip((1.0 - np.sqrt((u / BAND[0]) ** 2 + ((v - BAND[2]) / BAND[1]) ** 2)) / 0.25, 0, 1)
+    keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band)
+    drawn = skull * (1 - keep)
+    # the skull's form: lit from above and in front, turning away at its rim
+    x, y = (u - cu) / rx, (v - cv) / ry
+    r2 = np.clip(x * x + y * y, 0, 1)
+    form = CRANIUM_LIGHT * (1 - r2) - CRANIUM_RIM * r2 ** 3 - 3.0 * y
+    lab = np.empty(shape, np.float32)
+    lab[...] = skin_lab
+    lab[..., 0] += form
+    # the hair cap: above a hairline that runs high over the forehead and down the temples
+    hl = np.sqrt((u / FOREHEAD[0]) ** 2 + ((v - brow_v + FOREHEAD[2]) / FOREHEAD[1]) ** 2)
+    ang = np.arctan2(u, -(v - brow_v))
+    wisp = 0.02 * np.sin(ang * 23.0 + 0.7) + 0.015 * np.sin(ang * 37.0 + 2.1)
+    cap = np.clip((hl - 1.0 - wisp) / 0.2, 0, 1) * (v < brow_v + 0.6)
+    cap = cap * np.clip((brow_v - HAIR_SIDE_END - v) / 0.6, 0, 1)
+    if hair_lab is None:  # a bald head: a few light downy hairs
+        hair = skin_lab + np.float32([12, 0, 6])
+        opacity = 0.35
+    else:
+        hair = hair_lab.astype(np.float32)
+        opacity = HAIR_OPACITY
+    # fine strands: a fixed noise stretched along the head's radius
+    rng = np.random.default_rng(7)
+    noise = rng.standard_normal(shape[:2]).astype(np.float32)
+    noise = _blur(noise, 0.015 * iod) * 3.0
+    hair_layer = np.empty(shape, np.float32)
+    hair_layer[...] = hair
+    hair_layer[..., 0] += 0.6 * form + 6.0 * noise
+    a = (cap * opacity)[..., None]
+    lab = lab * (1 - a) + hair_layer * a
+    rgb = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
+    d = drawn[..., None]
+    return canvas * (1 - d) + rgb * d, drawn
 
 
 def button_nose(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -508,10 +613,12 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     # a weaker style keeps more of the hair, and what it removes it removes fully (a
     # half-transparent adult hairdo would show as a ghost)
     out, gone = round_head(out, p, head, skin, grow=1.0 - strength)
-    skin_lab = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5]
-    skin_rgb = cv2.cvtColor(np.median(skin_lab, 0).astype(np.uint8).reshape(1, 1, 3),
+    face_lab = np.median(cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5], 0)
+    skin_rgb = cv2.cvtColor(face_lab.astype(np.uint8).reshape(1, 1, 3),
                             cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
-    canvas = out.astype(np.float32)
+    canvas, cranium = draw_cranium(out.astype(np.float32), p, face_lab.astype(np.float32),
+                                   hair_colour(rgb, p, head, skin))
+    gone = np.clip(gone - cranium, 0, 1)
     canvas = jaw_shadow(canvas, p)
     canvas = button_nose(canvas, p)
     canvas = draw_brows(canvas, rgb, p, 0.09 * iod, fade=BROW_FADE, skin_rgb=skin_rgb)
@@ -519,5 +626,6 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     # warmer and a little livelier, not lighter: the person keeps their skin tone
     out = tone(_u8(canvas), saturation=1.05, warmth=0.3)
     canvas = round_blush(out.astype(np.float32), p)
-    canvas = draw_eyes(canvas, rgb, p, BABY_EYES, max(1.0, BABY_EYES.ink_width * iod))
+    eyes = dataclasses.replace(BABY_EYES, **EYE_LOOK)
+    canvas = draw_eyes(canvas, rgb, p, eyes, max(1.0, eyes.ink_width * iod))
     return _u8(canvas), gone

@@ -6,6 +6,9 @@ eye midpoint, x along the eye line, y down the face, unit = inter-ocular distanc
 * `lens`  - radial magnification (a > 0) or pinch (-1 < a < 0) inside an ellipse. Along each ray
   from the centre r -> r * (1 + a * g(t)), g(t) = (1 - t^2)^2 for t < 1. The map is monotone in r
   (hence injective) when -1 < a < 1.25: d/dr = 1 + a (1 - t^2)(1 - 5 t^2) > 0.
+* `zoom`  - uniform scaling by (1 + a) about a centre inside a core ellipse (a fraction `core` of
+  the ellipse), fading to 1 at the ellipse with a smoothstep. Along each ray r -> r (1 + a h(t));
+  for -1 < a <= 0 d/dr = 1 + a h + a t h' > 0 always (h' <= 0): a shrink never folds.
 * `shift` - translation weighted by a smooth bump: p + k * g(t) * dir. Injective when its
   Lipschitz constant k * max|g'| / R = 1.54 k / R stays below 1 (checked at construction).
 
@@ -27,6 +30,10 @@ CHEEK_DX = 0.9
 CHEEK_R = (0.5, 0.5)
 #: reach (IOD) of the mouth's lens
 MOUTH_R = (0.95, 0.5)
+#: the face's uniform shrink (face_scale): radii (IOD) of the ellipse about the chin and the
+#: share of it that scales uniformly
+FACE_ZOOM_R = (2.6, 4.2)
+FACE_ZOOM_CORE = 0.7
 #: max |d/dt (1 - t^2)^2| on [0, 1], reached at t = 1/sqrt(3)
 _BUMP_SLOPE = 4 / np.sqrt(3) * (2 / 3)
 
@@ -55,6 +62,10 @@ class Geometry:
         under full cheeks instead of a square jaw)
     chin_reach: how far up the chin lift reaches, in nose→chin lengths (below about 1 the
         chin moves up more than the mouth: a shorter chin under the lip)
+    face_scale: the whole face (brows, eyes, nose, mouth, jaw) scaled down uniformly about the
+        chin by this share (0.2 = 20 % smaller), the head around it kept: a smaller face low
+        on a bigger cranium (the baby schema) that keeps the face's own proportions, which
+        face recognition reads, unchanged
     """
 
     eye_scale: float = 0.0
@@ -69,6 +80,7 @@ class Geometry:
     face_shrink: float = 0.0
     jaw_round: float = 0.0
     chin_reach: float = 1.3
+    face_scale: float = 0.0
 
 
 class FaceFrame:
@@ -100,6 +112,20 @@ def lens(q: np.ndarray, centre, radii, a: float) -> np.ndarray:
     d = q - np.asarray(centre, np.float64)
     t = np.sqrt(((d / np.asarray(radii, np.float64)) ** 2).sum(1))
     return q + d * (a * _bump(t))[:, None]
+
+
+def zoom(q: np.ndarray, centre, radii, a: float, core: float = 0.6) -> np.ndarray:
+    """Uniform scaling by (1 + a) about `centre` inside `core` × the ellipse `radii`, fading
+    (smoothstep) to 1 at the ellipse. q: [N, 2]. Only shrinks (a in (-0.9, 0]) are allowed:
+    they never fold (module docstring)."""
+    if a == 0:
+        return q
+    if not -0.9 < a <= 0:
+        raise ValueError(f"zoom factor {a} must be a shrink in (-0.9, 0]")
+    d = q - np.asarray(centre, np.float64)
+    t = np.sqrt(((d / np.asarray(radii, np.float64)) ** 2).sum(1))
+    x = np.clip((1.0 - t) / (1.0 - core), 0.0, 1.0)
+    return q + d * (a * x * x * (3 - 2 * x))[:, None]
 
 
 def shift(q: np.ndarray, centre, radii, offset) -> np.ndarray:
@@ -160,6 +186,11 @@ def face_map(points: np.ndarray, geometry: Geometry, strength: float = 1.0):
             # the reach never so short that the shift could fold (Lipschitz 1.54/1.7 < 1)
             reach = max(g.chin_reach * chin_drop, 1.7 * g.chin_lift * s)
             q = shift(q, chin, (1.5, reach), (0.0, -g.chin_lift * s))
+        if g.face_scale:
+            # last, so that the other operations shape the face at its own size; the core
+            # holds the whole face (brows to chin, jaw ends) with a margin, the fade reaches
+            # out to the skull's outline, which stays
+            q = zoom(q, chin, FACE_ZOOM_R, -g.face_scale * s, FACE_ZOOM_CORE)
         return q
 
     def f(p: np.ndarray) -> np.ndarray:
