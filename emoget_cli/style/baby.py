@@ -50,10 +50,10 @@ SKULL = (0.0, -0.6, 1.8, 1.85)
 #: the drawn cranium: lightening of its lit middle and darkening of its rim (Lab L, 0..255
 #: scale), the bare forehead under the hair cap (half width, height above the brows, IOD; and
 #: how far its centre lies above the brows) and the cap's opacity
-CRANIUM_LIGHT, CRANIUM_RIM = 8.0, 18.0
+CRANIUM_LIGHT, CRANIUM_RIM = 4.0, 26.0
 FOREHEAD = (1.4, 1.4, 0.1)
 HAIR_OPACITY = 0.65
-BAND = (1.25, 1.2, 0.25)
+BAND = (1.5, 1.5, 0.25)
 HAIR_SIDE_END = 0.5
 #: skin: edge-preserving smoothing (sigma_s in IOD, sigma_r) that keeps the face's modelling,
 #: the share of it kept where the photo's skin is (the rest is the coarse, airbrushed skin),
@@ -96,7 +96,7 @@ LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
 #: the drawn eyes (style.toon's baby eyes): iris radius / opening height (at least iris_min ×
 #: the eye's width) and the opening's height / the landmarks' — big round infant eyes
-EYE_LOOK = {"eye_round": 1.5}
+EYE_LOOK: dict = {}
 #: how far the brows' colour moves towards the skin (faint baby brows; their photo shape
 #: stays: it carries much of the identity)
 BROW_FADE = 0.4
@@ -446,13 +446,21 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin_lab: np.ndarray,
     skull = skull_mask(shape, p)
     # the face keeps its own pixels from just above the brows down (eyes, brows, cheeks):
     # a soft ellipse over the eye band and the jaw region below it
-    band = np.clip((1.0 - np.sqrt((u / BAND[0]) ** 2 + ((v - BAND[2]) / BAND[1]) ** 2)) / 0.25, 0, 1)
+    band = np.clip((1.0 - np.sqrt((u / BAND[0]) ** 2 + ((v - BAND[2]) / BAND[1]) ** 2)) / 0.35, 0, 1)
     keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band)
     drawn = skull * (1 - keep)
-    # the skull's form: lit from above and in front, turning away at its rim
+    # the skin's colour: the forehead's just above the brows, where the drawing meets the face
+    canvas_lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
+    strip = (v > brow_v - 0.6) & (v < brow_v - 0.15) & (np.abs(u) < 0.8) & (band > 0.5)
+    if strip.sum() > 0.05 * iod * iod:
+        # (half the face's own tone: a lit forehead would make the whole skull pale)
+        skin_lab = 0.5 * skin_lab + 0.5 * np.median(canvas_lab[strip], 0)
+    # the skull's form: a bulging forehead lit from the front, turning away at its rim
     x, y = (u - cu) / rx, (v - cv) / ry
     r2 = np.clip(x * x + y * y, 0, 1)
-    form = CRANIUM_LIGHT * (1 - r2) - CRANIUM_RIM * r2 ** 3 - 3.0 * y
+    bulge = np.clip(1 - (u ** 2 + (v - brow_v + 0.9) ** 2) / 0.8 ** 2, 0, 1)
+    rim = np.clip((r2 - 0.45) / 0.55, 0, 1)
+    form = CRANIUM_LIGHT * bulge ** 2 - CRANIUM_RIM * rim * rim * (3 - 2 * rim)
     lab = np.empty(shape, np.float32)
     lab[...] = skin_lab
     lab[..., 0] += form
