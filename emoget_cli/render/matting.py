@@ -107,16 +107,33 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str,
     geo = _FaceGeometry(pts)
     if picture is not None:
         rgb = _continue_picture(rgb, picture)
-    prior, box = _prior_mask(geo, H, W, crop)
+    # one segmentation for both crops, seeded as a bust (the head is the bust cut below the
+    # chin): with the chest as the person's and the picture's bottom edge left free, the
+    # colour models learnt what is the person's better -- seeded as a head alone, GrabCut
+    # kept a window pane beside obama's ear and dropped the white crown of grace_hopper's
+    # cap, which the bust kept
+    prior, box = _prior_mask(geo, H, W)
     x0, y0, x1, y1 = box
     crop_rgb = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     crop_prior = prior[y0:y1, x0:x1]
-    fg = _grabcut(crop_rgb, crop_prior)                              # float32 [h, w] in [0, 1]
+    if picture is not None:
+        # the padding is no evidence of the head: its colours are the photo's continued
+        # outwards, hair and window blended, and as (definite) head they taught GrabCut's
+        # head model the window's colours (obama_partial_face2 kept a block of window);
+        # beyond the frame the typical head's outline decides (below)
+        pic = picture[y0:y1, x0:x1]
+        seeds = crop_prior.copy()
+        seeds[(pic < 0.5) & (seeds != cv2.GC_BGD)] = cv2.GC_PR_BGD
+        fg = _grabcut(crop_rgb, seeds, geo, (x0, y0))
+        fg = fg * pic + _typical_head(geo, (x0, y0), fg.shape) * (1.0 - pic)
+    else:
+        fg = _grabcut(crop_rgb, crop_prior, geo, (x0, y0))           # float32 [h, w] in [0, 1]
     # where hair and background have the same colour no colour model can find the hair's
     # outline: there the head takes the typical head's shape from the landmarks
     fg = np.maximum(fg, _shape_where_ambiguous(crop_rgb, geo, (x0, y0)))
     fg[crop_prior == cv2.GC_FGD] = 1.0     # the face itself is never cut
     fg[crop_prior == cv2.GC_BGD] = 0.0     # nor is anything far from it kept
+    fg *= _joined_to(fg > 0.05, crop_prior == cv2.GC_FGD)    # nor a piece apart from it
     alpha = _refine(crop_rgb, fg, geo.face_w)                        # float32 [h, w] in [0, 1]
     if crop == "head":
         alpha *= _below_chin_keep(geo, (x0, y0), alpha.shape)
@@ -126,7 +143,6 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str,
         # a forehead cut by the frame gets a rounded top); a frame beside the face cuts the
         # face itself, and the cut-out stops at it: colours continued into that padding
         # would smear half an eye or a cheek
-        pic = picture[y0:y1, x0:x1]
         beyond = _typical_head(geo, (x0, y0), alpha.shape) * _photo_below(geo, pic)
         alpha *= np.maximum(pic, beyond)                                  # photo or head
     colours, alpha = _decontaminate(crop_rgb, alpha, geo.face_w)
@@ -198,8 +214,9 @@ def _hull(points: np.ndarray) -> np.ndarray:
     return points[cv2.convexHull(points.astype(np.float32), returnPoints=False).ravel()]
 
 
-def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
-    """GrabCut seed mask uint8 [H, W] (GC_BGD/GC_PR_BGD/GC_PR_FGD/GC_FGD) and the crop box
+def _prior_mask(geo: _FaceGeometry, H: int, W: int):
+    """GrabCut seed mask uint8 [H, W] (GC_BGD/GC_PR_BGD/GC_PR_FGD/GC_FGD) of a bust (head,
+    neck and shoulders; crop="head" cuts it below the chin later) and the crop box
     (x0, y0, x1, y1) that holds every non-definite-background pixel plus a margin."""
     import cv2
 
@@ -208,14 +225,12 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
     _fill(probable, geo.centre + 1.08 * (pts[JAW] - geo.centre), 1)        # cheeks, ears
     # the cranium with its hair: an ellipse from the jaw's width to well over the brows
     _fill(probable, geo.ellipse(geo.at(geo.crown, 0.12, 0.0), 0.95, 0.72), 1)
-    # the neck below the chin (cut off later for crop="head"; it keeps the skin colour in
-    # GrabCut's foreground model), and for a bust the shoulders down to the picture's edge
+    # the neck below the chin and the shoulders down to the picture's edge
     jaw_l, jaw_r = pts[JAW][4], pts[JAW][12]
     _fill(probable, np.array([jaw_l, jaw_r, geo.at(jaw_r, -0.55, -0.06),
                               geo.at(jaw_l, -0.55, 0.06)]), 1)
-    if crop == "bust":
-        _fill(probable, np.array([geo.at(geo.chin, -0.35, -0.45), geo.at(geo.chin, -0.35, 0.45),
-                                  geo.at(geo.chin, -3.0, 1.3), geo.at(geo.chin, -3.0, -1.3)]), 1)
+    _fill(probable, np.array([geo.at(geo.chin, -0.35, -0.45), geo.at(geo.chin, -0.35, 0.45),
+                              geo.at(geo.chin, -3.0, 1.3), geo.at(geo.chin, -3.0, -1.3)]), 1)
     mask = np.full((H, W), cv2.GC_BGD, np.uint8)
     ring = max(3, int(round(0.45 * geo.face_w)))
     # a distance transform instead of a dilation: linear time whatever the ring width
@@ -223,8 +238,6 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
     mask[dist <= ring] = cv2.GC_PR_BGD
     band = max(2, int(round(0.02 * max(H, W))))
     mask[:band], mask[:, :band], mask[:, -band:] = (cv2.GC_BGD,) * 3
-    if crop == "head":
-        mask[-band:] = cv2.GC_BGD
     mask[probable > 0] = cv2.GC_PR_FGD        # the head prior wins over the border band
     # definite: the inner face (landmark hull shrunk) and the middle of the forehead
     _fill(mask, geo.centre + 0.85 * (_hull(pts) - geo.centre), cv2.GC_FGD)
@@ -232,10 +245,10 @@ def _prior_mask(geo: _FaceGeometry, H: int, W: int, crop: str):
     # and the skull: whatever covers it (hair of any colour, a bald head, a hat) is the head;
     # as definite foreground it also gives GrabCut the hair's colours to look for
     _fill(mask, _skull(geo), cv2.GC_FGD)
-    if crop == "bust":  # below the chin, the middle of the chest is the subject (a collar too)
-        _fill(mask, np.array([geo.at(geo.chin, -0.12, -0.2), geo.at(geo.chin, -0.12, 0.2),
-                              geo.at(geo.chin, -3.0, 0.3), geo.at(geo.chin, -3.0, -0.3)]),
-              cv2.GC_FGD)
+    # below the chin, the middle of the chest is the subject (a collar too)
+    _fill(mask, np.array([geo.at(geo.chin, -0.12, -0.2), geo.at(geo.chin, -0.12, 0.2),
+                          geo.at(geo.chin, -3.0, 0.3), geo.at(geo.chin, -3.0, -0.3)]),
+          cv2.GC_FGD)
     ys, xs = np.nonzero(mask != cv2.GC_BGD)
     margin = max(4, ring // 2)
     box = (max(0, xs.min() - margin), max(0, ys.min() - margin),
@@ -374,10 +387,11 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     return shape
 
 
-def _grabcut(crop: np.ndarray, prior: np.ndarray) -> np.ndarray:
+def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin) -> np.ndarray:
     """Run GrabCut on a downscaled copy; returns the foreground float32 [h, w] (bilinearly
     upscaled from {0, 1}) at the crop's resolution. Falls back to the prior when GrabCut
-    cannot run (e.g. a crop with no background sample)."""
+    cannot run (e.g. a crop with no background sample). Then the parts beyond a snug head
+    that the local colours do not support come off (_drop_unsupported)."""
     import cv2
 
     h, w = prior.shape
@@ -397,11 +411,145 @@ def _grabcut(crop: np.ndarray, prior: np.ndarray) -> np.ndarray:
     except cv2.error:
         return fallback
     fg = np.isin(gc_mask, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
-    fg = _clean(fg, small_prior == cv2.GC_FGD)
+    core = small_prior == cv2.GC_FGD
+    small_geo = _FaceGeometry((geo.pts - np.asarray(origin, np.float32))
+                              * np.float32([sw / w, sh / h]))
+    fg = _clean(fg, core, small_geo.face_w)
+    fg = _clean(_drop_unsupported(small, fg, small_geo), core, small_geo.face_w)
     return cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _clean(fg: np.ndarray, core: np.ndarray) -> np.ndarray:
+#: A head with short hair (centre, half up, half side in the face frame, like TYPICAL_HEAD):
+#: the skull plus a few centimetres; the jaw's outline widened by SNUG_EARS holds the ears.
+#: Beyond it the cut keeps only what the local colours support (_drop_unsupported).
+SNUG_HEAD = (0.05, 0.8, 0.5)
+SNUG_EARS = 1.12
+#: The evidence needed rises with the distance beyond the snug head: per jaw width, this
+#: much more log ratio.
+LOCAL_RISE = 5.0
+#: Local colour models: colours quantised to this many levels per RGB channel, compared in
+#: this many sectors around the face (each model pooled over a sector and its two neighbours).
+LOCAL_LEVELS = 16
+LOCAL_SECTORS = 12
+#: A pixel is background when the local background explains its colour e^LOCAL_LOG_RATIO
+#: times better than the head does (plus LOCAL_RISE per jaw width beyond the snug head), or
+#: when its colour is e^ATYPICAL times rarer in the hair than the hair's own median colour
+#: and the background explains it at least as well (a window pane's pale blue beside dark
+#: hair). Both are averaged over a Gaussian neighbourhood of LOCAL_SIGMA jaw widths: a
+#: texture is judged by its mix of colours, and the cut's edge stays smooth.
+LOCAL_LOG_RATIO = 1.5
+ATYPICAL = 3.0
+LOCAL_SIGMA = 0.08
+
+
+def _colour_histogram(index: np.ndarray) -> np.ndarray:
+    """Normalised, lightly smoothed colour histogram float64 [L, L, L] of quantised colours."""
+    n = LOCAL_LEVELS
+    hist = np.bincount(index, minlength=n ** 3).astype(np.float64).reshape(n, n, n)
+    for axis in range(3):   # a [1, 2, 1] / 4 blur along each channel: neighbouring shades
+        pad = np.pad(hist, [(1, 1) if a == axis else (0, 0) for a in range(3)], mode="edge")
+        lo = np.take(pad, range(0, n), axis=axis)
+        hi = np.take(pad, range(2, n + 2), axis=axis)
+        hist = 0.5 * hist + 0.25 * (lo + hi)
+    return hist / max(hist.sum(), 1e-9)
+
+
+def _snug_head(geo: _FaceGeometry, shape) -> np.ndarray:
+    """bool [h, w]: where a head with short hair can be (SNUG_HEAD around the cranium, and the
+    jaw's outline widened for the ears), and everything below the jaw's corners: what lies
+    beyond it is hair hanging down or standing out, or background."""
+    h, w = shape
+    snug = np.zeros((h, w), np.uint8)
+    centre, half_up, half_side = SNUG_HEAD
+    _fill(snug, geo.ellipse(geo.at(geo.crown, centre, 0.0), half_up, half_side), 1)
+    _fill(snug, geo.centre + SNUG_EARS * (geo.pts[JAW] - geo.centre), 1)
+    # below the jaw's corners lie the neck and, for a bust, the shoulders: not hair
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    along = (xx - geo.chin[0]) * geo.up[0] + (yy - geo.chin[1]) * geo.up[1]
+    return (snug > 0) | (along < 0.2 * geo.face_h)
+
+
+def _drop_unsupported(small: np.ndarray, fg: np.ndarray, geo: _FaceGeometry) -> np.ndarray:
+    """fg uint8 [h, w] without the parts beyond the snug head (_snug_head) whose colours the
+    background around them explains better than the hair and head inside it does."""
+    import cv2
+
+    snug = _snug_head(geo, fg.shape)
+    candidates = (fg > 0) & ~snug
+    if not candidates.any():
+        return fg
+    # the hair's colours (or a scalp's, a hat's): the snug head less the face, the ears and
+    # the forehead (a window's beige matched the skin beside it)
+    face = np.zeros(fg.shape, np.uint8)
+    _fill(face, _hull(geo.pts), 1)
+    _fill(face, geo.centre + SNUG_EARS * (geo.pts[JAW] - geo.centre), 1)
+    _fill(face, geo.ellipse(geo.at(geo.brow, 0.12, 0.0), 0.16, 0.3), 1)
+    reach = max(3.0, 0.3 * geo.face_w)
+    d_edge = cv2.distanceTransform(snug.astype(np.uint8), cv2.DIST_L2, 3)
+    head_ref = (fg > 0) & snug & (face == 0) & (d_edge <= reach)
+    # the farther beyond a short-haired head, the stronger the colour evidence must be
+    beyond = cv2.distanceTransform((~snug).astype(np.uint8), cv2.DIST_L2, 3) / geo.face_w
+    threshold = -LOCAL_LOG_RATIO + LOCAL_RISE * beyond
+    background = _background_by_local_colour(small, fg, candidates, head_ref, geo, threshold)
+    out = fg.copy()
+    out[background] = 0
+    return out
+
+
+def _background_by_local_colour(rgb: np.ndarray, fg: np.ndarray, candidates: np.ndarray,
+                                head_ref: np.ndarray, geo: _FaceGeometry,
+                                threshold) -> np.ndarray:
+    """bool [h, w]: the candidates [h, w] (pixels of the cut fg [h, w]) whose colour the
+    background just around them explains better than the head's colours head_ref [h, w] do.
+
+    GrabCut's colour models are global: a window pane beside an ear takes the colour of a
+    white collar or of grey hair elsewhere in the picture and is kept. Here each sector
+    around the face gets its own models: the head's colours are those of head_ref in that
+    sector (pooled half and half with all of head_ref's, so hair hanging beside the face
+    finds the hair of the crown), the background's those of the uncut pixels within 0.3 jaw
+    widths of the cut in that sector. A colour that neither side shows is left to GrabCut
+    (the log ratio is near 0). threshold: float [h, w], the log ratio under which a pixel
+    is background (LOCAL_LOG_RATIO, LOCAL_RISE, ATYPICAL)."""
+    import cv2
+
+    h, w = fg.shape
+    n = LOCAL_LEVELS
+    q = rgb.astype(np.int32) * n // 256
+    index = (q[..., 0] * n + q[..., 1]) * n + q[..., 2]
+    reach = max(3.0, 0.3 * geo.face_w)
+    d_out = cv2.distanceTransform((fg == 0).astype(np.uint8), cv2.DIST_L2, 3)
+    bg_ref = (fg == 0) & (d_out <= reach)
+    if head_ref.sum() < 20:
+        return np.zeros((h, w), bool)
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    theta = np.arctan2(yy - geo.centre[1], xx - geo.centre[0])
+    sector = np.floor((theta + np.pi) / (2 * np.pi) * LOCAL_SECTORS).astype(int) % LOCAL_SECTORS
+    whole_head = _colour_histogram(index[head_ref])
+    log_ratio = np.zeros((h, w), np.float32)
+    log_head = np.zeros((h, w), np.float32)
+    floor = 0.02 / n ** 3     # a colour never seen has a small chance on either side
+    typical = float(np.median(np.log(whole_head.ravel()[index[head_ref]] + floor)))
+    for k in range(LOCAL_SECTORS):
+        near = np.isin(sector, [(k - 1) % LOCAL_SECTORS, k, (k + 1) % LOCAL_SECTORS])
+        bg_k, head_k = bg_ref & near, head_ref & near
+        here = candidates & (sector == k)
+        if bg_k.sum() < 20 or not here.any():
+            continue
+        p_head = 0.5 * whole_head + (0.5 * _colour_histogram(index[head_k]) if head_k.sum() >= 20
+                                     else 0.5 * whole_head)
+        p_bg = _colour_histogram(index[bg_k])
+        ratio = np.log(p_head + floor) - np.log(p_bg + floor)
+        log_ratio[here] = ratio.ravel()[index[here]]
+        log_head[here] = np.log(p_head + floor).ravel()[index[here]] - typical
+    weight = candidates.astype(np.float32)
+    sigma = max(1.0, LOCAL_SIGMA * geo.face_w)
+    norm = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)
+    mean = cv2.GaussianBlur(log_ratio * weight, (0, 0), sigma) / norm
+    atypical = cv2.GaussianBlur(log_head * weight, (0, 0), sigma) / norm
+    return candidates & ((mean < threshold) | ((atypical < -ATYPICAL) & (mean < 0)))
+
+
+def _clean(fg: np.ndarray, core: np.ndarray, face_w: float) -> np.ndarray:
     """Keep the blobs touching the face core and fill their holes (eyes, glasses, teeth
     can look like background to the colour model)."""
     import cv2
@@ -410,12 +558,15 @@ def _clean(fg: np.ndarray, core: np.ndarray) -> np.ndarray:
     # blobs hanging on the head by a neck (a flag's star on a cap's rim) come off: keep what
     # a wider opening still joins to the face, and back out to the cut's own edge within
     # the opening's reach (hair's outline and wisps up to that width stay)
-    wide = cv2.morphologyEx(fg, cv2.MORPH_OPEN, cv2.getStructuringElement(
-        cv2.MORPH_ELLIPSE, (11, 11)))
+    side = max(3, int(round(NECK_WIDTH * face_w)) | 1)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    wide = cv2.morphologyEx(fg, cv2.MORPH_OPEN, disc)
     n, labels = cv2.connectedComponents(wide, connectivity=8)
     keep = np.unique(labels[core & (wide > 0)])
     joined = np.isin(labels, keep[keep > 0]).astype(np.uint8) | core.astype(np.uint8)
-    fg &= cv2.dilate(joined, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11)))
+    back = max(1, int(round(NECK_REACH * side)))
+    fg &= cv2.dilate(joined, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                       (2 * back + 1, 2 * back + 1)))
     n, labels = cv2.connectedComponents(fg, connectivity=8)
     keep = np.unique(labels[core & (fg > 0)])
     fg = np.isin(labels, keep[keep > 0]).astype(np.uint8) | core.astype(np.uint8)
@@ -424,6 +575,22 @@ def _clean(fg: np.ndarray, core: np.ndarray) -> np.ndarray:
     cv2.floodFill(padded, np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8),
                   (0, 0), 2)
     return ((padded != 2)[1:-1, 1:-1]).astype(np.uint8)
+
+
+#: Pieces joined to the head by a neck narrower than this (in jaw widths) come off.
+NECK_WIDTH = 0.17
+NECK_REACH = 0.3
+
+
+def _joined_to(mask: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """float32 [h, w]: 1 on the pieces of the bool mask [h, w] that touch core [h, w], else 0
+    (a slice of the typical head in the padding above a short-haired head, cut off from it
+    by the photo's background, is no head)."""
+    import cv2
+
+    n, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    keep = np.unique(labels[core & mask])
+    return np.isin(labels, keep[keep > 0]).astype(np.float32)
 
 
 def _box(x: np.ndarray, radius: int) -> np.ndarray:
