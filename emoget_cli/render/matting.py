@@ -424,6 +424,7 @@ def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin) ->
 #: Beyond it the cut keeps only what the local colours support (_drop_unsupported).
 SNUG_HEAD = (0.05, 0.8, 0.5)
 SNUG_EARS = 1.12
+SNUG_BELOW = 0.2       # brow-to-chin distances above the chin: the jaw's corners
 #: The evidence needed rises with the distance beyond the snug head: per jaw width, this
 #: much more log ratio.
 LOCAL_RISE = 5.0
@@ -439,7 +440,7 @@ LOCAL_SECTORS = 12
 #: texture is judged by its mix of colours, and the cut's edge stays smooth.
 LOCAL_LOG_RATIO = 1.5
 ATYPICAL = 3.0
-LOCAL_SIGMA = 0.08
+LOCAL_SIGMA = 0.1
 
 
 def _colour_histogram(index: np.ndarray) -> np.ndarray:
@@ -466,27 +467,35 @@ def _snug_head(geo: _FaceGeometry, shape) -> np.ndarray:
     # below the jaw's corners lie the neck and, for a bust, the shoulders: not hair
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     along = (xx - geo.chin[0]) * geo.up[0] + (yy - geo.chin[1]) * geo.up[1]
-    return (snug > 0) | (along < 0.2 * geo.face_h)
+    return (snug > 0) | (along < SNUG_BELOW * geo.face_h)
 
 
 def _drop_unsupported(small: np.ndarray, fg: np.ndarray, geo: _FaceGeometry) -> np.ndarray:
-    """fg uint8 [h, w] without the parts beyond the snug head (_snug_head) whose colours the
-    background around them explains better than the hair and head inside it does."""
+    """fg uint8 [h, w] without the parts beyond the skull (and beside the face and ears)
+    whose colours the background around them explains better than what covers the skull
+    does (_background_by_local_colour); the farther beyond a snug head (_snug_head), the
+    less evidence it takes."""
     import cv2
 
     snug = _snug_head(geo, fg.shape)
-    candidates = (fg > 0) & ~snug
-    if not candidates.any():
-        return fg
-    # the hair's colours (or a scalp's, a hat's): the snug head less the face, the ears and
-    # the forehead (a window's beige matched the skin beside it)
+    # the skull's cover (hair, a scalp, a hat) is the head's own colour sample; the face,
+    # the ears and the forehead are left out of it (a window's beige matched the skin)
     face = np.zeros(fg.shape, np.uint8)
     _fill(face, _hull(geo.pts), 1)
     _fill(face, geo.centre + SNUG_EARS * (geo.pts[JAW] - geo.centre), 1)
     _fill(face, geo.ellipse(geo.at(geo.brow, 0.12, 0.0), 0.16, 0.3), 1)
+    skull = np.zeros(fg.shape, np.uint8)
+    _fill(skull, _skull(geo), 1)
     reach = max(3.0, 0.3 * geo.face_w)
-    d_edge = cv2.distanceTransform(snug.astype(np.uint8), cv2.DIST_L2, 3)
-    head_ref = (fg > 0) & snug & (face == 0) & (d_edge <= reach)
+    d_skull = cv2.distanceTransform(skull, cv2.DIST_L2, 3)
+    head_ref = (fg > 0) & (skull > 0) & (face == 0) & (d_skull <= reach)
+    # judged: what lies beyond the skull, the face and the ears, above the jaw's corners
+    # (the neck and shoulders below them are no hair: _snug_head holds them)
+    yy, xx = np.mgrid[:fg.shape[0], :fg.shape[1]].astype(np.float32)
+    along = (xx - geo.chin[0]) * geo.up[0] + (yy - geo.chin[1]) * geo.up[1]
+    candidates = (fg > 0) & (skull == 0) & (face == 0) & (along >= SNUG_BELOW * geo.face_h)
+    if not candidates.any():
+        return fg
     # the farther beyond a short-haired head, the stronger the colour evidence must be
     beyond = cv2.distanceTransform((~snug).astype(np.uint8), cv2.DIST_L2, 3) / geo.face_w
     threshold = -LOCAL_LOG_RATIO + LOCAL_RISE * beyond
