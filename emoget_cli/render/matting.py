@@ -6,18 +6,24 @@ the old background, seeded by the 68 facial landmarks.
     head_alpha(rgb, points) -> alpha              # the matte alone
 
 The method (docs/matting.md has the sources):
-  1. A head prior from the landmarks: the jaw polygon, an ellipse over the cranium (hair
-     volume included), and for `crop="bust"` the neck and shoulders. Definite foreground is
-     the inner face and the forehead; definite background is everything well outside the prior.
-  2. GrabCut (colour GMMs + graph cut) from that seed mask on a downscaled crop (fast).
+  1. A prior from the landmarks, the same for both crops (a bust: the head is the bust cut
+     below the chin): the jaw polygon, an ellipse over the cranium (hair volume included),
+     the neck and shoulders. Definite foreground is the inner face, the forehead, the skull
+     and the middle of the chest; definite background is everything well outside the prior.
+  2. GrabCut (colour GMMs + graph cut) from that seed mask on a downscaled crop (fast). Its
+     colour models are global; what it keeps beyond the skull, the face and the ears is
+     judged again with local colour models, sector by sector around the face (the skull's
+     cover against the background next to it), and pieces hanging on the head by a neck or
+     apart from it come off.
   3. Edge-aware upsampling of the binary cut with a colour-guided filter, then a steep,
      monotone ramp, so the edge follows the picture's contour at full resolution and is
      anti-aliased over about one output pixel (no haze, no staircase).
   4. The chin cut (`crop="head"`): everything below the jaw line, extended sideways, is
      removed with an anti-aliased edge, so no neck or collar shows.
   4b. Beyond the photo's frame (`picture`, from face.picture_mask): alignment's padding is
-     refilled with the photo's colours continued outwards and the head runs into it only
-     within a typical head's outline (a rounded top, not the padding's mirror image).
+     refilled with the photo's colours continued outwards, seeds GrabCut as probable
+     background (no evidence of the head), and the head runs into it only within a typical
+     head's outline (a rounded top, not the padding's mirror image).
   5. Colour decontamination: near the edge each pixel is modelled as a mix of the local
      foreground colour F (extrapolated from inside) and the local background colour B
      (extrapolated from outside); the background share is removed from the colour, so no
