@@ -6,8 +6,9 @@ as posterisation noise. Here the picture is rebuilt the way an animator paints a
 
 1. **Regions** (`head_regions`). An edge-preserving smoothing (two bilateral passes) is cut into
    segments by Felzenszwalb & Huttenlocher's graph segmentation; the face's hull, the segments
-   of the cheeks' colour and the neck become one skin region, the rest of the head matte one
-   hair region; backdrop and clothes segments of similar colour merge.
+   of the cheeks' colour and the neck become one skin region; the hair and any hat are found
+   inside the head's real outline (style/hair.py); backdrop and clothes segments of similar
+   colour merge.
 2. **Tones** (`cel_tones`). Per region one base tone and at most one shadow tone (hair: and a
    crown shine): the region's lightness smoothed inside the region only, split below its median
    with hysteresis (on the skin biased by the head's form: lit in the middle, shaded at the
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import ibug68
+from .hair import head_parts
 
 #: sub-pixel precision of OpenCV's drawing calls (coordinates are multiplied by 2**SHIFT)
 _SHIFT = 4
@@ -61,7 +63,9 @@ class ToonLook:
     highlights: draw a second, smaller catch-light;
     soft: Gaussian softening of the region borders in pixels at 256 px (0 = aliased);
     nose: draw the nose base; lower_lid: opacity of the lower-lid line; eye_round: the drawn
-    eye opening's height / the landmarks' (above 1: rounder, younger eyes).
+    eye opening's height / the landmarks' (above 1: rounder, younger eyes);
+    hair_strands: the hair's base tone is the median of its lit pixels at or below this
+    percentile of their lightness (the strands, not the scalp or shine between them).
     """
 
     ink: tuple[int, int, int] = (34, 24, 28)
@@ -97,6 +101,7 @@ class ToonLook:
     lid_width: float = 0.8
     lid_lift: float = 0.0
     silhouette: bool = True
+    hair_strands: float = 40.0
 
 
 def _look(style: str, **kw) -> ToonLook:
@@ -433,14 +438,16 @@ def merge_similar(labels: np.ndarray, lab: np.ndarray, threshold: float,
 
 
 def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
-                 ) -> tuple[np.ndarray, int, int]:
-    """The picture's regions: (labels int32 [H, W], skin label, hair label).
+                 ) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """The picture's regions: (labels int32 [H, W], skin label, hair label, the head: bool
+    [H, W], skin, hair and hats).
 
     The graph segmentation's regions of the cheeks' colour that touch the face become one skin
-    region (its small holes filled, thin spurs opened away); the rest of the head matte
-    (`alpha`, uint8 [H, W]) above the mouth is one hair region; every other segment (backdrop,
-    clothes) stays a region of its own. The borders are smoothed (a majority vote of the
-    blurred region indicators). hair label = -1 without a matte.
+    region (its small holes filled, thin spurs opened away), the forehead up to the hairline
+    with it; the hair and each part of a hat are found inside the head's outline (style/hair.py;
+    `alpha`, the head matte uint8 [H, W] or None, is a hint there), not under the jaw; every
+    other segment (backdrop, clothes) stays a region of its own. The borders are smoothed (a
+    majority vote of the blurred region indicators).
     """
     import cv2
 
@@ -486,20 +493,15 @@ def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
     hits[0] = 0
     skin = comp == int(hits.argmax())
     skin_id, hair_id = n, n + 1
-    out = np.where(skin, skin_id, labels)
-    if alpha is not None:
-        head = alpha > 127
-        # the hair: the head outside the skin, above the mouth (below it: a beard or collar)
-        up = np.array(ibug68.eye_centres(p)).mean(0) - p[ibug68.CHIN]
-        up /= np.linalg.norm(up) + 1e-9
-        yy, xx = np.mgrid[0:h, 0:w]
-        above = (xx * up[0] + yy * up[1]) > (p[ibug68.MOUTH_CORNERS[0]] @ up)
-        hair = head & ~skin & (above | ~touches_face[labels] | (alpha > 127))
-        hair = drop_small(hair, 0.05 * iod * iod)
-        out = np.where(hair & ~skin, hair_id, out)
-    else:
-        hair_id = -1
-    out = merge_similar(out, lab, 14.0, keep=(skin_id, hair_id))
+    # the hair (and a hat) inside the head's real outline, told from the backdrop by colour;
+    # under the jaw (the neck, a collar) none
+    parts = head_parts(lab, labels, skin, p, alpha, below=under_jaw((h, w), p, 2.0 * iod))
+    out = np.where(parts.skin, skin_id, labels)
+    out = np.where(parts.hair, hair_id, out)
+    hat_ids = tuple(n + 2 + k for k in range(len(parts.hats)))
+    for k, part in zip(hat_ids, parts.hats):
+        out = np.where(part, k, out)
+    out = merge_similar(out, lab, 14.0, keep=(skin_id, hair_id) + hat_ids)
     # smooth borders: the label whose blurred indicator is largest wins
     # a sliver (a segment along the matte's edge, a rim of light on a collar) has no body:
     # it gives its pixels to its neighbours instead of drawing a thin strip of its own
@@ -509,12 +511,13 @@ def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
     votes = []
     for i in ids:
         m = (out == i).astype(np.uint8)
-        thin = i not in (skin_id, hair_id) and cv2.erode(m, core).sum() < 0.3 * m.sum()
+        thin = i not in (skin_id, hair_id) + hat_ids and \
+            cv2.erode(m, core).sum() < 0.3 * m.sum()
         votes.append(np.zeros(m.shape, np.float32) if thin else
                      cv2.GaussianBlur(m.astype(np.float32), (0, 0), sigma))
     votes = np.stack(votes)
     out = ids[votes.argmax(0)].astype(np.int32)
-    return out, skin_id, hair_id
+    return out, skin_id, hair_id, np.isin(out, (skin_id, hair_id) + hat_ids)
 
 
 def _form(skin: np.ndarray, points: np.ndarray, iod: float) -> np.ndarray:
@@ -669,7 +672,8 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     the photo's pixels under it, its outline anti-aliased.
 
     rgb uint8 [H, W, 3]; alpha: the head matte uint8 [H, W] or None. Returns (float32 RGB
-    [H, W, 3] in 0..255, skin mask bool [H, W], region labels int32 [H, W]).
+    [H, W, 3] in 0..255, skin mask bool [H, W], region labels int32 [H, W], the head — skin,
+    hair and hats — bool [H, W]).
     """
     import cv2
 
@@ -677,12 +681,13 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     p = np.asarray(points, np.float64)
     iod = ibug68.inter_ocular_distance(p)
     sm = smooth(rgb)
-    labels, skin_id, hair_id = head_regions(sm, p, alpha)
+    labels, skin_id, hair_id, head = head_regions(sm, p, alpha)
     lab = _lab(sm)
     L = lab[..., 0]
     min_area = look.min_shape * iod * iod
     radius = look.shape_round * iod
     photo_lab = _lab(rgb)
+    skin_L = float(np.median(L[labels == skin_id])) if (labels == skin_id).any() else 128.0
     marks = dark_marks(photo_lab, labels == skin_id, p, look) if look.marks > 0 else \
         np.zeros((h, w), bool)
     out = np.zeros((h, w, 3), np.float32)
@@ -727,7 +732,20 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 if (region & near).sum() >= min_area:
                     sample = region & near
             lit = sample & ~shadow & ~light
-            base = _median_lab(lab, lit, _median_lab(lab, sample, base))
+            hair_base = None
+            if is_hair and lit.sum() >= 8:
+                # hair is its strands: short or curly hair shows the scalp between them, and
+                # the smoothed picture's median drifts towards the skin; a painter takes the
+                # strands' colour from the photo itself (the part away from the skin's
+                # lightness: dark hair's darker part, white hair's lighter part)
+                Lp = photo_lab[..., 0]
+                if np.median(L[lit]) < skin_L:
+                    strands = lit & (Lp <= np.percentile(Lp[lit], look.hair_strands))
+                else:
+                    strands = lit & (Lp >= np.percentile(Lp[lit], 100 - look.hair_strands))
+                hair_base = _median_lab(photo_lab, strands, None) if strands.sum() >= 8 else None
+            base = _median_lab(lab, lit, _median_lab(lab, sample, base)) if hair_base is None \
+                else hair_base
             if shadow.any():
                 dark = _median_lab(lab, shadow & sample, _median_lab(lab, shadow, base))
                 # one clear step: deep enough to read at 128 px, never a black hole
@@ -773,7 +791,7 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
     flat_rgb = _rgb(out).astype(np.float32)
     if look.soft > 0:  # anti-aliased region borders
         flat_rgb = cv2.GaussianBlur(flat_rgb, (0, 0), look.soft * min(h, w) / 256)
-    return flat_rgb, labels == skin_id, labels
+    return flat_rgb, labels == skin_id, labels, head
 
 
 # ------------------------------------------------------------------------------ features --
@@ -1065,16 +1083,17 @@ def outline_ink(skin: np.ndarray, points: np.ndarray, width: float) -> np.ndarra
 def toon(rgb: np.ndarray, points: np.ndarray, look: ToonLook, *, alpha: np.ndarray | None = None
          ) -> np.ndarray:
     """Cel-shaded cartoon of an aligned face. rgb uint8 [H, W, 3], points [68, 2];
-    alpha: optional head matte uint8 [H, W] for the silhouette line. Returns uint8 [H, W, 3]."""
+    alpha: optional head matte uint8 [H, W] (a hint for the head's outline). Returns uint8
+    [H, W, 3]."""
     p = np.asarray(points, np.float64)
     iod = ibug68.inter_ocular_distance(p)
     ink_w = max(1.2, look.ink_width * iod)
-    canvas, skin, _ = cel_tones(rgb, p, look, alpha)
+    canvas, skin, _, head = cel_tones(rgb, p, look, alpha)
     shape = canvas.shape
     ink = np.zeros(shape[:2], np.float32)
-    if look.silhouette and alpha is not None:
-        ink = np.maximum(ink, silhouette_ink(alpha, p, ink_w))
-    ink = np.maximum(ink, outline_ink(skin, p, ink_w * 0.9))
+    if look.silhouette:  # the head's own outline (skin, hair, hats), not the matte's
+        ink = np.maximum(ink, silhouette_ink(head.astype(np.uint8) * 255, p, ink_w))
+    ink = np.maximum(ink, outline_ink(skin, p, ink_w * 0.6))
     jaw = snap_curve(smooth_curve(p[ibug68.JAW], samples=6), edges(rgb, 2.0), 0.08 * iod,
                      smooth_k=9)
     ink = np.maximum(ink, stroke_mask(shape, jaw, ink_w, taper=(0.3, 0.3)))
