@@ -46,15 +46,20 @@ DOME_FLAT = 0.7
 #: extra width (in ellipse radii) of the hairline's soft edge at the top
 HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
-SKULL = (0.0, -0.6, 1.8, 1.85)
+SKULL = (0.0, -0.45, 1.72, 1.72)
 #: the drawn cranium: lightening of its lit middle and darkening of its rim (Lab L, 0..255
 #: scale), the bare forehead under the hair cap (half width, height above the brows, IOD; and
 #: how far its centre lies above the brows) and the cap's opacity
 CRANIUM_LIGHT, CRANIUM_RIM = 4.0, 26.0
-FOREHEAD = (1.4, 1.4, 0.1)
-HAIR_OPACITY = 0.65
-BAND = (1.5, 1.5, 0.25)
+FOREHEAD = (1.3, 1.15, 0.1)
+HAIR_OPACITY = 0.85
+#: the curl on the forehead: its radius (IOD; 0: none)
+CURL = 0.15
+BAND = (2.0, 1.8, 0.25)
 HAIR_SIDE_END = 0.5
+#: how far (IOD) the head's outline stands out from the jaw line at the cheeks (full cheeks)
+CHEEK_FILL = 0.4
+KEEP_HAIR = 0.0
 #: skin: edge-preserving smoothing (sigma_s in IOD, sigma_r) that keeps the face's modelling,
 #: the share of it kept where the photo's skin is (the rest is the coarse, airbrushed skin),
 #: how much of the lightness variation stays around the median (1 = the photo's), and a
@@ -83,7 +88,7 @@ HAIR_LIGHTEN = 0.0
 HAIR_BLUR = 0.04
 HAIR_HUE = 0.7
 #: darkness of the shadow under the jaw, at the jaw line
-JAW_SHADOW = 0.2
+JAW_SHADOW = 0.08
 #: the mouth's inside and tongue (RGB, in a face of L about 190), and the lips' extra
 #: redness (Lab a*)
 MOUTH_INSIDE = (150, 62, 74)
@@ -367,16 +372,31 @@ def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
 
 
 def skull_mask(shape: tuple[int, ...], points: np.ndarray, grow: float = 0.0) -> np.ndarray:
-    """float32 [H, W]: the baby's round skull (the ellipse SKULL in face units, radii grown by
-    `grow`) with a fine, slightly irregular downy edge."""
-    u, v = face_coords(shape, points)
+    """float32 [H, W]: the baby's head outline: the round skull (the ellipse SKULL in face
+    units, radii grown by `grow`) and the full cheeks below it (the jaw line pushed out by
+    CHEEK_FILL IOD) in one convex, anti-aliased shape — a big cranium that runs smoothly
+    into round cheeks, with no step where the skull meets the face."""
+    from .toon import fill_mask
+
+    p = np.asarray(points, np.float64)
+    origin, axes, iod = face_frame(p)
     cu, cv, rx, ry = SKULL
-    r = np.sqrt(((u - cu) / (rx + grow)) ** 2 + ((v - cv) / (ry + grow)) ** 2)
-    ang = np.arctan2(v - cv, u - cu)
-    # fixed phases: the same head every time
-    fuzz = sum(a * np.sin(ang * k + ph) for a, k, ph in
-               ((0.004, 29.0, 0.3), (0.003, 47.0, 1.9), (0.002, 83.0, 4.1)))
-    return np.clip((1.0 + fuzz - r) / 0.04, 0, 1).astype(np.float32)
+    a = np.linspace(0, 2 * np.pi, 96, endpoint=False)
+    skull = np.stack([cu + (rx + grow) * np.cos(a), cv + (ry + grow) * np.sin(a)], 1)
+    jaw = (p[JAW] - origin) @ axes.T / iod
+    # the cheeks stand out most at their fullest (jaw points 3-5 and 11-13), none at the chin
+    bulge = CHEEK_FILL * np.abs(np.sin(np.linspace(0, 2 * np.pi, 17)))[2:15]
+    cheeks = jaw[2:15] + np.stack([np.sign(jaw[2:15, 0]) * bulge, 0.3 * bulge], 1)
+    outline = np.concatenate([skull, cheeks, jaw[6:11]])
+    hull = outline[_convex_hull(outline)]
+    return fill_mask(shape, hull * iod @ axes + origin)
+
+
+def _convex_hull(q: np.ndarray) -> np.ndarray:
+    """Indices of the convex hull of points [N, 2] (counter-clockwise)."""
+    import cv2
+
+    return cv2.convexHull(q.astype(np.float32), returnPoints=False).ravel()
 
 
 def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray,
@@ -424,14 +444,15 @@ def hair_colour(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.
     return np.median(lab[sel], 0)
 
 
-def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin_lab: np.ndarray,
-                 hair_lab: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
+                 skin_lab: np.ndarray, hair_lab: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """A baby's big round cranium drawn over everything above and beside the face: the skull
     (`skull_mask`) in the face's skin with a sphere's shading (a bulging, domed forehead), and
     a cap of fine hair in the person's hair colour over its top and sides, ending in a soft
     wispy hairline high above the brows. The face below the brows stays.
 
-    canvas float32 RGB [H, W, 3]; skin_lab / hair_lab: Lab [3] (OpenCV scale; hair None: a
+    canvas float32 RGB [H, W, 3]; skin: the face's skin coverage float32 [H, W]; skin_lab /
+    hair_lab: Lab [3] (OpenCV scale; hair None: a
     few light downy hairs). Returns (canvas, the drawn share float32 [H, W])."""
     import cv2
 
@@ -447,22 +468,22 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin_lab: np.ndarray,
     # the face keeps its own pixels from just above the brows down (eyes, brows, cheeks):
     # a soft ellipse over the eye band and the jaw region below it
     band = np.clip((1.0 - np.sqrt((u / BAND[0]) ** 2 + ((v - BAND[2]) / BAND[1]) ** 2)) / 0.35, 0, 1)
-    keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band)
+    keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band * (KEEP_HAIR + (1 - KEEP_HAIR) * _blur(skin, 0.05 * iod)))
     drawn = skull * (1 - keep)
-    # the skin's colour: the forehead's just above the brows, where the drawing meets the face
+    # the skin's colour: the face's own skin where the drawing meets it (the forehead above,
+    # the cheeks at the sides), carried outwards smoothly, the face's median far from it
     canvas_lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
-    strip = (v > brow_v - 0.6) & (v < brow_v - 0.15) & (np.abs(u) < 0.8) & (band > 0.5)
-    if strip.sum() > 0.05 * iod * iod:
-        # (half the face's own tone: a lit forehead would make the whole skull pale)
-        skin_lab = 0.5 * skin_lab + 0.5 * np.median(canvas_lab[strip], 0)
+    own = (keep > 0.9) * np.clip((skin - 0.6) / 0.3, 0, 1) * (1 - feature_holes(shape, p))
+    near, support = normalized_blur(canvas_lab, own.astype(np.float32), 0.35 * iod)
+    t = np.clip(support / 0.15, 0, 1)[..., None]
+    base = near * t + skin_lab * (1 - t)
     # the skull's form: a bulging forehead lit from the front, turning away at its rim
     x, y = (u - cu) / rx, (v - cv) / ry
     r2 = np.clip(x * x + y * y, 0, 1)
     bulge = np.clip(1 - (u ** 2 + (v - brow_v + 0.9) ** 2) / 0.8 ** 2, 0, 1)
     rim = np.clip((r2 - 0.45) / 0.55, 0, 1)
     form = CRANIUM_LIGHT * bulge ** 2 - CRANIUM_RIM * rim * rim * (3 - 2 * rim)
-    lab = np.empty(shape, np.float32)
-    lab[...] = skin_lab
+    lab = base.astype(np.float32)
     lab[..., 0] += form
     # the hair cap: above a hairline that runs high over the forehead and down the temples
     hl = np.sqrt((u / FOREHEAD[0]) ** 2 + ((v - brow_v + FOREHEAD[2]) / FOREHEAD[1]) ** 2)
@@ -487,7 +508,35 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin_lab: np.ndarray,
     lab = lab * (1 - a) + hair_layer * a
     rgb = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
     d = drawn[..., None]
-    return canvas * (1 - d) + rgb * d, drawn
+    out = canvas * (1 - d) + rgb * d
+    if CURL > 0:
+        out = baby_curl(out, p, brow_v - FOREHEAD[2] - FOREHEAD[1], hair)
+    return out, drawn
+
+
+def baby_curl(canvas: np.ndarray, points: np.ndarray, hairline_v: float, hair_lab: np.ndarray
+              ) -> np.ndarray:
+    """The single curl of a baby's hair falling onto the forehead from the middle of the
+    hairline (`hairline_v`, face units): a tapered spiral stroke in the hair's colour, a
+    little darker. canvas float32 RGB [H, W, 3]; hair_lab Lab [3] (OpenCV scale)."""
+    import cv2
+
+    from .toon import paint, stroke_mask
+
+    origin, axes, iod = face_frame(points)
+    # a strand comes down out of the hair, turns under and up, and curls back into itself
+    # (v points down the face; it curls towards the image's left)
+    t = np.linspace(0.0, 1.6 * np.pi, 48)
+    radius = CURL * (1.0 - 0.45 * t / t[-1])
+    centre = np.array([-CURL * 0.6, hairline_v + 0.12])
+    curl = centre + np.stack([-radius * np.cos(np.pi - t), radius * np.sin(np.pi - t)], 1)
+    strand = np.linspace([curl[0, 0], hairline_v - 0.15], curl[0], 6)[:-1]
+    curve = np.concatenate([strand, curl])
+    stroke = stroke_mask(canvas.shape, curve * iod @ axes + origin, 0.05 * iod,
+                         taper=(0.5, 0.6), step=0.5)
+    colour = np.asarray(hair_lab, np.float32) - np.float32([18, 0, 0])
+    colour = cv2.cvtColor(_u8(colour).reshape(1, 1, 3), cv2.COLOR_LAB2RGB).reshape(3)
+    return paint(canvas, stroke * 0.9, colour.astype(np.float32))
 
 
 def button_nose(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -624,7 +673,7 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     face_lab = np.median(cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5], 0)
     skin_rgb = cv2.cvtColor(face_lab.astype(np.uint8).reshape(1, 1, 3),
                             cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
-    canvas, cranium = draw_cranium(out.astype(np.float32), p, face_lab.astype(np.float32),
+    canvas, cranium = draw_cranium(out.astype(np.float32), p, skin, face_lab.astype(np.float32),
                                    hair_colour(rgb, p, head, skin))
     gone = np.clip(gone - cranium, 0, 1)
     canvas = jaw_shadow(canvas, p)

@@ -57,7 +57,7 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
             "soft rosy skin",
             Geometry(eye_scale=0.3, nose_shrink=0.2, nose_lift=0.04, mouth_scale=-0.15,
                      chin_lift=0.2, cheek_puff=0.8, cranium=0.25, jaw_round=0.1,
-                     chin_reach=0.6, face_scale=0.22),
+                     chin_reach=0.6, face_scale=0.12),
             baby.baby),
         ClassicStyle(
             "cartoon", "cel-shaded cartoon: flat tones, drawn eyes, ink lines, larger eyes",
