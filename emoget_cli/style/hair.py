@@ -219,7 +219,7 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
     else:
         out_matte = np.zeros_like(pic)
     far = radii[None, :] > 2.2 * iod
-    is_bg = pic & (rr > r_in[:, None] + 0.1 * iod) & (out_matte | far) & \
+    is_bg = pic & (rr > r_in[:, None] + 0.35 * iod) & (out_matte | far) & \
         (radii[None, :] > 1.2 * iod)
     sector_models = {}
     for key in np.unique(np.floor(theta / 10).astype(int)):
@@ -241,17 +241,17 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
     #    the backdrop and the skin; then (a second pass) the band inside the first outline,
     #    away from its edges, up to 0.5 IOD out (a crown's shine, lighter ends)
     band = (rr >= r_in[:, None] + 0.04 * iod) & (rr <= r_in[:, None] + 0.3 * iod)
-    is_hair = pic & band & (np.abs(theta)[:, None] < 110) & (d_bg > 20.0) & (d_skin > 22.0)
+    is_hair = pic & band & (np.abs(theta)[:, None] < 110) & (d_bg > 20.0) & (d_skin > 30.0)
     for _ in range(2):
         hair = hair_centres(col[is_hair])
         score = _head_score(d_around, nearest_distance(col, hair), rr, r_in, radii, iod)
         if alpha is not None:
-            score = score + np.where(out_matte, -0.15, 0.15)
+            score = score + np.where(out_matte, -0.1, 0.1)
         score = np.where(pic, score, 0.0)
         r_out = best_outline(np.cumsum(score, 1) + 2.0 * step, r_in)
         is_hair = pic & (rr >= r_in[:, None] + 0.04 * iod) & (rr <= r_out[:, None] - 0.06 * iod) \
             & (rr <= r_in[:, None] + 0.5 * iod) & (np.abs(theta)[:, None] < 110) \
-            & (d_around > 20.0) & (d_skin > 22.0)
+            & (d_around > 20.0) & (d_skin > 30.0)
     return frame, radii[r_in], radii[r_out], hair, skin_models
 
 
@@ -275,6 +275,9 @@ def _head_score(d_around: np.ndarray, d_hair: np.ndarray, rr: np.ndarray, r_in: 
     score = np.maximum(np.clip((d_around - d_hair) / (d_around + d_hair + 8.0), -1, 1),
                        np.clip((d_around - 30.0) / 30.0, -1, 1))
     score = np.where(rr <= r_in[:, None], 1.0, score)
+    # ... and hair hugs the skull: just beyond the hairline a sample that is not clearly the
+    # backdrop is hair (a short cut's grey temples before a grey window frame)
+    score = score + 0.4 * ((rr > r_in[:, None]) & (rr <= r_in[:, None] + 0.15 * iod))
     thick = np.clip((rr - r_in[:, None] - 0.45 * iod) / (0.15 * iod), 0, 1)
     score = score - 0.6 * thick * np.clip((0.2 - score) / 0.3, 0, 1)
     return score - 0.8 * np.clip((radii[None, :] - 2.0 * iod) / (0.4 * iod), 0, 1)

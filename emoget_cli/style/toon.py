@@ -102,6 +102,7 @@ class ToonLook:
     lid_lift: float = 0.0
     silhouette: bool = True
     hair_strands: float = 40.0
+    ring_min_area: float = 3.0
 
 
 def _look(style: str, **kw) -> ToonLook:
@@ -721,16 +722,17 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
             if is_skin and look.detail_shadow > 0:
                 shadow |= _feature_shadows(L, src, p, iod, look) & region
             light = np.zeros_like(region)
-            if is_hair:
+            if is_hair and area >= look.ring_min_area * iod * iod:
+                # (a short cut has no crown to shine: a ring on it reads as a grey helmet)
                 light = _crown_band(region, alpha, p, iod, look.ring)
                 light = shape_mask(light, min_area=min_area, radius=radius) & region & ~shadow
-            # the colours are read where the region is surely itself: the hair near the face
-            # (a matte that runs into a busy backdrop must not give the hair its colour)
+            # the colours are read where the region is surely itself: the hair's core, away
+            # from its outline and the hairline (blends with the backdrop and the skin)
             sample = src
             if is_hair:
-                near = cv2.dilate(face_hull(p, (h, w)), _disc(0.6 * iod)) > 0
-                if (region & near).sum() >= min_area:
-                    sample = region & near
+                core = cv2.erode(region.astype(np.uint8), _disc(0.05 * iod)) > 0
+                if core.sum() >= min_area:
+                    sample = core
             lit = sample & ~shadow & ~light
             hair_base = None
             if is_hair and lit.sum() >= 8:
