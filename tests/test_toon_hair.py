@@ -153,3 +153,55 @@ def test_the_caricature_keeps_the_forehead_skin_and_the_hair_dark(photos):
     assert hair.sum() > 0.2 * iod and skin.sum() > 0.2 * iod
     assert np.median(d[hair]) < 40, np.median(d[hair])
     assert np.median(d[skin]) > 50, np.median(d[skin])
+
+
+def _rim_loop(drawn: np.ndarray, pts: np.ndarray, group: slice, colours) -> float:
+    """Share of 36 rays round the eye (0.3–0.85 IOD out, through the lens's ellipse) that cross
+    a drawn rim: a pixel within 12 RGB units of one of the rim's colours [K, 3]."""
+    iod = ibug68.inter_ocular_distance(pts)
+    eyes = np.array(ibug68.eye_centres(pts))
+    axis = (eyes[1] - eyes[0]) / np.linalg.norm(eyes[1] - eyes[0])
+    down = np.array([-axis[1], axis[0]]) * (1 if axis[0] > 0 else -1)
+    centre = pts[group].mean(0) + 0.06 * iod * down
+    img = drawn.astype(np.float32)
+    hits = 0
+    for a in np.linspace(-np.pi, np.pi, 36, endpoint=False):
+        d = np.cos(a) * axis + 0.72 * np.sin(a) * down
+        ray = [centre + r * d for r in np.arange(0.3 * iod, 0.85 * iod, 0.5)]
+        px = np.array([img[int(round(y)), int(round(x))] for x, y in ray])
+        near = np.linalg.norm(px[:, None] - np.asarray(colours, np.float32)[None], axis=2)
+        hits += bool((near.min(1) < 12).any())
+    return hits / 36
+
+
+def test_glasses_of_any_colour_are_drawn_as_rims(photos):
+    """Grace Hopper's pale frames are found and drawn as closed rims in their own colours round
+    both eyes, on the photo's own rim lines; faces without glasses get none."""
+    from emoget_cli.style.glasses import FRAME_SHADE, find_rims, line_strength
+
+    rgb, pts = photos["grace_hopper"]
+    iod = ibug68.inter_ocular_distance(pts)
+    rims = find_rims(rgb, pts)
+    assert rims is not None
+    # pale: far lighter than ink
+    assert rims.colour.max() > 120, rims.colour
+    drawn = _drawn(rgb, pts)
+    for group, colours in zip((ibug68.EYE_RIGHT, ibug68.EYE_LEFT), rims.colours):
+        assert _rim_loop(drawn, pts, group, colours * FRAME_SHADE) > 0.9
+    # the drawn rims lie on the photo's lines: the photo's line strength under them is well
+    # above its typical value round the eyes
+    strength = line_strength(rgb, max(0.8, 0.018 * iod))
+    under = np.concatenate([strength[np.round(r[:, 1]).astype(int), np.round(r[:, 0]).astype(int)]
+                            for r in rims.rims])
+    centre = np.array(ibug68.eye_centres(pts)).mean(0)
+    band = strength[int(centre[1] - 0.5 * iod):int(centre[1] + 0.5 * iod),
+                    int(centre[0] - 1.2 * iod):int(centre[0] + 1.2 * iod)]
+    assert np.median(under) > 2.0 * np.median(band)
+    for stem in ("obama", "obama2", "biden"):
+        rgb, pts = photos[stem]
+        assert find_rims(rgb, pts) is None, stem
+        # nor does the drawing hold a loop of the frame's colours round an eye
+        drawn = _drawn(rgb, pts)
+        frame = np.concatenate(rims.colours) * FRAME_SHADE
+        assert min(_rim_loop(drawn, pts, g, frame) for g in
+                   (ibug68.EYE_RIGHT, ibug68.EYE_LEFT)) < 0.8, stem

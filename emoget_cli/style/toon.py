@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import ibug68
+from .glasses import draw_rims, find_rims
 from .hair import head_parts
 
 #: sub-pixel precision of OpenCV's drawing calls (coordinates are multiplied by 2**SHIFT)
@@ -65,7 +66,9 @@ class ToonLook:
     nose: draw the nose base; lower_lid: opacity of the lower-lid line; eye_round: the drawn
     eye opening's height / the landmarks' (above 1: rounder, younger eyes);
     hair_strands: the hair's base tone is the median of its lit pixels at or below this
-    percentile of their lightness (the strands, not the scalp or shine between them).
+    percentile of their lightness (the strands, not the scalp or shine between them);
+    ring_min_area: the smallest hair region (IOD²) that gets the crown shine;
+    glasses: find glasses' rims in the photo and draw them (style/glasses.py).
     """
 
     ink: tuple[int, int, int] = (34, 24, 28)
@@ -85,7 +88,7 @@ class ToonLook:
     detail_shadow: float = 1.0
     marks: float = 90.0
     modelling: float = 1.2
-    modelling_rest: float = 0.4
+    modelling_rest: float = 0.5
     modelling_light: float = 30.0
     modelling_sigma: float = 0.035
     skin_lift: float = 0.0
@@ -103,6 +106,7 @@ class ToonLook:
     silhouette: bool = True
     hair_strands: float = 40.0
     ring_min_area: float = 3.0
+    glasses: bool = True
 
 
 def _look(style: str, **kw) -> ToonLook:
@@ -1105,4 +1109,8 @@ def toon(rgb: np.ndarray, points: np.ndarray, look: ToonLook, *, alpha: np.ndarr
         canvas = draw_nose(canvas, rgb, p, look, ink_w)
     canvas = draw_mouth(canvas, rgb, p, look, ink_w)
     canvas = draw_eyes(canvas, rgb, p, look, ink_w)
+    if look.glasses:  # rims of any colour, found in the photo, drawn over the face
+        rims = find_rims(rgb, p)
+        if rims is not None:
+            canvas = draw_rims(canvas, rims)
     return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
