@@ -349,7 +349,7 @@ def test_baby_looks_like_a_baby(styled, aligned):
     assert baby["forehead"] > max(0.6, 3 * photo["forehead"]), (photo, baby)
     # a big round cranium over a small face: the head above the brows grows against the face
     # (the photo's own head runs out of the frame: its share is a lower bound)
-    assert baby["cranium"] > 1.2 * photo["cranium"], (photo, baby)
+    assert baby["cranium"] > 1.1 * photo["cranium"], (photo, baby)
     assert baby["hair_texture"] < 0.5 * photo["hair_texture"], (photo, baby)
     # the hair keeps its colour, but the hairdo's dark, shaded sides are gone: a light crown
     assert baby["hair_lightness"] > photo["hair_lightness"] + 20, (photo, baby)

@@ -76,3 +76,49 @@ def test_style_keeps_identity_and_skin_lightness_on_real_photos(photos, style, p
         lightness = skin_lightness(warped, moved)
     shift = skin_lightness(res.image, res.points) - lightness
     assert abs(shift) <= SKIN_LIGHTNESS_MAX, f"{style} on {photo}: skin ΔL* {shift:+.1f}"
+
+
+def skin_texture(rgb: np.ndarray, points: np.ndarray) -> float:
+    """Mean absolute fine detail of the lightness (L - its blur at 0.05 IOD, Lab 0..255) on the
+    face's skin away from the outline and features: wrinkles, eye bags, folds, stubble, pores."""
+    import cv2
+
+    from emoget_cli.core.ibug68 import inter_ocular_distance
+    from emoget_cli.style.filters import skin_interior
+
+    L = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    fine = np.abs(L - cv2.GaussianBlur(L, (0, 0), 0.05 * inter_ocular_distance(points)))
+    return float(fine[skin_interior(rgb.shape, points)].mean())
+
+
+def cranium_share(rgb: np.ndarray, points: np.ndarray) -> float:
+    """The head's top above the brows (head matte, on the midline) over the brows → chin height
+    (the photo's head often runs out of the frame: its share is then a lower bound)."""
+    from emoget_cli.core import ibug68
+    from emoget_cli.render.matting import head_alpha
+
+    column = np.flatnonzero(head_alpha(rgb, points)[:, int(round(points[27][0]))] > 127)
+    brow = float(points[ibug68.BROWS][:, 1].min())
+    return (brow - column[0]) / (points[ibug68.CHIN][1] - brow)
+
+
+def eye_share(points: np.ndarray) -> float:
+    """Mean eye width over the face's width (jaw ends)."""
+    p = np.asarray(points, np.float64)
+    return (np.linalg.norm(p[39] - p[36]) + np.linalg.norm(p[45] - p[42])) / 2 / \
+        np.linalg.norm(p[16] - p[0])
+
+
+@pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
+def test_baby_reads_as_an_infant_on_real_photos(photos, photo):
+    """The baby schema on every real photo, against the photo's own: no adult skin texture
+    (wrinkles, eye bags, folds: the fine detail on the skin well under half the photo's; the
+    previous rendering kept 0.5-0.7 of it on grace_hopper and obama), a bigger cranium over a
+    smaller, lower face, bigger eyes against the face's width."""
+    from emoget_cli.style import stylize
+
+    rgb, points, _, _ = photos[photo]
+    res = stylize(rgb, points, "baby")
+    assert skin_texture(res.image, res.points) < 0.4 * skin_texture(rgb, points)
+    assert cranium_share(res.image, res.points) > 1.1 * cranium_share(rgb, points)
+    assert eye_share(res.points) > 1.08 * eye_share(points)

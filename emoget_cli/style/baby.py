@@ -46,7 +46,7 @@ DOME_FLAT = 0.7
 #: extra width (in ellipse radii) of the hairline's soft edge at the top
 HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
-SKULL = (0.0, -0.45, 1.72, 1.72)
+SKULL = (0.0, -0.35, 1.65, 1.6)
 #: the drawn cranium: lightening of its lit middle and darkening of its rim (Lab L, 0..255
 #: scale), the bare forehead under the hair cap (half width, height above the brows, IOD; and
 #: how far its centre lies above the brows) and the cap's opacity
@@ -55,6 +55,9 @@ FOREHEAD = (1.3, 1.15, 0.1)
 HAIR_OPACITY = 0.85
 #: the curl on the forehead: its radius (IOD; 0: none)
 CURL = 0.15
+#: how far (IOD) beyond the baby's skull the adult hair is cleared even where the head matte
+#: missed it
+HAIR_MARGIN = 0.35
 BAND = (2.0, 1.8, 0.25)
 HAIR_SIDE_END = 0.5
 #: how far (IOD) the head's outline stands out from the jaw line at the cheeks (full cheeks)
@@ -68,8 +71,9 @@ SKIN_SIGMA_S, SKIN_SIGMA_R = 0.3, 0.12
 #: the scale (IOD) below which the skin's detail is an adult's texture and is smoothed away
 WRINKLE_SIGMA = 0.07
 WRINKLE_TARGET = 7.0
-SMOOTH_KEEP = (EYE_RIGHT, EYE_LEFT, LIPS_OUTER, ibug68.NOSE)
-SMOOTH_KEEP_GROW = 0.1
+WRINKLE_KEEP = 0.5
+SMOOTH_KEEP = (EYE_RIGHT, EYE_LEFT, LIPS_OUTER, ibug68.NOSE_LOWER)
+SMOOTH_KEEP_GROW = 0.04
 MODELLING = 1.0
 EVENNESS = 1.0
 SKIN_LIFT, SKIN_PINK = 3.0, 2.0
@@ -318,7 +322,7 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     detail = fine - smooth
     sel = (jaw_region(rgb.shape, p) > 0.5) & (near_features < 0.1) & (prob > 0.6)
     energy = float(np.sqrt((detail[sel].mean(1) ** 2).mean())) if sel.sum() > 20 else 0.0
-    gain = min(1.0, WRINKLE_TARGET / max(energy, 1e-6))
+    gain = min(WRINKLE_KEEP, WRINKLE_TARGET / max(energy, 1e-6))
     away = (1 - near_features)[..., None] * (1 - gain)
     fine = fine - detail * away
     # under the features drawn again (eyes, brows) the coarse skin; around the lips and nose
@@ -416,6 +420,10 @@ def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
     # the matte's anti-aliased rim goes too (no ghost of the old outline)
     k = int(max(5, round(0.14 * iod)) | 1)
     reach = cv2.dilate((head > 0.02).astype(np.uint8), np.ones((k, k), np.uint8))
+    # and whatever of the adult hairdo the matte missed just above the smaller skull
+    u, v = face_coords(rgb.shape, p)
+    reach = np.maximum(reach, ((skull_mask(rgb.shape, p, grow + HAIR_MARGIN) > 0.5)
+                               & (v < 0)).astype(np.uint8))
     gone = np.clip(reach.astype(np.float32) - keep, 0, 1)
     bg = (1 - reach).astype(np.float32)
     if gone.max() < 0.05 or bg.sum() < 0.05 * bg.size:
