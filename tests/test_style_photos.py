@@ -122,3 +122,25 @@ def test_baby_reads_as_an_infant_on_real_photos(photos, photo):
     assert skin_texture(res.image, res.points) < 0.4 * skin_texture(rgb, points)
     assert cranium_share(res.image, res.points) > 1.1 * cranium_share(rgb, points)
     assert eye_share(res.points) > 1.08 * eye_share(points)
+
+
+@pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
+def test_baby_keeps_glasses_clean(photos, photo):
+    """Glasses are found on the one real photo that has them (grace_hopper) and on no other;
+    their rims stay the photo's own in the baby (not smeared into the repainted skin)."""
+    import dataclasses
+
+    from emoget_cli.style.baby import glasses_mask
+    from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
+
+    rgb, points, _, _ = photos[photo]
+    plain = dataclasses.replace(CLASSIC_STYLES["baby"], filter=None)
+    reshaped, moved = stylize_classic(rgb, points, plain)
+    rims = glasses_mask(reshaped, moved)
+    assert (rims is not None) == (photo == "grace_hopper")
+    if rims is not None:
+        styled, _ = stylize_classic(rgb, points, CLASSIC_STYLES["baby"])
+        on_rim = rims > 0.9
+        assert on_rim.sum() > 200
+        diff = np.abs(styled.astype(int) - reshaped.astype(int)).mean(2)[on_rim]
+        assert np.median(diff) < 8, np.median(diff)
