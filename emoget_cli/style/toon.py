@@ -98,7 +98,7 @@ class ToonLook:
     highlights: bool = True
     soft: float = 0.6
     nose: bool = True
-    lower_lid: float = 0.5
+    lower_lid: float = 0.7
     eye_round: float = 1.0
     eye_photo: float = 0.0
     lid_width: float = 0.8
