@@ -166,7 +166,7 @@ def find_rims(rgb: np.ndarray, points: np.ndarray, *, level: float = 2.0,
 #: a frame is drawn in the photo's colour darkened by this factor: a pale frame of nearly the
 #: skin's tone (tortoiseshell, pink plastic) still shows against the flat skin, as a painted
 #: shadow would
-FRAME_SHADE = 0.55
+FRAME_SHADE = 0.6
 
 
 def draw_rims(canvas: np.ndarray, rims: Rims) -> np.ndarray:
