@@ -43,6 +43,11 @@ from ..core.ibug68 import (BROWS, CHIN, EYE_LEFT, EYE_RIGHT, JAW, LIPS_INNER, LI
 #: (the shadow under the old fringe would show as a line)
 HAIRLINE_TOP = 1.7
 DOME_FLAT = 0.7
+DOME_LIGHT = 0.0
+#: how far (IOD) the face's own skin colour reaches into the drawn cranium (beyond: its median)
+SKIN_REACH = 0.15
+#: the percentile of the face's skin lightness the cranium is painted in
+DOME_TONE = 35.0
 #: extra width (in ellipse radii) of the hairline's soft edge at the top
 HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
@@ -101,9 +106,9 @@ JAW_SHADOW = 0.08
 #: redness (Lab a*)
 MOUTH_INSIDE = (150, 62, 74)
 TONGUE = (214, 110, 120)
-LIP_ROSE = 12.0
+LIP_ROSE = 6.0
 #: the blush: Lab a* (redness) and lightness added at the cheeks' centres
-BLUSH_RED, BLUSH_LIGHT = 16.0, 2.0
+BLUSH_RED, BLUSH_LIGHT = 10.0, 2.0
 #: opacity of the lower lip's gloss and of the nose tip's highlight (more reads as lipstick)
 LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
@@ -278,8 +283,9 @@ def hairline_dome(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
 
 
 def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """The repainted skin: (uint8 [H, W, 3] picture, skin coverage float32 [H, W]).
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The repainted skin: (uint8 [H, W, 3] picture, skin coverage float32 [H, W], the
+    photo's own skin probability float32 [H, W]).
 
     head: the head matte float32 [H, W] in [0, 1]."""
     import cv2
@@ -344,13 +350,13 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     lab[..., 0] = mean_l + EVENNESS * (lab[..., 0] - mean_l) + SKIN_LIFT
     lab[..., 1] += SKIN_PINK
     # the dome is round: lighter in its middle
-    lab[..., 0] += (6.0 * np.clip(1 - (u ** 2 + (v + 0.9) ** 2) / 1.2, 0, 1)).astype(np.float32)
+    lab[..., 0] += (DOME_LIGHT * np.clip(1 - (u ** 2 + (v + 0.9) ** 2) / 1.2, 0, 1)).astype(np.float32)
     skin = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
     # the lips, nose tip and nostrils stay the photo's (softened): they carry identity
     keep = feature_holes(rgb.shape, p, KEEP_GROUPS, brows=False, grow=KEEP_GROW)
     skin = skin * (1 - keep[..., None]) + fine * keep[..., None]
     c = cover[..., None]
-    return _u8(img * (1 - c) + skin * c), cover
+    return _u8(img * (1 - c) + skin * c), cover, prob
 
 
 def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray
@@ -486,7 +492,12 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
     # the cheeks at the sides), carried outwards smoothly, the face's median far from it
     canvas_lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
     own = (keep > 0.9) * np.clip((skin - 0.6) / 0.3, 0, 1) * (1 - feature_holes(shape, p))
-    near, support = normalized_blur(canvas_lab, own.astype(np.float32), 0.35 * iod)
+    if (own > 0.5).sum() > 0.2 * iod * iod:
+        # the face's skin tone where it is in its own light, not its highlights: a flat dome
+        # in the median would look lighter than the shaded face beside it
+        skin_lab = np.median(canvas_lab[own > 0.5], 0)
+        skin_lab[0] = np.percentile(canvas_lab[own > 0.5, 0], DOME_TONE)
+    near, support = normalized_blur(canvas_lab, own.astype(np.float32), SKIN_REACH * iod)
     t = np.clip(support / 0.15, 0, 1)[..., None]
     base = near * t + skin_lab * (1 - t)
     # the skull's form: a bulging forehead lit from the front, turning away at its rim
@@ -714,7 +725,7 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
         head = np.maximum(skull_mask(rgb.shape, p, grow=0.6), jaw_region(rgb.shape, p))
     else:
         head = matte.astype(np.float32) / 255.0
-    out, skin = soft_skin(rgb, p, head)
+    out, skin, photo_skin = soft_skin(rgb, p, head)
     out = downy_hair(out, p, head, skin)
     # a weaker style keeps more of the hair, and what it removes it removes fully (a
     # half-transparent adult hairdo would show as a ghost)
@@ -722,7 +733,8 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     face_lab = np.median(cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5], 0)
     skin_rgb = cv2.cvtColor(face_lab.astype(np.uint8).reshape(1, 1, 3),
                             cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
-    canvas, cranium = draw_cranium(out.astype(np.float32), p, skin, face_lab.astype(np.float32),
+    canvas, cranium = draw_cranium(out.astype(np.float32), p, skin,
+                                   face_lab.astype(np.float32),
                                    hair_colour(rgb, p, head, skin))
     gone = np.clip(gone - cranium, 0, 1)
     canvas = jaw_shadow(canvas, p)
