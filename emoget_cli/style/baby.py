@@ -736,7 +736,9 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     canvas, cranium = draw_cranium(out.astype(np.float32), p, skin,
                                    face_lab.astype(np.float32),
                                    hair_colour(rgb, p, head, skin))
-    gone = np.clip(gone - cranium, 0, 1)
+    # the drawn cranium is whole at any strength, like the cleared hair (a half-blended
+    # skull would show as a ghost outline)
+    gone = np.maximum(gone, cranium)
     canvas = jaw_shadow(canvas, p)
     canvas = button_nose(canvas, p)
     canvas = draw_brows(canvas, rgb, p, 0.09 * iod, fade=BROW_FADE, skin_rgb=skin_rgb)
