@@ -48,6 +48,9 @@ DOME_LIGHT = 0.0
 SKIN_REACH = 0.15
 #: the percentile of the face's skin lightness the cranium is painted in
 DOME_TONE = 35.0
+#: the dome's tone is read from the face's skin below this height above the brows (IOD;
+#: negative: below the brows — the cheeks and temples, not a lit forehead)
+DOME_FROM = -0.2
 #: extra width (in ellipse radii) of the hairline's soft edge at the top
 HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
@@ -492,6 +495,8 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
     # the cheeks at the sides), carried outwards smoothly, the face's median far from it
     canvas_lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
     own = (keep > 0.9) * np.clip((skin - 0.6) / 0.3, 0, 1) * (1 - feature_holes(shape, p))
+    # (the tone from below the brows: a lit forehead would make a light dome over the face)
+    own = own * np.clip((v - brow_v + DOME_FROM) / 0.3, 0, 1)
     if (own > 0.5).sum() > 0.2 * iod * iod:
         # the face's skin tone where it is in its own light, not its highlights: a flat dome
         # in the median would look lighter than the shaded face beside it

@@ -55,7 +55,7 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
             "baby", "baby schema: a small face set low in a big round head with fine hair and a "
             "curl, big round eyes, a short nose, a small mouth, full cheeks, almost no chin, "
             "soft rosy skin without adult lines",
-            Geometry(eye_scale=0.3, nose_shrink=0.16, nose_lift=0.04, mouth_scale=-0.15,
+            Geometry(eye_scale=0.27, nose_shrink=0.16, nose_lift=0.04, mouth_scale=-0.15,
                      chin_lift=0.2, cheek_puff=0.8, cranium=0.25, jaw_round=0.1,
                      chin_reach=0.6, face_scale=0.12),
             baby.baby),
