@@ -70,11 +70,13 @@ GLASSES_DARK = 20.0
 #: how far (IOD) beyond the baby's skull the adult hair is cleared even where the head matte
 #: missed it
 HAIR_MARGIN = 0.35
+#: the face's own pixels are kept inside this soft ellipse over the eye band (face units:
+#: half width, half height, centre below the eyes)
 BAND = (2.0, 1.8, 0.25)
+#: the hair cap ends this far (face units) above the brows at the temples
 HAIR_SIDE_END = 0.5
 #: how far (IOD) the head's outline stands out from the jaw line at the cheeks (full cheeks)
 CHEEK_FILL = 0.4
-KEEP_HAIR = 0.0
 #: skin: edge-preserving smoothing (sigma_s in IOD, sigma_r) that keeps the face's modelling,
 #: the share of it kept where the photo's skin is (the rest is the coarse, airbrushed skin),
 #: how much of the lightness variation stays around the median (1 = the photo's), and a
@@ -86,21 +88,18 @@ WRINKLE_TARGET = 7.0
 WRINKLE_KEEP = 0.5
 SMOOTH_KEEP = (EYE_RIGHT, EYE_LEFT, LIPS_OUTER, ibug68.NOSE_LOWER)
 SMOOTH_KEEP_GROW = 0.04
-MODELLING = 1.0
-EVENNESS = 1.0
 SKIN_LIFT, SKIN_PINK = 3.0, 2.0
-#: the photo's lips, nose tip and nostrils stay (softened) inside the repainted skin, grown
-#: by this much (IOD): they carry much of the identity
 #: how much of the photo's modelling goes over the adult lines (nasolabial folds, under-eye
 #: hollows, the nose bridge): replaced by the airbrushed skin
 LINES_SOFTEN = 0.3
+#: the photo's lips, nose tip and nostrils stay (softened) inside the repainted skin, grown
+#: by this much (IOD): they carry much of the identity
 KEEP_GROUPS = (LIPS_OUTER, ibug68.NOSE_LOWER)
 KEEP_GROW = 0.08
-#: the downy hair: contrast kept, share of the way to a light blond (light hair only; 0: the
-#: person's own hair colour — a head matte that takes in skin or background would otherwise
-#: turn dark hair grey), blur (IOD) and the share of its hue variation kept
+#: the downy hair: contrast kept (in the person's own hair colour: lightening it towards a
+#: blond turned dark hair grey wherever the head matte took in skin or background), blur
+#: (IOD) and the share of its hue variation kept
 HAIR_CONTRAST = 0.8
-HAIR_LIGHTEN = 0.0
 HAIR_BLUR = 0.04
 HAIR_HUE = 0.7
 #: darkness of the shadow under the jaw, at the jaw line
@@ -341,16 +340,14 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     # under the features drawn again (eyes, brows) the coarse skin; around the lips and nose
     # the photo's modelling
     drawn = feature_holes(rgb.shape, p, (EYE_RIGHT, EYE_LEFT))
-    t1 = (MODELLING * np.clip(prob * 1.3, 0, 1) * (1 - drawn)
+    t1 = (np.clip(prob * 1.3, 0, 1) * (1 - drawn)
           * (1 - dome * np.maximum(1 - prob, DOME_FLAT))
           * (1 - LINES_SOFTEN * adult_lines(rgb.shape, p)))
     t1 = _blur(t1.astype(np.float32), 0.02 * iod)[..., None]
     skin = fine * t1 + base * (1 - t1)
-    # even skin (no blotches, no lines) and a baby's lighter, pinker tone
+    # a baby's lighter, pinker tone
     lab = cv2.cvtColor(_u8(skin), cv2.COLOR_RGB2LAB).astype(np.float32)
-    core = (face > 0.5) & (holes < 0.1)
-    mean_l = float(np.median(lab[..., 0][core])) if core.sum() > 10 else float(lab[..., 0].mean())
-    lab[..., 0] = mean_l + EVENNESS * (lab[..., 0] - mean_l) + SKIN_LIFT
+    lab[..., 0] += SKIN_LIFT
     lab[..., 1] += SKIN_PINK
     # the dome is round: lighter in its middle
     lab[..., 0] += (DOME_LIGHT * np.clip(1 - (u ** 2 + (v + 0.9) ** 2) / 1.2, 0, 1)).astype(np.float32)
@@ -378,9 +375,6 @@ def downy_hair(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
     if sel.sum() > 10:
         mean = lab[sel].mean(0)
         lab[..., 0] = mean[0] + HAIR_CONTRAST * (lab[..., 0] - mean[0])  # fine, even hair
-        # lighter, for light hair: dark hair stays dark (a dark-haired baby's hair is dark)
-        light_hair = float(np.clip((mean[0] - 80.0) / 60.0, 0, 1))
-        lab[..., 0] += HAIR_LIGHTEN * (235 - mean[0]) * light_hair
         # one even hue (a baby's fine hair has no dark, cool shadows)
         lab[..., 1:] = mean[1:] + (lab[..., 1:] - mean[1:]) * HAIR_HUE
     out = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
@@ -489,7 +483,7 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
     # the face keeps its own pixels from just above the brows down (eyes, brows, cheeks):
     # a soft ellipse over the eye band and the jaw region below it
     band = np.clip((1.0 - np.sqrt((u / BAND[0]) ** 2 + ((v - BAND[2]) / BAND[1]) ** 2)) / 0.35, 0, 1)
-    keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band * (KEEP_HAIR + (1 - KEEP_HAIR) * _blur(skin, 0.05 * iod)))
+    keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band * _blur(skin, 0.05 * iod))
     drawn = skull * (1 - keep)
     # the skin's colour: the face's own skin where the drawing meets it (the forehead above,
     # the cheeks at the sides), carried outwards smoothly, the face's median far from it
