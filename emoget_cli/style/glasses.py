@@ -1,5 +1,6 @@
 """Glasses for the cel-shaded styles: the rims found in the photo around each eye and drawn as
-clean strokes in their own colour with an ink edge (docs/styles.md, "Cartoon: glasses").
+clean strokes in their own colour, a step darker, without ink (docs/styles.md, "Cartoon:
+glasses").
 
 A cartoon that redraws the eyes from the landmarks and flattens the skin erases a pair of
 glasses whose rims are not much darker than the skin (metal, tortoiseshell, pale plastic); yet
