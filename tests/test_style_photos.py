@@ -59,8 +59,12 @@ def test_style_keeps_identity_and_skin_lightness_on_real_photos(photos, style, p
     from emoget_cli.face import face_distance, face_embedding
     from emoget_cli.style import stylize
 
+    from emoget_cli.style.classic import CLASSIC_STYLES
+
     rgb, points, reference, lightness = photos[photo]
-    res = stylize(rgb, points, style)
+    # the style itself at its default strength, without the identity guard (an explicit
+    # strength turns it off): the guard must not hide a style that lost the likeness
+    res = stylize(rgb, points, style, strength=CLASSIC_STYLES[style].strength_default)
     assert np.abs(res.image.astype(int) - rgb).mean() > 4, "the style changed nothing"
     dist = face_distance(reference, face_embedding(res.image, res.points))
     assert dist < IDENTITY_MAX, f"{style} on {photo}: identity distance {dist:.3f}"
@@ -118,7 +122,7 @@ def test_baby_reads_as_an_infant_on_real_photos(photos, photo):
     from emoget_cli.style import stylize
 
     rgb, points, _, _ = photos[photo]
-    res = stylize(rgb, points, "baby")
+    res = stylize(rgb, points, "baby", strength=1.0)  # the style itself, not the identity guard
     assert skin_texture(res.image, res.points) < 0.4 * skin_texture(rgb, points)
     assert cranium_share(res.image, res.points) > 1.1 * cranium_share(rgb, points)
     assert eye_share(res.points) > 1.08 * eye_share(points)
@@ -144,3 +148,42 @@ def test_baby_keeps_glasses_clean(photos, photo):
         assert on_rim.sum() > 200
         diff = np.abs(styled.astype(int) - reshaped.astype(int)).mean(2)[on_rim]
         assert np.median(diff) < 8, np.median(diff)
+
+
+def _lighter_obama() -> tuple[np.ndarray, np.ndarray]:
+    """obama.jpg taken lighter (gamma 0.67), aligned: (uint8 [256, 256, 3], points [68, 2]).
+    Its full-strength cartoon loses the likeness (benchmarks/style_robustness.py: 0.62)."""
+    from emoget_cli.core.image_io import read_image
+    from emoget_cli.face import align_face, detect_faces
+
+    rgb = read_image(PHOTOS / "obama.jpg").rgb
+    rgb = np.clip(255 * (rgb / 255.0) ** 0.67 + 0.5, 0, 255).astype(np.uint8)
+    face = detect_faces(rgb, backend="dlib")[0]
+    aligned, info = align_face(rgb, face.points, size=256)
+    return aligned, info.points
+
+
+def test_identity_guard_redraws_a_face_that_lost_the_likeness():
+    from emoget_cli.face import face_distance, face_embedding
+    from emoget_cli.style import IDENTITY_GUARD, stylize
+
+    rgb, points = _lighter_obama()
+    reference = face_embedding(rgb, points)
+    full = stylize(rgb, points, "cartoon", strength=1.0)
+    guarded = stylize(rgb, points, "cartoon")
+    d_full = face_distance(reference, face_embedding(full.image, full.points))
+    d_guarded = face_distance(reference, face_embedding(guarded.image, guarded.points))
+    assert d_full > IDENTITY_MAX, "the case the guard exists for"
+    assert guarded.meta["strength"] < 1.0 and d_guarded <= IDENTITY_GUARD
+    assert guarded.meta["identity"] == pytest.approx(d_guarded, abs=1e-3)
+    # still a cartoon: far from the photo, not a cross-fade back to it
+    assert np.abs(guarded.image.astype(int) - rgb).mean() > 0.6 * np.abs(full.image.astype(int) - rgb).mean()
+
+
+def test_identity_guard_keeps_a_likeness_that_holds(photos):
+    from emoget_cli.style import stylize
+
+    rgb, points, _, _ = photos["sample_face"]
+    guarded = stylize(rgb, points, "cartoon")
+    assert guarded.meta["strength"] == 1.0 and guarded.meta["identity"] < 0.55
+    assert np.array_equal(guarded.image, stylize(rgb, points, "cartoon", strength=1.0).image)

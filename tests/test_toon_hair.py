@@ -136,7 +136,8 @@ def test_the_caricature_keeps_the_forehead_skin_and_the_hair_dark(photos):
     from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
 
     rgb, pts = photos["obama2"]
-    res = stylize(rgb, pts, "caricature-cartoon")
+    res = stylize(rgb, pts, "caricature-cartoon",  # as stylize_classic draws it: no guard
+                  strength=CLASSIC_STYLES["caricature-cartoon"].strength_default)
     plain = dataclasses.replace(CLASSIC_STYLES["caricature-cartoon"], filter=None)
     warped, q = stylize_classic(rgb, pts, plain)
     q = np.asarray(q, np.float64)

@@ -136,6 +136,16 @@ def _user_may_override(style: str) -> bool:
     return user_registry_path().is_file()
 
 
+#: The identity guard (docs/styles.md, "Identity guard"): a classic style drawn at its default
+#: strength whose face is farther than IDENTITY_GUARD from the photo's (dlib face-recognition
+#: distance; 0.6 is the "same person" threshold) is drawn again at these fractions of that
+#: strength, and the first drawing within the guard — or else the closest — is kept. The styles
+#: were tuned on a few photos: a lighter or darker exposure of one of them crossed 0.6
+#: (benchmarks/style_robustness.py), and 0.7–0.85 of the strength brought those back to 0.50–0.57.
+IDENTITY_GUARD = 0.57
+GUARD_STEPS = (0.85, 0.7)
+
+
 def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_STYLE,
             engine: str = "auto", *, strength: Optional[float] = None,
             generator: Optional[Path] = None,
@@ -156,11 +166,41 @@ def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_ST
     if res.engine == "classic":
         s = check_strength(res, strength)
         image, moved = stylize_classic(aligned_rgb, pts, res.classic, strength=s, seed=seed)
-        return StyleResult(image, moved, res.name, "classic", "moved", meta={"strength": s})
+        meta: dict[str, Any] = {"strength": s}
+        if strength is None and res.name != "none":  # an explicit --strength is the user's
+            image, moved, meta = _keep_identity(aligned_rgb, pts, res.classic, s, seed, image, moved)
+        return StyleResult(image, moved, res.name, "classic", "moved", meta=meta)
     from .gan_engine import stylize_gan
 
     return stylize_gan(aligned_rgb, pts, res.gan, style=res.name, device=device, seed=seed,
                        progress=progress, warn=warn)
+
+
+def _keep_identity(photo: np.ndarray, points: np.ndarray, style: ClassicStyle, strength: float,
+                   seed: int, image: np.ndarray, moved: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The identity guard: (image, moved points, meta) of the drawing kept. photo uint8
+    [H, W, 3] and points [68, 2] the aligned face; image / moved the drawing at `strength`.
+    meta: the strength drawn at and its identity distance. Without dlib's face-recognition
+    model (or a face it cannot read) the drawing is kept as it is."""
+    from ..core.errors import NoFaceError
+    from ..face.identity import face_distance, face_embedding
+
+    try:
+        reference = face_embedding(photo, points)
+        best = (face_distance(reference, face_embedding(image, moved)), strength, image, moved)
+        for fraction in GUARD_STEPS:
+            if best[0] <= IDENTITY_GUARD:
+                break
+            s = strength * fraction
+            img, pts = stylize_classic(photo, points, style, strength=s, seed=seed)
+            d = face_distance(reference, face_embedding(img, pts))
+            if d < best[0]:
+                best = (d, s, img, pts)
+    except (DependencyError, NoFaceError, ImportError):
+        return image, moved, {"strength": strength}
+    distance, s, image, moved = best
+    return image, moved, {"strength": round(s, 4), "identity": round(distance, 4)}
 
 
 def check_strength(resolved: ResolvedStyle, strength: Optional[float]) -> float:
@@ -174,5 +214,6 @@ def check_strength(resolved: ResolvedStyle, strength: Optional[float]) -> float:
         raise UsageError(str(exc)) from None
 
 
-__all__ = ["CLASSIC_STYLES", "DEFAULT_STYLE", "check_strength", "ENGINE_CHOICES", "GanStyleSpec", "ResolvedStyle",
+__all__ = ["CLASSIC_STYLES", "DEFAULT_STYLE", "check_strength", "ENGINE_CHOICES", "GanStyleSpec",
+           "IDENTITY_GUARD", "ResolvedStyle",
            "StyleResult", "list_styles", "resolve_style", "stylize"]
