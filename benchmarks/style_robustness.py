@@ -6,7 +6,9 @@ photos the styles were not tuned on.
     python benchmarks/style_robustness.py                       # cartoon, baby, caricature-cartoon
     python benchmarks/style_robustness.py --styles painting,caricature
 
-Prints one line per photo and style (the worst variant and the spread) and the worst overall.
+Prints one line per photo and style (the worst variant and the spread) and the worst overall,
+for the style itself (drawn at its default strength, given explicitly) and as `make` draws it
+(no --strength: the identity guard may draw it lighter; docs/styles.md, "Identity guard").
 """
 
 from __future__ import annotations
@@ -55,8 +57,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     styles = args.styles.split(",")
     t0 = time.perf_counter()
+    from emoget_cli.style.classic import CLASSIC_STYLES
+
     worst: dict[str, tuple[float, str]] = {}
-    print(f"{'photo':14s} {'style':19s} {'worst':>6s} {'median':>6s}  worst variant")
+    guarded_worst: dict[str, float] = {}
+    print(f"{'photo':14s} {'style':19s} {'worst':>6s} {'median':>6s} {'guarded':>7s}  worst variant")
     for path in photo_paths():
         found = {}
         for name, rgb in variants(read_image(path).rgb).items():
@@ -68,16 +73,21 @@ def main(argv=None) -> int:
             aligned, al = align_face(rgb, face.points, size=256)
             found[name] = (aligned, al.points, face_embedding(aligned, al.points))
         for style in styles:
-            dists = {}
+            dists, guarded = {}, {}
             for name, (aligned, pts, reference) in found.items():
-                styled = stylize(aligned, pts, style)
+                styled = stylize(aligned, pts, style, strength=CLASSIC_STYLES[style].strength_default)
                 dists[name] = face_distance(reference, face_embedding(styled.image, styled.points))
+                styled = stylize(aligned, pts, style)
+                guarded[name] = face_distance(reference, face_embedding(styled.image, styled.points))
             name = max(dists, key=dists.get)
+            guarded_worst[style] = max(guarded_worst.get(style, 0.0), max(guarded.values()))
             print(f"{path.stem:14s} {style:19s} {dists[name]:6.3f} {np.median(list(dists.values())):6.3f}"
-                  f"  {name}", flush=True)
+                  f" {max(guarded.values()):7.3f}  {name}", flush=True)
             if dists[name] > worst.get(style, (0.0, ""))[0]:
                 worst[style] = (dists[name], f"{path.stem}, {name}")
     print("worst per style: " + "; ".join(f"{s} {d:.3f} ({where})" for s, (d, where) in worst.items()))
+    print("worst per style with the identity guard: "
+          + "; ".join(f"{s} {d:.3f}" for s, d in guarded_worst.items()))
     print(f"{time.perf_counter() - t0:.1f} s")
     return 0
 
