@@ -178,6 +178,8 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
     [K, 3] and skin centres [K', 3] in weighted Lab)."""
     import cv2
 
+    from .toon import face_hull
+
     p = np.asarray(points, np.float64)
     iod = ibug68.inter_ocular_distance(p)
     frame = polar_frame(p)
@@ -191,8 +193,7 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
     step = _colour_step(col)
     # 1. the skin's border: skin-coloured samples inside, an edge at it, the landmarks' hull
     #    always skin
-    hull = np.zeros(lab.shape[:2], np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(p).astype(np.int32)), 1)
+    hull = face_hull(p, lab.shape)
     in_hull = sample(hull.astype(np.float32), frame) > 0.5
     r_hull = np.where(in_hull.any(1), s_n - 1 - np.argmax(in_hull[:, ::-1], 1), 0)
     # the skin's colours: the face inside the landmarks' hull, off the eyes, brows and mouth

@@ -471,8 +471,7 @@ def head_regions(sm: np.ndarray, points: np.ndarray, alpha: np.ndarray | None,
     # segment is skin when it has the cheeks' hue and about their lightness (a dim or pale
     # photo has hair of nearly the skin's chroma: the lightness tells them apart)
     is_skin = (chroma_d < 10.0) & (np.abs(mean[:, 0] - skin_lab[0]) < 28)
-    face = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(face, cv2.convexHull(np.round(p).astype(np.int32)), 1)
+    face = face_hull(p, (h, w))
     touches_face = np.bincount(flat, face.ravel().astype(np.float32), n) > 0
     # ... and lies mostly on the head (a pale backdrop that the graph cut joined to the temple
     # through a few pixels is no skin)
@@ -1051,8 +1050,7 @@ def outline_ink(skin: np.ndarray, points: np.ndarray, width: float) -> np.ndarra
     p = np.asarray(points, np.float64)
     h, w = skin.shape
     mask = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), max(1.0, min(h, w) / 150)) > 0.5
-    face = np.zeros((h, w), np.uint8)
-    cv2.fillConvexPoly(face, cv2.convexHull(np.round(p).astype(np.int32)), 1)
+    face = face_hull(p, (h, w))
     n, lab = cv2.connectedComponents(mask.astype(np.uint8))
     if n <= 1:
         return np.zeros((h, w), np.float32)
