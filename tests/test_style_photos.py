@@ -82,6 +82,36 @@ def test_style_keeps_identity_and_skin_lightness_on_real_photos(photos, style, p
     assert abs(shift) <= SKIN_LIGHTNESS_MAX, f"{style} on {photo}: skin ΔL* {shift:+.1f}"
 
 
+def skin_chroma(rgb: np.ndarray, points: np.ndarray) -> float:
+    """Median chroma C*ab of the cheeks' and chin's skin (the window of `skin_lightness`)."""
+    import cv2
+
+    from emoget_cli.style.filters import skin_interior
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32) - np.float32([0, 128, 128])
+    ab = lab[skin_interior(rgb.shape, points, below_eyes=True)][:, 1:]
+    return float(np.median(np.hypot(ab[:, 0], ab[:, 1])))
+
+
+@pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
+@pytest.mark.parametrize("style", ["cartoon", "caricature-cartoon"])
+def test_cartoon_keeps_the_skins_chroma_on_real_photos(photos, style, photo):
+    """The cel shading paints the person's own skin colour: its chroma within 8 % of the
+    photo's (the whole picture's colours were once boosted 1.15x and the skin shadow 1.3x: a
+    pale face read as tanned, +12..+24 % on these photos). A caricature is held to the
+    reshaped photo (the features move against the skin window)."""
+    import dataclasses
+
+    from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
+
+    rgb, points, _, _ = photos[photo]
+    styled, moved = stylize_classic(rgb, points, CLASSIC_STYLES[style])
+    plain, plain_points = stylize_classic(rgb, points, dataclasses.replace(
+        CLASSIC_STYLES[style], filter=None))
+    ratio = skin_chroma(styled, moved) / skin_chroma(plain, plain_points)
+    assert abs(ratio - 1.0) <= 0.08, f"{style} on {photo}: skin chroma x{ratio:.3f}"
+
+
 def skin_texture(rgb: np.ndarray, points: np.ndarray) -> float:
     """Mean absolute fine detail of the lightness (L - its blur at 0.05 IOD, Lab 0..255) on the
     face's skin away from the outline and features: wrinkles, eye bags, folds, stubble, pores."""

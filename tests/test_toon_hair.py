@@ -175,7 +175,7 @@ def _rim_loop(drawn: np.ndarray, pts: np.ndarray, group: slice, colours) -> floa
     return hits / 36
 
 
-def test_glasses_of_any_colour_are_drawn_as_rims(photos):
+def test_glasses_of_any_colour_are_drawn_as_rims(photos, monkeypatch):
     """Grace Hopper's pale frames are found and drawn as closed rims in their own colours round
     both eyes, on the photo's own rim lines; faces without glasses get none."""
     from emoget_cli.style.glasses import FRAME_SHADE, find_rims, line_strength
@@ -198,11 +198,17 @@ def test_glasses_of_any_colour_are_drawn_as_rims(photos):
     band = strength[int(centre[1] - 0.5 * iod):int(centre[1] + 0.5 * iod),
                     int(centre[0] - 1.2 * iod):int(centre[0] + 1.2 * iod)]
     assert np.median(under) > 2.0 * np.median(band)
+    import dataclasses
+
+    from emoget_cli.style import toon
+
     for stem in ("obama", "obama2", "biden"):
         rgb, pts = photos[stem]
         assert find_rims(rgb, pts) is None, stem
-        # nor does the drawing hold a loop of the frame's colours round an eye
+        # nor does the drawing hold any rim: it is the drawing without the glasses step (a
+        # loop of the frame's colours cannot tell: Biden's skin is drawn within 12 RGB units
+        # of these pale frames)
         drawn = _drawn(rgb, pts)
-        frame = np.concatenate(rims.colours) * FRAME_SHADE
-        assert min(_rim_loop(drawn, pts, g, frame) for g in
-                   (ibug68.EYE_RIGHT, ibug68.EYE_LEFT)) < 0.8, stem
+        monkeypatch.setattr(toon, "CARTOON", dataclasses.replace(toon.CARTOON, glasses=False))
+        assert np.array_equal(drawn, _drawn(rgb, pts)), stem
+        monkeypatch.undo()

@@ -10,7 +10,8 @@ as posterisation noise. Here the picture is rebuilt the way an animator paints a
    inside the head's real outline (style/hair.py); backdrop and clothes segments of similar
    colour merge.
 2. **Tones** (`cel_tones`). Per region one base tone and at most one shadow tone (hair: and a
-   crown shine): the region's lightness smoothed inside the region only, split below its median
+   crown shine; skin: and a lit tone on the forehead, nose and cheekbones, in the person's own
+   skin colour): the region's lightness smoothed inside the region only, split below its median
    with hysteresis (on the skin biased by the head's form: lit in the middle, shaded at the
    outline and under the chin), cleaned into a few large smooth shapes (no islands, no
    pin-holes) filled with flat median colours and anti-aliased outlines.
@@ -59,7 +60,10 @@ class ToonLook:
     modelling / modelling_rest: weight of the smooth relief (lightness at modelling_sigma minus
     at shade_sigma) kept inside the skin's tones around the features / on the broad skin, its
     brightening at most modelling_light L units;
-    skin_lift: brightening of the skin's base tone; saturation: chroma factor of the flat tones;
+    skin_light: the skin's lit tone covers the skin whose lightness (smoothed, with the form's
+    bias) lies above this percentile (100 = none); saturation: chroma factor of the flat tones
+    but the skin's; skin_saturation: the skin's (its base tone has the photo's median skin
+    chroma: a boosted skin reads as a tan);
     iris_scale: iris radius / eye-opening height, at least iris_min × the eye's width;
     highlights: draw a second, smaller catch-light;
     soft: Gaussian softening of the region borders in pixels at 256 px (0 = aliased);
@@ -84,15 +88,16 @@ class ToonLook:
     shape_round: float = 0.05
     form: float = 0.25
     ring: tuple[float, float] = (0.55, 0.72)
-    skin_shadow_chroma: float = 1.3
+    skin_shadow_chroma: float = 1.0
     detail_shadow: float = 1.0
     marks: float = 90.0
     modelling: float = 1.2
     modelling_rest: float = 0.5
     modelling_light: float = 30.0
     modelling_sigma: float = 0.035
-    skin_lift: float = 0.0
+    skin_light: float = 75.0
     saturation: float = 1.15
+    skin_saturation: float = 1.0
     iris_scale: float = 0.62
     iris_min: float = 0.24
     highlights: bool = True
@@ -664,12 +669,25 @@ def _median_lab(lab: np.ndarray, sel: np.ndarray, fallback: np.ndarray) -> np.nd
     return np.median(lab[sel], axis=0) if sel.sum() >= 8 else fallback
 
 
+def _skin_chroma(base: np.ndarray, lab: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """The skin's base tone (Lab [3], OpenCV's 0..255 scales) at the median chroma of the
+    skin's pixels `skin` bool [H, W] of `lab` [H, W, 3], its hue kept: the mid-tones that the
+    base is read from are the skin's most saturated, and a richer skin reads as a tan."""
+    ab = lab[skin][:, 1:] - 128.0
+    have = float(np.hypot(*(base[1:] - 128.0)))
+    if len(ab) < 8 or have < 1e-3:
+        return base
+    out = np.asarray(base, np.float32).copy()
+    out[1:] = 128.0 + (out[1:] - 128.0) * float(np.median(np.hypot(ab[:, 0], ab[:, 1]))) / have
+    return out
+
+
 def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
               alpha: np.ndarray | None = None,
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat cel-shaded colours of the whole picture (docs/styles.md, "cartoon").
 
-    Per region one base tone and at most one shadow tone (hair: and one light tone). The
+    Per region one base tone and at most one shadow tone (hair, skin: and one light tone). The
     region's lightness is smoothed heavily inside the region only (look.shade_sigma × IOD),
     split below its median with hysteresis, the shadow shape is cleaned (no part or hole under
     look.min_shape × IOD², smooth outline) and each tone is filled with the median colour of
@@ -729,6 +747,14 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 # (a short cut has no crown to shine: a ring on it reads as a grey helmet)
                 light = _crown_band(region, alpha, p, iod, look.ring)
                 light = shape_mask(light, min_area=min_area, radius=radius) & region & ~shadow
+            if is_skin and look.skin_light < 100:
+                # the lit skin (forehead, nose, cheekbones: the eye judges a skin's colour by
+                # its lit parts, a flat mean looks darker and duller than the photo), the
+                # form's bias included: lit in the middle
+                top = float(np.percentile(Ls[src], look.skin_light))
+                light = _hysteresis(region & (Ls > top + band), region & (Ls > top - band))
+                light = shape_mask(light & ~shadow, min_area=min_area, radius=radius) & region \
+                    & ~shadow
             # the colours are read where the region is surely itself: the hair's core, away
             # from its outline and the hairline (blends with the backdrop and the skin)
             sample = src
@@ -751,31 +777,30 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 hair_base = _median_lab(photo_lab, strands, None) if strands.sum() >= 8 else None
             base = _median_lab(lab, lit, _median_lab(lab, sample, base)) if hair_base is None \
                 else hair_base
+            # one clear step to each other tone: deep enough to read at 128 px, never a black
+            # hole; the photo's own within shadow_depth
+            dark = _median_lab(lab, shadow & sample, _median_lab(lab, shadow, base)) \
+                if shadow.any() else base
+            bright = _median_lab(lab, light, base) if light.any() else base
+            dL = float(np.clip(base[0] - dark[0], *look.shadow_depth)) if shadow.any() else 0.0
+            lift = float(np.clip(bright[0] - base[0], *look.shadow_depth)) if light.any() else 0.0
+            if is_skin:  # the person's own skin: its chroma, and the tones average to its mean
+                base = _skin_chroma(base, lab, src)
+                base[0] = float(np.mean(L[src])) + float(shadow[src].mean()) * dL \
+                    - float(light[src].mean()) * lift
+            fill[:] = base
             if shadow.any():
-                dark = _median_lab(lab, shadow & sample, _median_lab(lab, shadow, base))
-                # one clear step: deep enough to read at 128 px, never a black hole
-                dL = float(np.clip(base[0] - dark[0], look.shadow_depth[0], look.shadow_depth[1]))
-                if is_skin:  # the person's own skin: the two tones average to the skin's mean
-                    f = float(shadow[src].mean())
-                    base = base.copy()
-                    base[0] = float(np.mean(L[src])) + f * dL
                 dark = np.array([base[0] - dL, dark[1], dark[2]], np.float32)
-                if is_skin:  # the base's hue, richer (a painted skin shadow is a deeper
-                    # skin colour, never the photo's greyish or greenish neck shade)
+                if is_skin:  # the base's hue (a painted skin shadow is a deeper skin colour,
+                    # never the photo's greyish or greenish neck shade)
                     dark[1:] = 128 + (base[1:] - 128) * look.skin_shadow_chroma
-                fill[:] = base
                 c = coverage(shadow)[..., None]
                 fill = fill * (1 - c) + dark * c
-            else:
-                fill[:] = base
             if light.any():
-                bright = _median_lab(lab, light, base)
-                dL = float(np.clip(bright[0] - base[0], look.shadow_depth[0], look.shadow_depth[1]))
-                bright = np.array([base[0] + dL, bright[1], bright[2]], np.float32)
+                bright = np.array([base[0] + lift, bright[1], bright[2]], np.float32)
                 c = coverage(light)[..., None]
                 fill = fill * (1 - c) + bright * c
         if is_skin:
-            fill[..., 0] += look.skin_lift
             if look.modelling > 0:  # a smooth trace of the face's relief inside the tones:
                 # full around the features (the relief of the eye sockets, nose and mouth is
                 # what a face is recognised by), faint on the broad cheeks and forehead
@@ -792,7 +817,9 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
         colour = np.median(photo_lab[marks], axis=0)
         c = coverage(marks, 0.5)[..., None]
         out = out * (1 - c) + colour * c
-    out[..., 1:] = 128 + (out[..., 1:] - 128) * look.saturation
+    # the cartoon's vivid colours everywhere but on the skin: a richer skin reads as a tan
+    chroma = np.where(labels == skin_id, look.skin_saturation, look.saturation)[..., None]
+    out[..., 1:] = 128 + (out[..., 1:] - 128) * chroma
     flat_rgb = _rgb(out).astype(np.float32)
     if look.soft > 0:  # anti-aliased region borders
         flat_rgb = cv2.GaussianBlur(flat_rgb, (0, 0), look.soft * min(h, w) / 256)
