@@ -139,7 +139,8 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
                  warp_backend: str = "auto", fill: bool = True, trim: bool = False,
                  style: str = "none", progress: Optional[ProgressFn] = None,
                  where: str = "the image",
-                 picture: Optional[np.ndarray] = None) -> AnimationResult:
+                 picture: Optional[np.ndarray] = None,
+                 matte: Optional[np.ndarray] = None) -> AnimationResult:
     """Animate `face_rgb` (uint8 [H, W, 3]) with `expr` ('surprise', 'happiness:0.5+wink').
 
     points: [68, 2] landmarks in `face_rgb` pixels; detected with `landmark_backend` when None
@@ -149,7 +150,9 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
     drawn in (the effects take its look: render.draw_style). progress(done, total) per frame.
     picture (transparent background only): float [H, W], 1 where face_rgb shows the photo and 0
     where alignment padded beyond its frame (face.picture_mask); the cut-out does not take the
-    padding for the person.
+    padding for the person. matte (transparent background only): float [H, W] in [0, 1] or
+    uint8, the head the style drew (style.StyleResult.matte): the cut-out follows it instead
+    of cutting the picture again (render.matting.cut_out_drawn_head).
     """
     from .motion import parse_expression
 
@@ -173,11 +176,14 @@ def animate_face(face_rgb: np.ndarray, expr: str, spec: AnimationSpec, *,
         raise UsageError(f"{where}: {problem}")
     alpha = None
     if spec.background == "transparent":
-        from .render.matting import cut_out_head
+        from .render.matting import cut_out_drawn_head, cut_out_head
 
-        # on the full-resolution picture; the edge colours come back decontaminated, and the
-        # warp moves the matte with the face, frame by frame
-        cut = cut_out_head(rgb, points, spec.crop, picture=picture)
+        # on the full-resolution picture; the edge colours come back clean (decontaminated,
+        # or the drawn head's own), and the warp moves the matte with the face, frame by frame
+        if matte is not None:
+            cut = cut_out_drawn_head(rgb, points, matte, spec.crop, picture=picture)
+        else:
+            cut = cut_out_head(rgb, points, spec.crop, picture=picture)
         rgb, alpha = cut.rgb, cut.alpha
         if trim:
             rgb, alpha, points = trim_to_head(rgb, alpha, points)

@@ -379,7 +379,8 @@ def stage_animate(styled, expr: str, path: Path, config: MakeConfig, timer: dict
     """The styled face and its known landmarks (no detection) through the one animation path
     (emoget_cli.animation, as `emoget animate`): (AnimationResult, ExportReport). A cut-out is
     trimmed to the head, then sized to the output (the face was aligned with room around it).
-    picture: which aligned pixels show the photo (face_picture), so padding is not cut out."""
+    picture: which aligned pixels show the photo (face_picture), so padding is not cut out;
+    a style that drew its head (styled.matte) is cut along that head."""
     from .animation import animate_to_file
 
     spec = config.animation
@@ -389,7 +390,8 @@ def stage_animate(styled, expr: str, path: Path, config: MakeConfig, timer: dict
         styled.image, expr, spec, path, fmt=config.fmt, preset=config.preset,
         timer=timer, points=styled.points, motion_model=motion_model, seed=config.seed,
         style=config.style, device=resolve_device_name(config.device),
-        trim=config.transparent, picture=picture if config.transparent else None)
+        trim=config.transparent, picture=picture if config.transparent else None,
+        matte=styled.matte if config.transparent else None)
 
 
 def face_picture(face: FaceStage) -> np.ndarray:

@@ -244,8 +244,8 @@ def test_cartoon_draws_glasses_rims_not_skin_shadows(styled, aligned):
     # the cartoon's rendering without its reshape, so the rims stay where they were drawn
     from emoget_cli.style.filters import cartoon
 
-    assert dark_on_rims(cartoon(glasses, pts)) > 0.8
-    assert dark_on_rims(cartoon(rgb, pts)) < 0.2
+    assert dark_on_rims(cartoon(glasses, pts)[0]) > 0.8
+    assert dark_on_rims(cartoon(rgb, pts)[0]) < 0.2
 
 
 def test_cartoon_eyes_are_drawn_with_a_catch_light_on_the_iris(styled):

@@ -76,7 +76,7 @@ def test_style_keeps_identity_and_skin_lightness_on_real_photos(photos, style, p
         from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
 
         plain = dataclasses.replace(CLASSIC_STYLES[style], filter=None)
-        warped, moved = stylize_classic(rgb, points, plain)
+        warped, moved, _ = stylize_classic(rgb, points, plain)
         lightness = skin_lightness(warped, moved)
     shift = skin_lightness(res.image, res.points) - lightness
     assert abs(shift) <= SKIN_LIGHTNESS_MAX, f"{style} on {photo}: skin ΔL* {shift:+.1f}"
@@ -169,11 +169,11 @@ def test_baby_keeps_glasses_clean(photos, photo):
 
     rgb, points, _, _ = photos[photo]
     plain = dataclasses.replace(CLASSIC_STYLES["baby"], filter=None)
-    reshaped, moved = stylize_classic(rgb, points, plain)
+    reshaped, moved, _ = stylize_classic(rgb, points, plain)
     rims = glasses_mask(reshaped, moved)
     assert (rims is not None) == (photo == "grace_hopper")
     if rims is not None:
-        styled, _ = stylize_classic(rgb, points, CLASSIC_STYLES["baby"])
+        styled, _, _ = stylize_classic(rgb, points, CLASSIC_STYLES["baby"])
         on_rim = rims > 0.9
         assert on_rim.sum() > 200
         diff = np.abs(styled.astype(int) - reshaped.astype(int)).mean(2)[on_rim]

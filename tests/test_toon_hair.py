@@ -49,7 +49,7 @@ def _drawn(rgb: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """The cartoon's rendering of the picture, without the style's reshape (pixels stay put)."""
     from emoget_cli.style.filters import cartoon
 
-    return cartoon(rgb, pts)
+    return cartoon(rgb, pts)[0]
 
 
 def _up(pts: np.ndarray) -> np.ndarray:
@@ -139,7 +139,7 @@ def test_the_caricature_keeps_the_forehead_skin_and_the_hair_dark(photos):
     res = stylize(rgb, pts, "caricature-cartoon",  # as stylize_classic draws it: no guard
                   strength=CLASSIC_STYLES["caricature-cartoon"].strength_default)
     plain = dataclasses.replace(CLASSIC_STYLES["caricature-cartoon"], filter=None)
-    warped, q = stylize_classic(rgb, pts, plain)
+    warped, q, _ = stylize_classic(rgb, pts, plain)
     q = np.asarray(q, np.float64)
     iod = ibug68.inter_ocular_distance(q)
     photo, drawn = _lightness(warped), _lightness(res.image)

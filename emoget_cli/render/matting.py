@@ -754,3 +754,70 @@ def _decontaminate(crop: np.ndarray, alpha: np.ndarray, face_w: float):
     # alpha stays the monotone ramp: lowering it by beta would follow a single-colour
     # background model into gaps and slivers where the real background has two colours
     return np.clip(colour + 0.5, 0, 255).astype(np.uint8), alpha
+
+
+#: `--crop bust` of a drawn head: the picture's bust cut also fills a band this many
+#: brow-to-chin distances above the jaw's landmarks (3-13), so no slit opens between the
+#: style's chin cut (its jaw ink, which may sit above the landmarks) and the bust below.
+BUST_JOIN = 0.15
+
+
+def cut_out_drawn_head(rgb: np.ndarray, points: np.ndarray, matte: np.ndarray,
+                       crop: str = "head", picture: np.ndarray | None = None) -> Cutout:
+    """The cut-out of a picture whose style drew the head itself (style.StyleResult.matte):
+    the style's matte is the head (docs/matting.md, "The style's own head"), no GrabCut.
+
+    rgb uint8 [H, W, 3] (the styled face); points float [68, 2]; matte [H, W]: float in
+    [0, 1] or uint8 (255 = head), anti-aliased, cut below the chin by the style, its
+    silhouette's ink included. crop "bust": the picture's own bust cut (cut_out_head) below
+    the jaw joined to the drawn head above it. picture: as for cut_out_head: beyond the
+    photo's frame the head runs on only within a typical head where the photo lies below.
+    The edge takes the colours of the solid head next to it (the style's colours are the
+    head's own; its soft region borders would leave a pixel of the backdrop's tone under a
+    partial alpha). Returns a Cutout (uint8 rgb and alpha [H, W])."""
+    rgb, pts = _check(rgb, points, crop)
+    m = np.asarray(matte)
+    if m.shape != rgb.shape[:2]:
+        raise UsageError(f"the style's matte is {list(m.shape)}, the image {list(rgb.shape[:2])}")
+    alpha = m.astype(np.float32) / (255.0 if m.dtype == np.uint8 else 1.0)
+    alpha = np.clip(np.nan_to_num(alpha, nan=0.0), 0.0, 1.0)
+    H, W = alpha.shape
+    geo = _FaceGeometry(pts)
+    if crop == "bust":
+        body = cut_out_head(rgb, pts, "bust", picture=picture).alpha.astype(np.float32) / 255.0
+        band = np.concatenate([geo.pts[JAW][3:14] + geo.up * (BUST_JOIN * geo.face_h),
+                               geo.pts[JAW][13:2:-1] - geo.up * (0.03 * geo.face_h)])
+        join = np.zeros((H, W), np.float32)
+        _fill(join, band, 1)
+        alpha = np.maximum(alpha, body * np.maximum(1.0 - _below_chin_keep(geo, (0, 0), (H, W)),
+                                                    join))
+    if picture is not None:
+        pic = np.clip(np.nan_to_num(np.asarray(picture, np.float32), nan=0.0), 0.0, 1.0)
+        if pic.shape != (H, W):
+            raise UsageError(f"the picture mask is {pic.shape}, the image {(H, W)}")
+        if pic.min() < 1.0:
+            beyond = _typical_head(geo, (0, 0), (H, W)) * _photo_below(geo, pic)
+            alpha *= np.maximum(pic, beyond)
+    out_alpha = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Cutout(_solid_colours(rgb, out_alpha), out_alpha)
+
+
+def _solid_colours(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """rgb uint8 [H, W, 3] with every pixel under a partial or zero alpha (uint8 [H, W])
+    given the colour of the solid pixels next to it (normalized convolution, 1 px, then
+    4 px further out): an edge shows the head's own colours, and resampling the matte
+    brings up no other."""
+    img = rgb.astype(np.float32)
+    solid = (alpha >= 250).astype(np.float32)
+    if not solid.any():
+        return rgb
+    import cv2
+
+    near_w = cv2.GaussianBlur(solid, (0, 0), 1.0)
+    far_w = cv2.GaussianBlur(solid, (0, 0), 4.0)
+    near = _normalized_blur(img, solid, 1.0)
+    far = _normalized_blur(img, solid, 4.0)
+    colour = np.where((near_w > 0.02)[..., None], near,
+                      np.where((far_w > 0.02)[..., None], far, img))
+    colour = np.where((solid > 0)[..., None], img, colour)
+    return np.clip(colour + 0.5, 0, 255).astype(np.uint8)

@@ -54,6 +54,11 @@ class StyleResult:
     landmarks: where the points come from — "moved" (classic: the engine moved them),
     "detected" (gan: found on the styled face) or "photo" (gan: the aligned photo's, fallback).
     latent: the gan engine's inversion (core.latent.LatentFile), else None.
+    matte: float32 [H, W] in [0, 1], the head the style drew (its painted head with the
+    silhouette's ink, cut below the chin: docs/matting.md, "The style's own head"), which a
+    transparent sticker is cut along; None when the style does not know its head (none,
+    painting, caricature, the gan engine): the sticker is then cut from the picture
+    (render.matting.cut_out_head).
     """
 
     image: np.ndarray
@@ -63,6 +68,7 @@ class StyleResult:
     landmarks: str = "moved"
     latent: Any = None
     meta: dict[str, Any] = field(default_factory=dict)
+    matte: Optional[np.ndarray] = None
 
 
 def load_style_registry(paths=None):
@@ -165,11 +171,12 @@ def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_ST
     pts = np.asarray(points, np.float32).reshape(68, 2)
     if res.engine == "classic":
         s = check_strength(res, strength)
-        image, moved = stylize_classic(aligned_rgb, pts, res.classic, strength=s, seed=seed)
+        drawing = stylize_classic(aligned_rgb, pts, res.classic, strength=s, seed=seed)
         meta: dict[str, Any] = {"strength": s}
         if strength is None and res.name != "none":  # an explicit --strength is the user's
-            image, moved, meta = _keep_identity(aligned_rgb, pts, res.classic, s, seed, image, moved)
-        return StyleResult(image, moved, res.name, "classic", "moved", meta=meta)
+            drawing, meta = _keep_identity(aligned_rgb, pts, res.classic, s, seed, drawing)
+        image, moved, matte = drawing
+        return StyleResult(image, moved, res.name, "classic", "moved", meta=meta, matte=matte)
     from .gan_engine import stylize_gan
 
     return stylize_gan(aligned_rgb, pts, res.gan, style=res.name, device=device, seed=seed,
@@ -177,30 +184,31 @@ def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_ST
 
 
 def _keep_identity(photo: np.ndarray, points: np.ndarray, style: ClassicStyle, strength: float,
-                   seed: int, image: np.ndarray, moved: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The identity guard: (image, moved points, meta) of the drawing kept. photo uint8
-    [H, W, 3] and points [68, 2] the aligned face; image / moved the drawing at `strength`.
-    meta: the strength drawn at and its identity distance. Without dlib's face-recognition
-    model (or a face it cannot read) the drawing is kept as it is."""
+                   seed: int, drawing: tuple
+                   ) -> tuple[tuple, dict[str, Any]]:
+    """The identity guard: (the drawing kept, meta). photo uint8 [H, W, 3] and points
+    [68, 2] the aligned face; drawing: stylize_classic's (image, moved points, matte) at
+    `strength`. meta: the strength drawn at and its identity distance. Without dlib's
+    face-recognition model (or a face it cannot read) the drawing is kept as it is."""
     from ..core.errors import NoFaceError
     from ..face.identity import face_distance, face_embedding
 
+    image, moved, _ = drawing
     try:
         reference = face_embedding(photo, points)
-        best = (face_distance(reference, face_embedding(image, moved)), strength, image, moved)
+        best = (face_distance(reference, face_embedding(image, moved)), strength, drawing)
         for fraction in GUARD_STEPS:
             if best[0] <= IDENTITY_GUARD:
                 break
             s = strength * fraction
-            img, pts = stylize_classic(photo, points, style, strength=s, seed=seed)
-            d = face_distance(reference, face_embedding(img, pts))
+            again = stylize_classic(photo, points, style, strength=s, seed=seed)
+            d = face_distance(reference, face_embedding(again[0], again[1]))
             if d < best[0]:
-                best = (d, s, img, pts)
+                best = (d, s, again)
     except (DependencyError, NoFaceError, ImportError):
-        return image, moved, {"strength": strength}
-    distance, s, image, moved = best
-    return image, moved, {"strength": round(s, 4), "identity": round(distance, 4)}
+        return drawing, {"strength": strength}
+    distance, s, drawing = best
+    return drawing, {"strength": round(s, 4), "identity": round(distance, 4)}
 
 
 def check_strength(resolved: ResolvedStyle, strength: Optional[float]) -> float:

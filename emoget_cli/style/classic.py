@@ -30,6 +30,10 @@ class ClassicStyle:
 
     caricature: reshape by the face's exaggerated deviation from the mean face (strength = the
     factor) instead of `geometry`; strength_default / strength_max: the style's --strength.
+    filter(rgb uint8 [H, W, 3], points [68, 2], strength, seed=...) returns the painted face
+    uint8 [H, W, 3], or (that face, the matte of the head it drew float32 [H, W] in [0, 1] or
+    None) when the style draws its own head's outline (docs/matting.md, "The style's own
+    head"): a sticker is then cut along that head instead of the photo's.
     """
 
     name: str
@@ -93,12 +97,13 @@ def _warp_image(rgb, src, dst, *, extra_src=None, extra_dst=None):
 
 def stylize_classic(aligned_rgb: np.ndarray, points: np.ndarray, style: ClassicStyle, *,
                     strength: float | None = None, seed: int = 0
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Reshape then paint the aligned face.
 
     aligned_rgb: uint8 [H, W, 3]; points: float32 [68, 2] landmarks in its pixels;
     strength: see the module docstring (None = the style's default).
-    Returns (styled uint8 [H, W, 3], moved landmarks float32 [68, 2]).
+    Returns (styled uint8 [H, W, 3], moved landmarks float32 [68, 2], the matte of the head
+    the style drew float32 [H, W] in [0, 1], or None when the style does not draw its head).
     """
     h, w = aligned_rgb.shape[:2]
     pts = np.asarray(points, np.float32)
@@ -122,6 +127,11 @@ def stylize_classic(aligned_rgb: np.ndarray, points: np.ndarray, style: ClassicS
                 break
             k = 1.0 + (k - 1.0) * 0.7 if style.caricature else k * 0.7
         image = _warp_image(aligned_rgb, pts, dst, extra_src=extra_src, extra_dst=extra_dst)
+    matte = None
     if style.filter is not None and paint_strength > 0:
         image = style.filter(image, dst, float(paint_strength), seed=seed)
-    return np.ascontiguousarray(image), dst.astype(np.float32)
+        if isinstance(image, tuple):
+            image, matte = image
+    if matte is not None:
+        matte = np.ascontiguousarray(np.clip(matte, 0.0, 1.0), np.float32)
+    return np.ascontiguousarray(image), dst.astype(np.float32), matte

@@ -290,17 +290,20 @@ def drawn_at_least(rgb: np.ndarray, points: np.ndarray, draw: Callable[..., Any]
     return tuple(back(r) for r in result) if isinstance(result, tuple) else back(result)
 
 
-def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
+def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0
+            ) -> tuple[np.ndarray, np.ndarray | None]:
     """Cel-shaded cartoon (style.toon): flat tones per region, drawn eyes, landmark ink lines;
-    a small face is drawn at 256 px (drawn_at_least)."""
+    a small face is drawn at 256 px (drawn_at_least). Returns (uint8 [H, W, 3], the drawn
+    head's matte float32 [H, W] in [0, 1], or None at strength 0: the photo itself)."""
     from .toon import CARTOON, toon
 
     del seed
     if strength <= 0:
-        return rgb
-    out = drawn_at_least(rgb, points,
-                         lambda big, pts: toon(big, pts, CARTOON, alpha=head_matte(big, pts)))
-    return _u8(_mix(rgb, out, strength))
+        return rgb, None
+    out, matte = drawn_at_least(rgb, points,
+                                lambda big, pts: toon(big, pts, CARTOON,
+                                                      alpha=head_matte(big, pts)))
+    return _u8(_mix(rgb, out, strength)), np.clip(matte, 0.0, 1.0)
 
 
 # ------------------------------------------------------------------------------------ painting --

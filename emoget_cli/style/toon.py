@@ -1111,23 +1111,79 @@ def outline_ink(skin: np.ndarray, points: np.ndarray, width: float) -> np.ndarra
     return out
 
 
+#: The chin cut of the drawn head's matte follows the jaw's ink from this landmark to its
+#: mirror (16 - it) and runs on straight sideways beyond them (render/matting's chin cut
+#: does the same from the landmarks): below the jaw's corners lie the neck and the collar.
+CHIN_CUT_FROM = 3
+
+
+def drawn_head(head: np.ndarray, silhouette: np.ndarray, jaw_ink: np.ndarray, jaw: np.ndarray,
+               points: np.ndarray, ink_width: float) -> np.ndarray:
+    """The matte of the head a cel-shaded style painted and inked, float32 [H, W] in [0, 1]
+    (docs/matting.md, "The style's own head"): the head's anti-aliased coverage and its
+    silhouette ink (which straddles the outline: none of it is cut in half), above the chin
+    cut -- the outer edge of the jaw's ink line, run on sideways beyond the jaw's corners (no
+    neck, no collar) -- and the jaw's ink itself.
+
+    head: bool [H, W] (skin, hair and hats, cel_tones); silhouette / jaw_ink: ink coverage
+    float32 [H, W]; jaw: the jaw's ink curve [N, 2] (smooth_curve of landmarks 0..16, evenly
+    sampled); points [68, 2]; ink_width: the jaw line's width in px. A region the head
+    encloses (a glare on the forehead that the tones painted apart) is the head's too."""
+    from scipy.ndimage import binary_fill_holes
+
+    cover = np.maximum(coverage(binary_fill_holes(head)), silhouette)
+    return np.maximum(cover * (1.0 - under_chin_cut(head.shape, jaw, points, ink_width)),
+                      jaw_ink)
+
+
+def under_chin_cut(shape: tuple[int, ...], jaw: np.ndarray, points: np.ndarray,
+                   ink_width: float) -> np.ndarray:
+    """Anti-aliased coverage float32 [H, W] of what lies under the jaw's ink line (its outer
+    edge, half a line width and half a pixel out) between landmarks CHIN_CUT_FROM and
+    16 - CHIN_CUT_FROM, and under the line's ends carried straight sideways (in the face's
+    frame) beyond them. jaw: the ink's curve [N, 2] along landmarks 0..16."""
+    p = np.asarray(points, np.float64)
+    c = np.asarray(jaw, np.float64)
+    per = (len(c) - 1) / 16.0                     # curve samples per landmark step
+    c = c[int(round(CHIN_CUT_FROM * per)): int(round((16 - CHIN_CUT_FROM) * per)) + 1]
+    up = np.array(ibug68.eye_centres(p)).mean(0) - p[ibug68.CHIN]
+    up /= np.linalg.norm(up) + 1e-9
+    side = np.array([up[1], -up[0]])
+    tangent = np.gradient(c, axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-9
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], 1)
+    normal *= np.where((normal @ up) > 0, -1.0, 1.0)[:, None]   # away from the face: down
+    edge = c + (0.5 * ink_width + 0.5) * normal
+    far = 4.0 * float(sum(shape[:2]))
+    outward = side if float((edge[0] - edge[-1]) @ side) > 0 else -side
+    left, right = edge[0] + outward * far, edge[-1] - outward * far
+    poly = np.concatenate([[left - up * far, left], edge, [right, right - up * far]])
+    return fill_mask(shape, poly)
+
+
 def toon(rgb: np.ndarray, points: np.ndarray, look: ToonLook, *, alpha: np.ndarray | None = None
-         ) -> np.ndarray:
+         ) -> tuple[np.ndarray, np.ndarray]:
     """Cel-shaded cartoon of an aligned face. rgb uint8 [H, W, 3], points [68, 2];
-    alpha: optional head matte uint8 [H, W] (a hint for the head's outline). Returns uint8
-    [H, W, 3]."""
+    alpha: optional head matte uint8 [H, W] (a hint for the head's outline).
+
+    Returns (uint8 [H, W, 3], the drawn head's matte float32 [H, W] in [0, 1]: `drawn_head`
+    of the head the tones were painted for, its silhouette ink and the jaw's ink)."""
     p = np.asarray(points, np.float64)
     iod = ibug68.inter_ocular_distance(p)
     ink_w = max(1.2, look.ink_width * iod)
     canvas, skin, _, head = cel_tones(rgb, p, look, alpha)
     shape = canvas.shape
     ink = np.zeros(shape[:2], np.float32)
+    silhouette = np.zeros(shape[:2], np.float32)
     if look.silhouette:  # the head's own outline (skin, hair, hats), not the matte's
-        ink = np.maximum(ink, silhouette_ink(head.astype(np.uint8) * 255, p, ink_w))
+        silhouette = silhouette_ink(head.astype(np.uint8) * 255, p, ink_w)
+        ink = np.maximum(ink, silhouette)
     ink = np.maximum(ink, outline_ink(skin, p, ink_w * 0.6))
     jaw = snap_curve(smooth_curve(p[ibug68.JAW], samples=6), edges(rgb, 2.0), 0.08 * iod,
                      smooth_k=9)
-    ink = np.maximum(ink, stroke_mask(shape, jaw, ink_w, taper=(0.3, 0.3)))
+    jaw_ink = stroke_mask(shape, jaw, ink_w, taper=(0.3, 0.3))
+    ink = np.maximum(ink, jaw_ink)
+    matte = drawn_head(head, silhouette, jaw_ink, jaw, p, ink_w)
     canvas = paint(canvas, ink, look.ink)
     canvas = draw_brows(canvas, rgb, p, ink_w * 2.0)
     if look.nose:
@@ -1138,4 +1194,4 @@ def toon(rgb: np.ndarray, points: np.ndarray, look: ToonLook, *, alpha: np.ndarr
         rims = find_rims(rgb, p)
         if rims is not None:
             canvas = draw_rims(canvas, rims)
-    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8), matte
