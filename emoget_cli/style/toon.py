@@ -1127,11 +1127,16 @@ def drawn_head(head: np.ndarray, silhouette: np.ndarray, jaw_ink: np.ndarray, ja
 
     head: bool [H, W] (skin, hair and hats, cel_tones); silhouette / jaw_ink: ink coverage
     float32 [H, W]; jaw: the jaw's ink curve [N, 2] (smooth_curve of landmarks 0..16, evenly
-    sampled); points [68, 2]; ink_width: the jaw line's width in px. A region the head
-    encloses (a glare on the forehead that the tones painted apart) is the head's too."""
+    sampled); points [68, 2]; ink_width: the jaw line's width in px. The head and its ink
+    are one shape: closed over gaps narrower than the ink (where the smoothed or snapped ink
+    leaves the head's edge), holes filled (a glare on the forehead that the tones painted apart), its
+    outline anti-aliased as one ramp (alpha falls monotonically across it)."""
+    import cv2
     from scipy.ndimage import binary_fill_holes
 
-    cover = np.maximum(coverage(binary_fill_holes(head)), silhouette)
+    shape = (head | (silhouette >= 0.5) | (jaw_ink >= 0.5)).astype(np.uint8)
+    shape = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, _disc(0.5 * ink_width))
+    cover = coverage(binary_fill_holes(shape > 0))
     return np.maximum(cover * (1.0 - under_chin_cut(head.shape, jaw, points, ink_width)),
                       jaw_ink)
 
