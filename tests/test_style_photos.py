@@ -5,6 +5,7 @@ not lighten or darken the skin (mean L* of the cheeks and chin,
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,73 @@ def test_identity_guard_keeps_a_likeness_that_holds(photos):
     guarded = stylize(rgb, points, "cartoon")
     assert guarded.meta["strength"] == 1.0 and guarded.meta["identity"] < 0.55
     assert np.array_equal(guarded.image, stylize(rgb, points, "cartoon", strength=1.0).image)
+
+
+def skin_chroma(rgb: np.ndarray, points: np.ndarray) -> float:
+    """Median CIELAB chroma C*ab of the cheeks' and chin's skin (`skin_interior(below_eyes=True)`,
+    as for the lightness): how saturated — at thumbnail size, how tanned — the skin reads."""
+    import cv2
+
+    from emoget_cli.style.filters import skin_interior
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32) - np.float32([0, 128, 128])
+    return float(np.median(np.hypot(lab[..., 1], lab[..., 2])[
+        skin_interior(rgb.shape, points, below_eyes=True)]))
+
+
+@pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
+def test_baby_does_not_tan_the_skin(photos, photo):
+    """The baby's skin keeps the photo's colour: its median chroma at most 8 % above the
+    reshaped photo's (the same skin moved by the same warp; the blush included). The previous
+    rendering graded the whole picture warmer and more saturated: +18-27 %, a pale face read
+    brown at 128 px."""
+    from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
+
+    rgb, points, _, _ = photos[photo]
+    style = CLASSIC_STYLES["baby"]
+    reshaped, moved = stylize_classic(rgb, points, dataclasses.replace(style, filter=None))
+    styled, _ = stylize_classic(rgb, points, style)
+    ratio = skin_chroma(styled, moved) / skin_chroma(reshaped, moved)
+    assert ratio <= 1.08, f"{photo}: skin chroma ×{ratio:.2f}"
+
+
+def fold_energy(rgb: np.ndarray, points: np.ndarray) -> float:
+    """RMS of the lightness's mid frequencies (L* blurred at 0.025 IOD minus L* blurred at
+    0.15 IOD, L* 0..100) along the nasolabial folds: a band 0.3 IOD wide from each nose wing
+    (landmarks 31, 35) to past the mouth corner (48, 54), shifted 0.12 IOD outwards, the lips
+    and the nose left out. Folds are shading of that width; fine texture is below it, the
+    cheeks' broad relief above it."""
+    import cv2
+
+    from emoget_cli.core import ibug68
+    from emoget_cli.core.ibug68 import inter_ocular_distance
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    L = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32) * (100 / 255)
+    band_pass = cv2.GaussianBlur(L, (0, 0), 0.025 * iod) - cv2.GaussianBlur(L, (0, 0), 0.15 * iod)
+    band = np.zeros(rgb.shape[:2], np.uint8)
+    for wing, corner in ((p[31], p[48]), (p[35], p[54])):
+        outwards = np.array([np.sign(corner[0] - p[33][0]) * 0.12 * iod, 0.05 * iod])
+        a, b = wing + outwards, corner + outwards + (corner - wing) * 0.3
+        cv2.line(band, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), 1,
+                 max(1, int(round(0.3 * iod))))
+    features = np.zeros(rgb.shape[:2], np.uint8)
+    for group in (ibug68.LIPS_OUTER, ibug68.NOSE_LOWER):
+        cv2.fillConvexPoly(features, cv2.convexHull(p[group].astype(np.int32)), 1)
+    features = cv2.dilate(features, np.ones((int(0.08 * iod) | 1,) * 2, np.uint8))
+    sel = (band > 0) & (features == 0)
+    return float(np.sqrt((band_pass[sel] ** 2).mean()))
+
+
+@pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
+def test_baby_has_no_nasolabial_folds(photos, photo):
+    """An infant has no nasolabial folds: their mid-frequency shading is well under the
+    photo's (the previous rendering, which smoothed only the fine texture, kept 0.52-0.68 of
+    it: Biden's and Obama's folds showed at 128 px)."""
+    from emoget_cli.style import stylize
+
+    rgb, points, _, _ = photos[photo]
+    res = stylize(rgb, points, "baby", strength=1.0)
+    ratio = fold_energy(res.image, res.points) / fold_energy(rgb, points)
+    assert ratio < 0.55, f"{photo}: fold energy ×{ratio:.2f}"

@@ -88,7 +88,11 @@ WRINKLE_TARGET = 7.0
 WRINKLE_KEEP = 0.5
 SMOOTH_KEEP = (EYE_RIGHT, EYE_LEFT, LIPS_OUTER, ibug68.NOSE_LOWER)
 SMOOTH_KEEP_GROW = 0.04
-SKIN_LIFT, SKIN_PINK = 3.0, 2.0
+SKIN_LIFT, SKIN_PINK = 3.0, 0.0
+#: folds (fold_zone): the scale (IOD) of the skin's broad relief that stays, the share of the
+#: dark valleys below it (folds, bags) lifted and of the lit ridges beside them flattened
+FOLD_SIGMA = 0.2
+FOLD_LIFT, FOLD_RIDGE = 0.7, 0.2
 #: how much of the photo's modelling goes over the adult lines (nasolabial folds, under-eye
 #: hollows, the nose bridge): replaced by the airbrushed skin
 LINES_SOFTEN = 0.3
@@ -109,8 +113,10 @@ JAW_SHADOW = 0.08
 MOUTH_INSIDE = (150, 62, 74)
 TONGUE = (214, 110, 120)
 LIP_ROSE = 6.0
-#: the blush: Lab a* (redness) and lightness added at the cheeks' centres
-BLUSH_RED, BLUSH_LIGHT = 10.0, 2.0
+#: the blush at the cheeks' centres: the skin's hue angle (Lab a*b*) turned towards rose by
+#: this many degrees, its chroma raised by this share and its lightness (Lab L, 0..255) raised
+#: (more chroma, or a warmer grade over the whole face, read as a tan at 128 px)
+BLUSH_TURN, BLUSH_CHROMA, BLUSH_LIGHT = 22.0, 0.06, 2.0
 #: opacity of the lower lip's gloss and of the nose tip's highlight (more reads as lipstick)
 LIP_GLOSS = 0.2
 NOSE_GLOSS = 0.25
@@ -226,6 +232,25 @@ def adult_lines(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
     return _blur(out, 0.05 * iod)
 
 
+def fold_zone(shape: tuple[int, ...], points: np.ndarray) -> np.ndarray:
+    """float32 [H, W] in [0, 1]: where an adult face has its folds and a baby's cheeks are
+    smooth and full: the nasolabial folds (nose wing to past the mouth corner) and the
+    marionette lines under the mouth corners; none over the nose, the lips and the eyes (their
+    own contours stay). The eye bags and the whole cheek are left to the texture smoothing:
+    lifting their shading too cost the likeness (docs/styles.md)."""
+    from .toon import stroke_mask
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    out = np.zeros(shape[:2], np.float32)
+    for wing, corner, jaw in ((p[31], p[48], p[5]), (p[35], p[54], p[11])):
+        outwards = np.array([np.sign(corner[0] - p[33][0]) * 0.1 * iod, 0.0])
+        fold = np.stack([wing + outwards, corner + outwards, corner + (jaw - corner) * 0.6])
+        out = np.maximum(out, stroke_mask(shape, fold, 0.4 * iod, taper=(0.6, 0.6), step=1.0))
+    keep = feature_holes(shape, p, (LIPS_OUTER, ibug68.NOSE), brows=False, grow=0.06)
+    return _blur(out * (1 - keep), 0.04 * iod)
+
+
 def skin_probability(rgb: np.ndarray, points: np.ndarray, head: np.ndarray) -> np.ndarray:
     """float32 [H, W] in [0, 1]: how much each pixel is skin rather than hair/background.
 
@@ -337,6 +362,15 @@ def soft_skin(rgb: np.ndarray, points: np.ndarray, head: np.ndarray
     gain = min(WRINKLE_KEEP, WRINKLE_TARGET / max(energy, 1e-6))
     away = (1 - near_features)[..., None] * (1 - gain)
     fine = fine - detail * away
+    # no folds: an adult's nasolabial folds, eye bags and cheek folds are shading wider than
+    # the texture (0.1-0.3 IOD) that the smoothing above keeps; their dark valleys against a
+    # broad blur of the skin are lifted (and their lit ridges turned down a little) inside
+    # `fold_zone`, so the features' own contours and the face's broad relief stay
+    broad, _ = normalized_blur(fine, np.clip((prob - 0.3) / 0.4, 0, 1) * (1 - holes),
+                               FOLD_SIGMA * iod)
+    relief = (fine - broad).mean(2, keepdims=True)
+    zone = fold_zone(rgb.shape, p)[..., None]
+    fine = fine - zone * (FOLD_LIFT * np.minimum(relief, 0) + FOLD_RIDGE * np.maximum(relief, 0))
     # under the features drawn again (eyes, brows) the coarse skin; around the lips and nose
     # the photo's modelling
     drawn = feature_holes(rgb.shape, p, (EYE_RIGHT, EYE_LEFT))
@@ -654,7 +688,8 @@ def baby_lips(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def round_blush(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Round rosy cheeks, low and out on the chubby cheeks: the skin's own colour turned
-    redder (Lab a* up), so the blush suits any skin tone. canvas float32 [H, W, 3]."""
+    towards rose (its hue angle in Lab a*b* turned towards +a*, its chroma barely raised), so
+    the blush suits any skin tone and reads as rosy, not as a tan. canvas float32 [H, W, 3]."""
     import cv2
 
     p = np.asarray(points, np.float64)
@@ -666,8 +701,11 @@ def round_blush(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
                    1.0, -1, cv2.LINE_AA)
     layer = _blur(layer, 0.13 * iod)
     lab = cv2.cvtColor(_u8(canvas), cv2.COLOR_RGB2LAB).astype(np.float32)
-    lab[..., 1] += BLUSH_RED * layer
-    lab[..., 2] -= 0.3 * BLUSH_RED * layer  # rose, not orange
+    a, b = lab[..., 1] - 128, lab[..., 2] - 128
+    hue = np.arctan2(b, a) - np.radians(BLUSH_TURN) * layer
+    chroma = np.hypot(a, b) * (1 + BLUSH_CHROMA * layer)
+    lab[..., 1] = 128 + chroma * np.cos(hue)
+    lab[..., 2] = 128 + chroma * np.sin(hue)
     lab[..., 0] += BLUSH_LIGHT * layer
     return cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
 
@@ -714,7 +752,7 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     float32 [H, W]); `strength` only sizes the skull (a weaker style keeps more hair)."""
     import cv2
 
-    from .filters import head_matte, tone
+    from .filters import head_matte
     from .toon import BABY_EYES, draw_brows, draw_eyes
 
     iod = inter_ocular_distance(p)
@@ -742,9 +780,9 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     canvas = button_nose(canvas, p)
     canvas = draw_brows(canvas, rgb, p, 0.09 * iod, fade=BROW_FADE, skin_rgb=skin_rgb)
     canvas = baby_lips(canvas, p)
-    # warmer and a little livelier, not lighter: the person keeps their skin tone
-    out = tone(_u8(canvas), saturation=1.05, warmth=0.3)
-    canvas = round_blush(out.astype(np.float32), p)
+    # no global grading: a warmer, more saturated skin reads as a tan at thumbnail size (a
+    # pale face turned brown); the blush alone makes the cheeks rosier
+    canvas = round_blush(canvas, p)
     eyes = dataclasses.replace(BABY_EYES, **EYE_LOOK)
     rims = glasses_mask(rgb, p)
     if rims is not None:  # glasses stay the photo's own, clean (no smeared rims)
