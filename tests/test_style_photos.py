@@ -83,17 +83,6 @@ def test_style_keeps_identity_and_skin_lightness_on_real_photos(photos, style, p
     assert abs(shift) <= SKIN_LIGHTNESS_MAX, f"{style} on {photo}: skin ΔL* {shift:+.1f}"
 
 
-def skin_chroma(rgb: np.ndarray, points: np.ndarray) -> float:
-    """Median chroma C*ab of the cheeks' and chin's skin (the window of `skin_lightness`)."""
-    import cv2
-
-    from emoget_cli.style.filters import skin_interior
-
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32) - np.float32([0, 128, 128])
-    ab = lab[skin_interior(rgb.shape, points, below_eyes=True)][:, 1:]
-    return float(np.median(np.hypot(ab[:, 0], ab[:, 1])))
-
-
 @pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
 @pytest.mark.parametrize("style", ["cartoon", "caricature-cartoon"])
 def test_cartoon_keeps_the_skins_chroma_on_real_photos(photos, style, photo):
@@ -276,3 +265,37 @@ def test_baby_has_no_nasolabial_folds(photos, photo):
     res = stylize(rgb, points, "baby", strength=1.0)
     ratio = fold_energy(res.image, res.points) / fold_energy(rgb, points)
     assert ratio < 0.55, f"{photo}: fold energy ×{ratio:.2f}"
+
+
+def test_identity_guard_paints_a_caricature_cartoon_lighter():
+    """The caricature-cartoon's likeness is lost to its painting, not its exaggeration: the
+    guard keeps the factor and paints lighter (style.toon.painted) until the face is back under
+    the guard — still a drawing with flat tones and ink, not a fade into the photo."""
+    from emoget_cli.face import face_distance, face_embedding
+    from emoget_cli.style import IDENTITY_GUARD, stylize
+    from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
+
+    rgb, points = _lighter_obama()
+    reference = face_embedding(rgb, points)
+    full = stylize(rgb, points, "caricature-cartoon", strength=1.6)
+    guarded = stylize(rgb, points, "caricature-cartoon")
+    d_full = face_distance(reference, face_embedding(full.image, full.points))
+    d_guarded = face_distance(reference, face_embedding(guarded.image, guarded.points))
+    assert d_full > IDENTITY_MAX, "the case the guard exists for"
+    assert d_guarded <= IDENTITY_GUARD, d_guarded
+    assert guarded.meta["strength"] == 1.6 and guarded.meta["paint"] < 1.0
+    assert np.allclose(guarded.points, full.points)  # the same exaggeration
+    warped, _, _ = stylize_classic(rgb, points, dataclasses.replace(
+        CLASSIC_STYLES["caricature-cartoon"], filter=None))
+    assert np.abs(guarded.image.astype(int) - warped).mean() > \
+        0.6 * np.abs(full.image.astype(int) - warped).mean()
+
+
+def test_identity_guard_keeps_a_caricature_cartoon_that_holds(photos):
+    from emoget_cli.style import stylize
+
+    rgb, points, _, _ = photos["sample_face"]
+    guarded = stylize(rgb, points, "caricature-cartoon")
+    assert guarded.meta["paint"] == 1.0 and guarded.meta["identity"] < 0.55
+    assert np.array_equal(guarded.image,
+                          stylize(rgb, points, "caricature-cartoon", strength=1.6).image)

@@ -144,12 +144,25 @@ def _user_may_override(style: str) -> bool:
 
 #: The identity guard (docs/styles.md, "Identity guard"): a classic style drawn at its default
 #: strength whose face is farther than IDENTITY_GUARD from the photo's (dlib face-recognition
-#: distance; 0.6 is the "same person" threshold) is drawn again at these fractions of that
-#: strength, and the first drawing within the guard — or else the closest — is kept. The styles
-#: were tuned on a few photos: a lighter or darker exposure of one of them crossed 0.6
-#: (benchmarks/style_robustness.py), and 0.7–0.85 of the strength brought those back to 0.50–0.57.
+#: distance; 0.6 is the "same person" threshold) is drawn again, lighter, step by step
+#: (`guard_steps`), and the first drawing within the guard — or else the closest — is kept. The
+#: styles were tuned on a few photos: a lighter or darker exposure of one of them crossed 0.6
+#: (benchmarks/style_robustness.py). GUARD_STEPS: fractions of the strength (0.7–0.85 brought
+#: the cartoon and the baby back to 0.50–0.57); GUARD_PAINT: the caricature styles' painting
+#: strengths (their strength is the exaggeration, and a smaller one did not bring the likeness
+#: back — the cartoon's rendering costs it: the lighter Obama's caricature-cartoon 0.619 at
+#: k 1.6, 0.645 at k 1.36; painted at 0.7: 0.579, at 0.5: 0.533).
 IDENTITY_GUARD = 0.57
 GUARD_STEPS = (0.85, 0.7)
+GUARD_PAINT = (0.7, 0.5)
+
+
+def guard_steps(style: ClassicStyle, strength: float) -> list[tuple[float, Optional[float]]]:
+    """The identity guard's redraws of `style` drawn at `strength`, in order: (strength, paint)
+    pairs for `stylize_classic` (paint None: the style's own)."""
+    if style.caricature:
+        return [(strength, paint) for paint in GUARD_PAINT]
+    return [(strength * fraction, None) for fraction in GUARD_STEPS]
 
 
 def stylize(aligned_rgb: np.ndarray, points: np.ndarray, style: str = DEFAULT_STYLE,
@@ -188,27 +201,31 @@ def _keep_identity(photo: np.ndarray, points: np.ndarray, style: ClassicStyle, s
                    ) -> tuple[tuple, dict[str, Any]]:
     """The identity guard: (the drawing kept, meta). photo uint8 [H, W, 3] and points
     [68, 2] the aligned face; drawing: stylize_classic's (image, moved points, matte) at
-    `strength`. meta: the strength drawn at and its identity distance. Without dlib's
-    face-recognition model (or a face it cannot read) the drawing is kept as it is."""
+    `strength`. meta: the strength (and for a caricature style the paint strength) drawn at
+    and its identity distance. Without dlib's face-recognition model (or a face it cannot
+    read) the drawing is kept as it is."""
     from ..core.errors import NoFaceError
     from ..face.identity import face_distance, face_embedding
 
     image, moved, _ = drawing
     try:
         reference = face_embedding(photo, points)
-        best = (face_distance(reference, face_embedding(image, moved)), strength, drawing)
-        for fraction in GUARD_STEPS:
+        best = (face_distance(reference, face_embedding(image, moved)), strength,
+                1.0 if style.caricature else None, drawing)
+        for s, paint in guard_steps(style, strength):
             if best[0] <= IDENTITY_GUARD:
                 break
-            s = strength * fraction
-            again = stylize_classic(photo, points, style, strength=s, seed=seed)
+            again = stylize_classic(photo, points, style, strength=s, seed=seed, paint=paint)
             d = face_distance(reference, face_embedding(again[0], again[1]))
             if d < best[0]:
-                best = (d, s, again)
+                best = (d, s, paint, again)
     except (DependencyError, NoFaceError, ImportError):
         return drawing, {"strength": strength}
-    distance, s, drawing = best
-    return drawing, {"strength": round(s, 4), "identity": round(distance, 4)}
+    distance, s, paint, drawing = best
+    meta: dict[str, Any] = {"strength": round(s, 4), "identity": round(distance, 4)}
+    if paint is not None:
+        meta["paint"] = paint
+    return drawing, meta
 
 
 def check_strength(resolved: ResolvedStyle, strength: Optional[float]) -> float:
@@ -223,5 +240,5 @@ def check_strength(resolved: ResolvedStyle, strength: Optional[float]) -> float:
 
 
 __all__ = ["CLASSIC_STYLES", "DEFAULT_STYLE", "check_strength", "ENGINE_CHOICES", "GanStyleSpec",
-           "IDENTITY_GUARD", "ResolvedStyle",
+           "GUARD_PAINT", "GUARD_STEPS", "IDENTITY_GUARD", "ResolvedStyle", "guard_steps",
            "StyleResult", "list_styles", "resolve_style", "stylize"]

@@ -82,7 +82,8 @@ CLASSIC_STYLES: dict[str, ClassicStyle] = {
         ClassicStyle(
             "caricature-cartoon", "caricature drawn as a cel-shaded cartoon (--strength = "
             "factor, default 1.6)",
-            Geometry(), filters.cartoon, caricature=True, strength_default=1.6, strength_max=3.0),
+            Geometry(), filters.painted_cartoon, caricature=True, strength_default=1.6,
+            strength_max=3.0),
     )
 }
 assert tuple(CLASSIC_STYLES) == CLASSIC_STYLE_NAMES, "core.choices and style.classic disagree"
@@ -96,21 +97,27 @@ def _warp_image(rgb, src, dst, *, extra_src=None, extra_dst=None):
 
 
 def stylize_classic(aligned_rgb: np.ndarray, points: np.ndarray, style: ClassicStyle, *,
-                    strength: float | None = None, seed: int = 0
+                    strength: float | None = None, seed: int = 0, paint: float | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Reshape then paint the aligned face.
 
     aligned_rgb: uint8 [H, W, 3]; points: float32 [68, 2] landmarks in its pixels;
-    strength: see the module docstring (None = the style's default).
+    strength: see the module docstring (None = the style's default);
+    paint: the caricature styles' painting strength, 0..1 (None = 1, fully painted; their
+    strength is the exaggeration); the identity guard lowers it. The other styles paint at
+    their strength.
     Returns (styled uint8 [H, W, 3], moved landmarks float32 [68, 2], the matte of the head
     the style drew float32 [H, W] in [0, 1], or None when the style does not draw its head).
     """
     h, w = aligned_rgb.shape[:2]
     pts = np.asarray(points, np.float32)
     s = style.check_strength(strength)
+    if paint is not None and not (style.caricature and 0.0 <= paint <= 1.0):
+        raise ValueError(f"paint strength is for the caricature styles, 0..1, got {paint!r} "
+                         f"for {style.name!r}")
     if style.caricature:
         reshape = lambda k: caricature_points(pts, (w, h), k)  # noqa: E731
-        identity, paint_strength = abs(s - 1.0) < 1e-6, 1.0
+        identity, paint_strength = abs(s - 1.0) < 1e-6, 1.0 if paint is None else paint
     else:
         reshape = lambda k: exaggerate(pts, (w, h), style.geometry, k)  # noqa: E731
         identity, paint_strength = s <= 0 or style.geometry == Geometry(), s

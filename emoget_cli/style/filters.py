@@ -290,20 +290,42 @@ def drawn_at_least(rgb: np.ndarray, points: np.ndarray, draw: Callable[..., Any]
     return tuple(back(r) for r in result) if isinstance(result, tuple) else back(result)
 
 
+def toon_drawing(rgb: np.ndarray, points: np.ndarray, look: Any
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The cel-shaded drawing (style.toon, a ToonLook) of a face uint8 [H, W, 3], a small
+    face drawn at 256 px (drawn_at_least). Returns (uint8 [H, W, 3], the drawn head's matte
+    float32 [H, W] in [0, 1])."""
+    from .toon import toon
+
+    out, matte = drawn_at_least(rgb, points,
+                                lambda big, pts: toon(big, pts, look, alpha=head_matte(big, pts)))
+    return out, np.clip(matte, 0.0, 1.0)
+
+
 def cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0
             ) -> tuple[np.ndarray, np.ndarray | None]:
     """Cel-shaded cartoon (style.toon): flat tones per region, drawn eyes, landmark ink lines;
-    a small face is drawn at 256 px (drawn_at_least). Returns (uint8 [H, W, 3], the drawn
-    head's matte float32 [H, W] in [0, 1], or None at strength 0: the photo itself)."""
-    from .toon import CARTOON, toon
+    strength < 1 fades it into the photo. Returns (uint8 [H, W, 3], the drawn head's matte
+    float32 [H, W] in [0, 1], or None at strength 0: the photo itself)."""
+    from .toon import CARTOON
 
     del seed
     if strength <= 0:
         return rgb, None
-    out, matte = drawn_at_least(rgb, points,
-                                lambda big, pts: toon(big, pts, CARTOON,
-                                                      alpha=head_matte(big, pts)))
-    return _u8(_mix(rgb, out, strength)), np.clip(matte, 0.0, 1.0)
+    out, matte = toon_drawing(rgb, points, CARTOON)
+    return _u8(_mix(rgb, out, strength)), matte
+
+
+def painted_cartoon(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The cartoon painted at `strength` (0..1, style.toon.painted): below 1 the skin keeps
+    more of the photo's shading, the ink is thinner and the photo's eyes show through the drawn
+    ones — still a drawing, never a fade into the photo. The caricature-cartoon's painting,
+    whose strength the identity guard lowers. Returns as `cartoon`."""
+    from .toon import CARTOON, painted
+
+    del seed
+    return toon_drawing(rgb, points, painted(CARTOON, strength))
 
 
 # ------------------------------------------------------------------------------------ painting --

@@ -72,7 +72,9 @@ class ToonLook:
     hair_strands: the hair's base tone is the median of its lit pixels at or below this
     percentile of their lightness (the strands, not the scalp or shine between them);
     ring_min_area: the smallest hair region (IOD²) that gets the crown shine;
-    glasses: find glasses' rims in the photo and draw them (style/glasses.py).
+    glasses: find glasses' rims in the photo and draw them (style/glasses.py);
+    photo_shading: 0..1, how far every region's lightness moves from its flat tones back to
+    the photo's (edge-preserving smoothed) shading (`painted`).
     """
 
     ink: tuple[int, int, int] = (34, 24, 28)
@@ -112,6 +114,7 @@ class ToonLook:
     hair_strands: float = 40.0
     ring_min_area: float = 3.0
     glasses: bool = True
+    photo_shading: float = 0.0
 
 
 def _look(style: str, **kw) -> ToonLook:
@@ -129,6 +132,21 @@ CARTOON = _look("cartoon")
 #: (the lash line darker than the baby's soft pen: a pink lid line reads as eye shadow)
 BABY_EYES = _look("baby", ink=(62, 40, 42), iris_scale=0.75, iris_min=0.33, lower_lid=0.15,
                   lid_width=0.65, eye_round=1.35)
+
+
+def painted(look: ToonLook, paint: float) -> ToonLook:
+    """`look` drawn at paint strength `paint` (0..1; 1 = `look` itself): less of the cartoon's
+    rendering, which is what costs a likeness (docs/styles.md, "Identity guard") — more of the
+    photo's shading inside the flat tones, thinner ink, the photo's eyes showing through the
+    drawn ones — while the drawing stays a cartoon (tones, lines, drawn eyes)."""
+    import dataclasses
+
+    t = float(np.clip(1.0 - paint, 0.0, 1.0))
+    if t == 0.0:
+        return look
+    return dataclasses.replace(
+        look, photo_shading=look.photo_shading + (1 - look.photo_shading) * t,
+        ink_width=look.ink_width * (1 - 0.5 * t), eye_photo=look.eye_photo + (1 - look.eye_photo) * t)
 
 
 # ------------------------------------------------------------------------------ geometry --
@@ -813,6 +831,10 @@ def cel_tones(rgb: np.ndarray, points: np.ndarray, look: ToonLook,
                 fill[..., 0] += np.clip(weight * (fine - broad), -look.shadow_depth[1],
                                         look.modelling_light)
         out[region] = fill[region]
+    if look.photo_shading > 0:  # less flattening: the photo's own shading comes back on the
+        # skin (what the likeness is read from; the backdrop and clothes stay flat)
+        skin = labels == skin_id
+        out[..., 0][skin] += look.photo_shading * (L[skin] - out[..., 0][skin])
     if marks.any():
         colour = np.median(photo_lab[marks], axis=0)
         c = coverage(marks, 0.5)[..., None]
