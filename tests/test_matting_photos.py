@@ -249,3 +249,42 @@ def test_face_cut_by_the_frame_is_cut_at_the_frame_not_smeared(name):
         over = cut.alpha.astype(np.float32) > 255.0 * pic + 1.0
         assert not (over & below_top).any(), (name, crop)
         assert (cut.alpha[photo_px & below_top] > 0).sum() > 0.08 * 512 * 512
+
+
+# ------------------------------------------------------------------ known defects, measured
+# Hand-checked boxes (x0, x1, y0, y1) in the 256-px alignment `make` uses (viewed at 6x over
+# the photo): the first two hold only background beside the temple hair, the third only the
+# far ear of obama2's turned head. Each test asserts what a correct cut-out does and is marked
+# as a strict expected failure while the defect stands (docs/matting.md, "Left as it is"):
+# a fix turns it into an unexpected pass, which fails until the mark is removed.
+BESIDE_TEMPLE = {"obama_partial_face2": (44, 60, 74, 118),   # the window frame's dark block
+                 "obama_partial_face": (189, 199, 84, 118)}  # the window frame's dark piece
+FAR_EAR = ("obama2", (198, 206, 124, 150))
+
+
+def _box_opaque(photos, name, box, crop) -> float:
+    from emoget_cli.render.matting import cut_out_head
+
+    rgb, points, pic = photos[(name, 256)]
+    x0, x1, y0, y1 = box
+    alpha = cut_out_head(rgb, points, crop, picture=pic).alpha
+    return float((alpha[y0:y1, x0:x1] >= 128).mean())
+
+
+@pytest.mark.xfail(strict=True, reason="the window frame beside the temple has the short "
+                   "hair's colours (docs/matting.md, Left as it is)")
+@pytest.mark.parametrize("name", sorted(BESIDE_TEMPLE))
+def test_no_background_block_beside_the_temple(photos, name):
+    """No more than 5 % of the hand-checked background box beside the temple is opaque
+    (today: 71 % on obama_partial_face2, 83 % on obama_partial_face, head and bust)."""
+    for crop in ("head", "bust"):
+        assert _box_opaque(photos, name, BESIDE_TEMPLE[name], crop) <= 0.05, crop
+
+
+@pytest.mark.xfail(strict=True, reason="GrabCut gives obama2's far ear to the blonde hair "
+                   "behind it (docs/matting.md, Left as it is)")
+def test_far_ear_of_a_turned_head_is_kept(photos):
+    """At least 60 % of the hand-checked box on obama2's far ear (beside the jaw's top point
+    on the side away from the turn) is opaque (today: 1 %)."""
+    name, box = FAR_EAR
+    assert _box_opaque(photos, name, box, "head") >= 0.6
