@@ -14,7 +14,8 @@ The method (docs/matting.md has the sources):
      colour models are global; what it keeps beyond the skull, the face and the ears is
      judged again with local colour models, sector by sector around the face (the skull's
      cover against the background next to it), and pieces hanging on the head by a neck or
-     apart from it come off.
+     apart from it come off. Ears it gave to the background come back: in the ear zones
+     beside the jaw's top points, lobes of the face's skin hue joined to the cut.
   3. Edge-aware upsampling of the binary cut with a colour-guided filter, then a steep,
      monotone ramp, so the edge follows the picture's contour at full resolution and is
      anti-aliased over about one output pixel (no haze, no staircase).
@@ -40,7 +41,8 @@ import numpy as np
 
 from ..core.choices import CROPS
 from ..core.errors import InputError, UsageError
-from ..core.ibug68 import BROWS, CHIN, JAW
+from ..core.ibug68 import (BROW_LEFT, BROW_RIGHT, BROWS, CHIN, EYE_LEFT, EYE_RIGHT, JAW,
+                           LIPS_OUTER)
 
 #: GrabCut works on a crop whose longest side is at most this many pixels.
 GRABCUT_SIDE = 160
@@ -422,6 +424,9 @@ def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin) ->
                               * np.float32([sw / w, sh / h]))
     fg = _clean(fg, core, small_geo.face_w)
     fg = _clean(_drop_unsupported(small, fg, small_geo), core, small_geo.face_w)
+    ears = _ears(small, fg, small_geo)
+    if ears.any():
+        fg = _clean(fg | ears, core, small_geo.face_w)
     return cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -509,6 +514,105 @@ def _drop_unsupported(small: np.ndarray, fg: np.ndarray, geo: _FaceGeometry) -> 
     out = fg.copy()
     out[background] = 0
     return out
+
+
+#: The ears: beside the jaw's top points (landmarks 0-3 and 16-13), from EAR_TOP brow-to-chin
+#: distances above the top one, out to EAR_OUT jaw widths from the jaw's outline.
+EAR_TOP = 0.12
+EAR_OUT = 0.22
+#: Skin: within EAR_HUE degrees of the face's CIE Lab hue, its chroma from 1/EAR_CHROMA to
+#: EAR_CHROMA_UP times the face's (an ear is as red as the cheeks or redder; a greyer
+#: backdrop of the skin's hue is not). A face with a chroma under EAR_MIN_CHROMA (faded, black
+#: and white) gives no hue to go by.
+EAR_HUE = 18.0
+EAR_CHROMA = 1.3
+EAR_CHROMA_UP = 1.6
+EAR_MIN_CHROMA = 15.0
+#: A side whose backdrop (out to EAR_BACKDROP times EAR_OUT) is skin-coloured for more than
+#: EAR_BACKDROP_SKIN of it is left alone: no colour can find the ear there.
+EAR_BACKDROP = 1.8
+EAR_BACKDROP_SKIN = 0.2
+#: Ears are at least EAR_LOBE jaw widths across.
+EAR_LOBE = 0.08
+
+
+def _ear_zones(geo: _FaceGeometry, shape, reach: float) -> list[np.ndarray]:
+    """Two bool [h, w] masks, one per side: within `reach` jaw widths outside the jaw's
+    outline beside its top points, from EAR_TOP over the top point down to the fourth."""
+    jaw = geo.pts[JAW]
+    lift = geo.up * EAR_TOP * geo.face_h
+    zones = []
+    for chain in (jaw[:4], jaw[-4:][::-1]):
+        out = geo.side * np.sign(float(np.dot(chain[0] - geo.centre, geo.side)))
+        inner = np.concatenate([[chain[0] + lift], chain])
+        zone = np.zeros(shape, np.uint8)
+        _fill(zone, np.concatenate([inner, inner[::-1] + out * reach * geo.face_w]), 1)
+        zones.append(zone > 0)
+    return zones
+
+
+def _skin_like(rgb: np.ndarray, geo: _FaceGeometry) -> np.ndarray | None:
+    """bool [h, w]: pixels of the face's skin colour (EAR_HUE, EAR_CHROMA around the median
+    CIE Lab hue and chroma of the cheeks and nose); None when the face shows too little skin
+    or too little colour."""
+    import cv2
+
+    sample = _skin_sample(geo, rgb.shape[:2])
+    if sample.sum() < 20:
+        return None
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    a, b = lab[..., 1] - 128.0, lab[..., 2] - 128.0
+    chroma = np.hypot(a, b)
+    hue = np.degrees(np.arctan2(b, a))
+    a0, b0 = float(np.median(a[sample])), float(np.median(b[sample]))
+    c0, h0 = float(np.hypot(a0, b0)), float(np.degrees(np.arctan2(b0, a0)))
+    if c0 < EAR_MIN_CHROMA:     # a greyish face (faded, black and white): no hue to go by
+        return None
+    off = np.abs((hue - h0 + 180.0) % 360.0 - 180.0)
+    return (off < EAR_HUE) & (chroma > c0 / EAR_CHROMA) & (chroma < c0 * EAR_CHROMA_UP)
+
+
+def _ears(rgb: np.ndarray, fg: np.ndarray, geo: _FaceGeometry) -> np.ndarray:
+    """bool [h, w]: the ears that the cut fg [h, w] left out -- in the ear zones beside the
+    jaw's top points (_ear_zones), the face's skin colour (_skin_like) joined to the cut,
+    on a side whose backdrop is not skin-coloured. GrabCut's global colour models gave the
+    far ear of a turned head (obama2) to the blonde hair behind it."""
+    import cv2
+
+    skin = _skin_like(rgb, geo)
+    if skin is None:
+        return np.zeros(fg.shape, bool)
+    # an ear is a lobe, not a line: a flagpole's gold or a frame's edge of the skin's hue is
+    # thinner than EAR_LOBE jaw widths
+    side = max(2, int(round(EAR_LOBE * geo.face_w)))
+    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
+    ears = np.zeros(fg.shape, bool)
+    for zone, wide in zip(_ear_zones(geo, fg.shape, EAR_OUT),
+                          _ear_zones(geo, fg.shape, EAR_BACKDROP * EAR_OUT)):
+        backdrop = wide & ~zone & (fg == 0)
+        if backdrop.sum() < 20 or skin[backdrop].mean() > EAR_BACKDROP_SKIN:
+            continue
+        ears |= zone & (fg == 0) & skin
+    if not ears.any():
+        return ears
+    return ears & (_joined_to(ears | (fg > 0), fg > 0) > 0)
+
+
+def _skin_sample(geo: _FaceGeometry, shape) -> np.ndarray:
+    """bool [h, w]: the face's bare skin -- the landmarks' inner face without the eyes, the
+    brows and the mouth (cheeks, nose, the lower forehead)."""
+    import cv2
+
+    sample = np.zeros(shape, np.uint8)
+    _fill(sample, geo.centre + 0.85 * (_hull(geo.pts) - geo.centre), 1)
+    holes = np.zeros(shape, np.uint8)
+    for group in (EYE_RIGHT, EYE_LEFT, BROW_RIGHT, BROW_LEFT, LIPS_OUTER):
+        _fill(holes, _hull(geo.pts[group]), 1)
+    grow = max(1, int(round(0.06 * geo.face_w)))
+    holes = cv2.dilate(holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                        (2 * grow + 1, 2 * grow + 1)))
+    return (sample > 0) & (holes == 0)
 
 
 def _background_by_local_colour(rgb: np.ndarray, fg: np.ndarray, candidates: np.ndarray,
