@@ -132,7 +132,7 @@ def _cut_out(rgb: np.ndarray, pts: np.ndarray, crop: str,
         pic = picture[y0:y1, x0:x1]
         seeds = crop_prior.copy()
         seeds[(pic < 0.5) & (seeds != cv2.GC_BGD)] = cv2.GC_PR_BGD
-        fg = _grabcut(crop_rgb, seeds, geo, (x0, y0))
+        fg = _grabcut(crop_rgb, seeds, geo, (x0, y0), photo=pic)
         fg = fg * pic + _typical_head(geo, (x0, y0), fg.shape) * (1.0 - pic)
     else:
         fg = _grabcut(crop_rgb, crop_prior, geo, (x0, y0))           # float32 [h, w] in [0, 1]
@@ -395,7 +395,8 @@ def _shape_where_ambiguous(crop: np.ndarray, geo: _FaceGeometry, origin) -> np.n
     return shape
 
 
-def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin) -> np.ndarray:
+def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin,
+             photo: np.ndarray | None = None) -> np.ndarray:
     """Run GrabCut on a downscaled copy; returns the foreground float32 [h, w] (bilinearly
     upscaled from {0, 1}) at the crop's resolution. Falls back to the prior when GrabCut
     cannot run (e.g. a crop with no background sample). Then the parts beyond a snug head
@@ -407,6 +408,9 @@ def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin) ->
     sw, sh = max(8, round(w * scale)), max(8, round(h * scale))
     small = cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA)
     small_prior = cv2.resize(prior, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    small_photo = (np.ones((sh, sw), bool) if photo is None else
+                   cv2.resize(photo.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+                   >= 0.999)
     fallback = np.isin(prior, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
     if not np.isin(small_prior, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
         return fallback
@@ -427,6 +431,10 @@ def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin) ->
     ears = _ears(small, fg, small_geo)
     if ears.any():
         fg = _clean(fg | ears, core, small_geo.face_w)
+    blocks = _blurred_steps_beside_temples(crop, fg, small_geo, small_photo)
+    if blocks.any():
+        fg[blocks] = 0
+        fg = _clean(fg, core, small_geo.face_w)
     return cv2.resize(fg.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -613,6 +621,128 @@ def _skin_sample(geo: _FaceGeometry, shape) -> np.ndarray:
     holes = cv2.dilate(holes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                         (2 * grow + 1, 2 * grow + 1)))
     return (sample > 0) & (holes == 0)
+
+
+#: Beside the temples hair grows out of the hair above it. Read along rays from the skull
+#: prior's centre, from TEMPLE_TOP degrees off straight up down to the ear's top, the cut's
+#: outline (its elliptical radius, 1 on the skull prior; TEMPLE_BIN degrees a ray) may move
+#: out by TEMPLE_FLARE per degree as hair flares out when it falls; where it steps out by
+#: TEMPLE_STEP more than that, what lies beyond the outline above the step, down to the ear,
+#: is suspect. A suspect piece goes when it is out of focus next to the hair -- its fine
+#: detail (energy of luminance less a 1-px blur) under TEMPLE_SMOOTH of the upper quartile
+#: of the hair's on the skull on that side -- and its colours are no more than e^TEMPLE_COLOUR
+#: times likelier in the hair than in the background around it. No cue alone will do: hair is
+#: often fuller at the upper temples than at the sideburns (a step), a backdrop the hair's
+#: colour is common (weak colour), hair scaled up is smooth (docs/matting.md).
+TEMPLE_TOP = 30.0
+TEMPLE_BIN = 1.5
+TEMPLE_FLARE = 0.015
+TEMPLE_STEP = 0.08
+TEMPLE_SMOOTH = 1.0
+TEMPLE_COLOUR = 2.5
+
+
+def _temple_steps(fg: np.ndarray, geo: _FaceGeometry) -> np.ndarray:
+    """bool [h, w]: the parts of the cut fg [h, w] beside the temples that lie beyond the
+    outline above a step out (TEMPLE_TOP, TEMPLE_BIN, TEMPLE_FLARE, TEMPLE_STEP)."""
+    h, w = fg.shape
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+
+    def polar(dx, dy):
+        a = (dx * geo.up[0] + dy * geo.up[1]) / (SKULL_HALF_UP * geo.face_h)
+        b = (dx * geo.side[0] + dy * geo.side[1]) / (SKULL_HALF_SIDE * geo.face_w)
+        return np.hypot(a, b), np.degrees(np.arctan2(np.abs(b), a)), np.sign(b)
+
+    rho, phi, sign = polar(xx - geo.crown[0], yy - geo.crown[1])
+    steps = np.zeros((h, w), bool)
+    jaw = geo.pts[JAW]
+    for end in (jaw[0], jaw[-1]):
+        ear = end + geo.up * EAR_TOP * geo.face_h - geo.crown
+        _, phi_ear, side = polar(ear[0], ear[1])
+        if phi_ear <= TEMPLE_TOP + TEMPLE_BIN:
+            continue
+        n = int(np.ceil((float(phi_ear) - TEMPLE_TOP) / TEMPLE_BIN))
+        here = ((fg > 0) & (sign == side) & (phi >= TEMPLE_TOP)
+                & (phi < TEMPLE_TOP + n * TEMPLE_BIN))
+        if not here.any():
+            continue
+        bins = ((phi[here] - TEMPLE_TOP) / TEMPLE_BIN).astype(np.int64)
+        widest = np.full(n, np.nan)
+        np.fmax.at(widest, bins, rho[here])
+        limit = np.full(n, np.inf)
+        outline = widest[0] if np.isfinite(widest[0]) else 1.0
+        stepped = False
+        for i in range(n):
+            grown = outline if stepped else outline + TEMPLE_FLARE * TEMPLE_BIN
+            if np.isfinite(widest[i]) and widest[i] > grown + TEMPLE_STEP:
+                stepped = True       # a step out: below it the outline grows no more
+                grown = outline
+            if stepped:
+                limit[i] = grown
+            outline = min(max(widest[i], 1.0), grown) if np.isfinite(widest[i]) else grown
+        beyond = np.zeros((h, w), bool)
+        beyond[here] = rho[here] > limit[bins]
+        steps |= beyond
+    return steps
+
+
+def _fine_detail(crop: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """float32 [size[1], size[0]]: the energy of crop's [H, W, 3] finest detail (luminance less
+    its 1-px Gaussian blur, squared) averaged over each pixel of a copy of the given size."""
+    import cv2
+
+    lum = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    high = lum - cv2.GaussianBlur(lum, (0, 0), 1.0)
+    return cv2.resize(high * high, size, interpolation=cv2.INTER_AREA)
+
+
+def _blurred_steps_beside_temples(crop: np.ndarray, fg: np.ndarray, geo: _FaceGeometry,
+                                  photo: np.ndarray) -> np.ndarray:
+    """bool [h, w]: the pieces of the cut fg [h, w] (at GrabCut's scale; crop [H, W, 3] at
+    full resolution) that step out beside the temples (_temple_steps), out of focus next to
+    the hair and of colours the hair barely explains better than the background around them
+    (TEMPLE_SMOOTH, TEMPLE_COLOUR); only where photo [h, w] (bool) shows the photo."""
+    import cv2
+
+    steps = _temple_steps(fg, geo) & photo
+    if not steps.any():
+        return steps
+    h, w = fg.shape
+    detail = _fine_detail(crop, (w, h))
+    small = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+    n = LOCAL_LEVELS
+    q = small.astype(np.int32) * n // 256
+    index = (q[..., 0] * n + q[..., 1]) * n + q[..., 2]
+    # the hair: the cut on the skull prior, less the face and the forehead
+    skull = np.zeros((h, w), np.uint8)
+    _fill(skull, _skull(geo), 1)
+    face = np.zeros((h, w), np.uint8)
+    _fill(face, _hull(geo.pts), 1)
+    _fill(face, geo.ellipse(geo.at(geo.brow, 0.12, 0.0), 0.16, 0.3), 1)
+    hair = (fg > 0) & (skull > 0) & (face == 0) & photo
+    if hair.sum() < 20:
+        return np.zeros((h, w), bool)
+    p_hair = _colour_histogram(index[hair])
+    floor = 0.02 / n ** 3
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    across = (xx - geo.crown[0]) * geo.side[0] + (yy - geo.crown[1]) * geo.side[1]
+    around = max(2, int(round(0.3 * geo.face_w)))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * around + 1, 2 * around + 1))
+    out = np.zeros((h, w), bool)
+    count, labels = cv2.connectedComponents(steps.astype(np.uint8), connectivity=8)
+    for k in range(1, count):
+        piece = labels == k
+        ref = hair & (np.sign(across) == np.sign(float(across[piece].mean())))
+        background = (cv2.dilate(piece.astype(np.uint8), disc) > 0) & (fg == 0)
+        if ref.sum() < 20 or background.sum() < 20:
+            continue
+        sharp = float(np.quantile(detail[ref], 0.75))
+        ratio = (np.log(p_hair + floor)
+                 - np.log(_colour_histogram(index[background]) + floor)).ravel()
+        if (float(detail[piece].mean()) < TEMPLE_SMOOTH * sharp
+                and float(ratio[index[piece]].mean()) < TEMPLE_COLOUR):
+            out |= piece
+    return out
 
 
 def _background_by_local_colour(rgb: np.ndarray, fg: np.ndarray, candidates: np.ndarray,
