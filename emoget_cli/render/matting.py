@@ -15,7 +15,9 @@ The method (docs/matting.md has the sources):
      judged again with local colour models, sector by sector around the face (the skull's
      cover against the background next to it), and pieces hanging on the head by a neck or
      apart from it come off. Ears it gave to the background come back: in the ear zones
-     beside the jaw's top points, lobes of the face's skin hue joined to the cut.
+     beside the jaw's top points, lobes of the face's skin hue joined to the cut. Beside
+     the temples, a piece that steps out of the head's outline, out of focus next to the
+     hair and barely of its colours (a window frame beside short hair) comes off.
   3. Edge-aware upsampling of the binary cut with a colour-guided filter, then a steep,
      monotone ramp, so the edge follows the picture's contour at full resolution and is
      anti-aliased over about one output pixel (no haze, no staircase).
@@ -400,7 +402,9 @@ def _grabcut(crop: np.ndarray, prior: np.ndarray, geo: _FaceGeometry, origin,
     """Run GrabCut on a downscaled copy; returns the foreground float32 [h, w] (bilinearly
     upscaled from {0, 1}) at the crop's resolution. Falls back to the prior when GrabCut
     cannot run (e.g. a crop with no background sample). Then the parts beyond a snug head
-    that the local colours do not support come off (_drop_unsupported)."""
+    that the local colours do not support come off (_drop_unsupported), lost ears come back
+    (_ears) and blurred steps beside the temples come off (_blurred_steps_beside_temples).
+    photo: float [h, w], the picture mask (None: all photo); padding is never judged."""
     import cv2
 
     h, w = prior.shape
