@@ -299,3 +299,45 @@ def test_identity_guard_keeps_a_caricature_cartoon_that_holds(photos):
     assert guarded.meta["paint"] == 1.0 and guarded.meta["identity"] < 0.55
     assert np.array_equal(guarded.image,
                           stylize(rgb, points, "caricature-cartoon", strength=1.6).image)
+
+
+def cheek_reach(rgb: np.ndarray, points: np.ndarray) -> float:
+    """How far (IOD) the cheeks' skin runs on beyond the jaw line at the mouth corners' height,
+    the mean of both sides: from the jaw line outwards, the pixels (blurred at 0.02 IOD) whose
+    CIELAB a*b* stay within 10 of the cheek's own 0.25 IOD inside the jaw line and whose L stays
+    above 85 % of its. A photo's cheek ends at the jaw line (the backdrop, hair or collar
+    beyond it); an infant's full cheeks bulge out past it."""
+    import cv2
+
+    from emoget_cli.core.ibug68 import inter_ocular_distance
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), 0.02 * iod),
+                       cv2.COLOR_RGB2LAB).astype(np.float32)
+    y = int(round((p[48][1] + p[54][1]) / 2))
+    # the jaw line's x at that height on each side (landmarks 0-8 run down, 16-8 too)
+    sides = ((np.interp(y, p[:9, 1], p[:9, 0]), -1), (np.interp(y, p[16:7:-1, 1], p[16:7:-1, 0]), 1))
+    reach = []
+    for x_jaw, out in sides:
+        cheek = lab[y, int(round(x_jaw - out * 0.25 * iod))]
+        x = int(round(x_jaw - out * 0.1 * iod))
+        while (0 < x < rgb.shape[1] - 1 and np.linalg.norm(lab[y, x, 1:] - cheek[1:]) < 10
+               and lab[y, x, 0] > 0.85 * cheek[0]):
+            x += out
+        reach.append(out * (x - x_jaw) / iod)
+    return float(np.mean(reach))
+
+
+@pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
+def test_baby_has_full_cheeks_beyond_the_jaw(photos, photo):
+    """An infant's full, round cheeks bulge out beyond the jaw line: the baby's cheek skin runs
+    on at least 0.3 IOD past it (the photos' own end at it, -0.1-0 IOD; the previous rendering
+    drew the round head's outline out there but kept the photo's jaw edge and ears inside it,
+    and shaded the bulge as the skull's dark rim: 0-0.17 IOD)."""
+    from emoget_cli.style import stylize
+
+    rgb, points, _, _ = photos[photo]
+    res = stylize(rgb, points, "baby", strength=1.0)
+    assert cheek_reach(rgb, points) < 0.05
+    assert cheek_reach(res.image, res.points) > 0.3, photo

@@ -59,6 +59,8 @@ SKULL = (0.0, -0.35, 1.65, 1.6)
 #: scale), the bare forehead under the hair cap (half width, height above the brows, IOD; and
 #: how far its centre lies above the brows) and the cap's opacity
 CRANIUM_LIGHT, CRANIUM_RIM = 4.0, 26.0
+#: the width (IOD) of the darker rim inside the head's outline
+RIM_WIDTH = 0.5
 FOREHEAD = (1.3, 1.15, 0.1)
 HAIR_OPACITY = 0.85
 #: the curl on the forehead: its radius (IOD; 0: none)
@@ -73,6 +75,16 @@ HAIR_MARGIN = 0.35
 #: the face's own pixels are kept inside this soft ellipse over the eye band (face units:
 #: half width, half height, centre below the eyes)
 BAND = (2.0, 1.8, 0.25)
+#: how far (IOD) beyond the jaw line and the jaw's ends (landmarks 0, 16) the face's own
+#: pixels are kept
+TEMPLE_KEEP = 0.1
+#: how far (IOD) inside the jaw line the face's own pixels give way to the drawn cheeks
+JAW_INSET = 0.08
+#: the most (Lab L, 0..255) the jaw's contour is darker than the drawn cheeks around it
+JAW_LINE = 60.0
+#: the skin coverage below which the face's own pixels are drawn over (half-covered hair at
+#: the temples read as grey smears)
+SURE_SKIN = 0.7
 #: the hair cap ends this far (face units) above the brows at the temples
 HAIR_SIDE_END = 0.5
 #: how far (IOD) the head's outline stands out from the jaw line at the cheeks (full cheeks)
@@ -106,8 +118,10 @@ KEEP_GROW = 0.08
 HAIR_CONTRAST = 0.8
 HAIR_BLUR = 0.04
 HAIR_HUE = 0.7
-#: darkness of the shadow under the jaw, at the jaw line
+#: darkness of the shadow under the jaw, at the jaw line, and the jaw points it runs under
+#: (under the chin only: at the sides it would darken the full cheeks' bulge)
 JAW_SHADOW = 0.08
+JAW_SHADOW_SPAN = slice(5, 12)
 #: the mouth's inside and tongue (RGB, in a face of L about 190), and the lips' extra
 #: redness (Lab a*)
 MOUTH_INSIDE = (150, 62, 74)
@@ -512,12 +526,28 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
     origin, axes, _ = face_frame(p)
     q = (p - origin) @ axes.T / iod
     brow_v = float(q[BROWS, 1].mean())
-    cu, cv, rx, ry = SKULL
     skull = skull_mask(shape, p)
     # the face keeps its own pixels from just above the brows down (eyes, brows, cheeks):
     # a soft ellipse over the eye band and the jaw region below it
     band = np.clip((1.0 - np.sqrt((u / BAND[0]) ** 2 + ((v - BAND[2]) / BAND[1]) ** 2)) / 0.35, 0, 1)
-    keep = np.maximum(_blur(jaw_region(shape, p), 0.12 * iod), band * _blur(skin, 0.05 * iod))
+    # ... and within the face's outline: what the skin model took for skin beside it (light
+    # hair at the temples, ears, a pale neck) is drawn over as cranium and full cheeks, not
+    # left as patches of the old head: within the jaw's ends' width, and below the eyes
+    # within the jaw line
+    half = float(np.abs(q[[0, 16], 0]).mean())
+    jaw = jaw_region(shape, p)
+    grown = _blur(cv2.dilate((jaw > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8),
+                             iterations=max(1, int(round(TEMPLE_KEEP * iod)))).astype(np.float32),
+                  0.04 * iod)
+    low = np.clip((v - 0.1) / 0.3, 0, 1)
+    band = band * np.clip((half + TEMPLE_KEEP - np.abs(u)) / 0.25, 0, 1) * (1 - low + low * grown)
+    # the face's own pixels end inside its jaw line: the photo's edge there (the backdrop or
+    # the collar blended into the jaw's last pixels) would show as a seam in the full cheeks
+    inner = cv2.erode((jaw > 0.5).astype(np.uint8), np.ones((3, 3), np.uint8),
+                      iterations=max(1, int(round(JAW_INSET * iod)))).astype(np.float32)
+    sure = np.clip((_blur(skin, 0.05 * iod) - SURE_SKIN) / (1 - SURE_SKIN), 0, 1)
+    keep = np.maximum.reduce([_blur(inner, 0.06 * iod), _blur(jaw, 0.12 * iod) * sure,
+                              band * sure])
     drawn = skull * (1 - keep)
     # the skin's colour: the face's own skin where the drawing meets it (the forehead above,
     # the cheeks at the sides), carried outwards smoothly, the face's median far from it
@@ -534,10 +564,14 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
     t = np.clip(support / 0.15, 0, 1)[..., None]
     base = near * t + skin_lab * (1 - t)
     # the skull's form: a bulging forehead lit from the front, turning away at its rim
-    x, y = (u - cu) / rx, (v - cv) / ry
-    r2 = np.clip(x * x + y * y, 0, 1)
+    # the rim turns away along the head's whole outline (skull and full cheeks alike: a rim
+    # shaded on the skull's ellipse alone darkened the cheeks' bulge, and the cheeks ended at
+    # the old jaw line)
+    inside = cv2.distanceTransform((skull > 0.5).astype(np.uint8), cv2.DIST_L2, 5) / iod
+    # (narrower and fainter over the cheeks, which are full to their edge)
+    cheeks = np.clip((v - brow_v) / 1.0, 0, 1)
+    rim = np.clip(1 - inside / (RIM_WIDTH * (1 - 0.5 * cheeks)), 0, 1) * (1 - 0.5 * cheeks)
     bulge = np.clip(1 - (u ** 2 + (v - brow_v + 0.9) ** 2) / 0.8 ** 2, 0, 1)
-    rim = np.clip((r2 - 0.45) / 0.55, 0, 1)
     form = CRANIUM_LIGHT * bulge ** 2 - CRANIUM_RIM * rim * rim * (3 - 2 * rim)
     lab = base.astype(np.float32)
     lab[..., 0] += form
@@ -562,6 +596,11 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
     hair_layer[..., 0] += 0.6 * form + 6.0 * noise
     a = (cap * opacity)[..., None]
     lab = lab * (1 - a) + hair_layer * a
+    # the jaw's contour stays as shading in the drawn skin's colour: where the photo's edge
+    # pixels gave way (backdrop, collar), their darkness against the drawn skin is kept, up to
+    # JAW_LINE (Lab L): the face's shape, which the likeness rests on, without the seam
+    edge = np.clip(_blur(jaw, 0.12 * iod) - keep, 0, 1)
+    lab[..., 0] += edge * np.clip(canvas_lab[..., 0] - lab[..., 0], -JAW_LINE, 0)
     rgb = cv2.cvtColor(_u8(lab), cv2.COLOR_LAB2RGB).astype(np.float32)
     d = drawn[..., None]
     out = canvas * (1 - d) + rgb * d
@@ -720,7 +759,7 @@ def jaw_shadow(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
 
     p = np.asarray(points, np.float64)
     iod = inter_ocular_distance(p)
-    jaw = p[JAW][3:14]
+    jaw = p[JAW][JAW_SHADOW_SPAN]
     below = np.concatenate([jaw, jaw[::-1] + np.array([0.0, 1.5 * iod])])
     outside = (jaw_region(canvas.shape, p) < 0.5).astype(np.uint8)
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5)
