@@ -83,6 +83,17 @@ def test_style_keeps_identity_and_skin_lightness_on_real_photos(photos, style, p
     assert abs(shift) <= SKIN_LIGHTNESS_MAX, f"{style} on {photo}: skin ΔL* {shift:+.1f}"
 
 
+def skin_chroma(rgb: np.ndarray, points: np.ndarray) -> float:
+    """Median chroma C*ab of the cheeks' and chin's skin (the window of `skin_lightness`)."""
+    import cv2
+
+    from emoget_cli.style.filters import skin_interior
+
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32) - np.float32([0, 128, 128])
+    ab = lab[skin_interior(rgb.shape, points, below_eyes=True)][:, 1:]
+    return float(np.median(np.hypot(ab[:, 0], ab[:, 1])))
+
+
 @pytest.mark.parametrize("photo", [p.stem for p in PHOTO_PATHS])
 @pytest.mark.parametrize("style", ["cartoon", "caricature-cartoon"])
 def test_cartoon_keeps_the_skins_chroma_on_real_photos(photos, style, photo):
