@@ -8,7 +8,8 @@ the photo kept sharp, the picture mask). One row per photo, 256-px cells:
     the aligned photo with the cut's outline (red: --crop head, cyan: --crop bust)
     the head as a die-cut sticker (--sticker) on a checkerboard
     the bust cut-out (--crop bust --transparent) on a checkerboard
-    the cartoon style's head sticker (its hair region is the matte less the skin)
+    the cartoon style's head sticker as `make --style cartoon --sticker` cuts it: along the
+    head the style drew and inked (StyleResult.matte, render.matting.cut_out_drawn_head)
 
 Printed per photo and crop: milliseconds for the cut-out (one core of a loaded machine), the
 opaque pixels of the White House windows' pale blue kept in the solid cut-out beside and
@@ -112,8 +113,8 @@ def main() -> None:
         iou = (head & bust).sum() / max((head | bust).sum(), 1)
         print(f"{path.stem:22s} {'  '.join(figures)}  head/bust IoU {iou:.4f}", flush=True)
         cartoon = stylize(rgb, points, "cartoon")
-        toon_cut = matting.cut_out_head(cartoon.image, np.asarray(cartoon.points, np.float32),
-                                        "head", picture=pic)
+        toon_cut = matting.cut_out_drawn_head(cartoon.image, cartoon.points, cartoon.matte,
+                                              "head", picture=pic)
         cells = [caption(outline, path.stem, bar=18, scale=0.4),
                  caption(_sticker(cuts["head"].rgb, cuts["head"].alpha), "head --sticker",
                          bar=18, scale=0.4),

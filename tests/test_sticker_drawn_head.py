@@ -20,12 +20,14 @@ import pytest
 
 PHOTOS = Path(__file__).parent / "data" / "photos"
 PARTIAL = ("obama_partial_face", "obama_partial_face2")
+ALL = ("biden", "grace_hopper", "obama", "obama2") + PARTIAL
 
 
 def _sticker(name: str, tmp: Path) -> dict:
     """What `make --style cartoon --transparent` draws for the photo `name`, frame 0 (uint8
-    rgb [S, S, 3], alpha [S, S]), and the reference in the same frame: the photo reshaped like
-    the cartoon (rgb) and its own cut-out (alpha), and the frame's landmarks [68, 2]."""
+    rgb [S, S, 3], alpha [S, S]), and in the same frame: the styled face before the cut
+    (styled), the reference -- the photo reshaped like the cartoon (ref_rgb) and its own
+    cut-out (ref) -- and the frame's landmarks [68, 2]."""
     import cv2
 
     from emoget_cli.core.animation_spec import AnimationSpec
@@ -56,13 +58,14 @@ def _sticker(name: str, tmp: Path) -> dict:
     h, w = anim.alpha[0].shape
     return {"rgb": anim.frames[0], "alpha": anim.alpha[0], "points": frame_points,
             "ref_rgb": cv2.warpAffine(photo, matrix, (w, h), flags=cv2.INTER_LINEAR),
+            "styled": cv2.warpAffine(styled.image, matrix, (w, h), flags=cv2.INTER_LINEAR),
             "ref": cv2.warpAffine(ref, matrix, (w, h), flags=cv2.INTER_LINEAR)}
 
 
 @pytest.fixture(scope="module")
 def stickers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("drawn")
-    return {name: _sticker(name, tmp) for name in ("biden", "grace_hopper") + PARTIAL}
+    return {name: _sticker(name, tmp) for name in ALL}
 
 
 def _frame(points: np.ndarray):
@@ -99,7 +102,7 @@ def backdrop_kept(s: dict) -> int:
     return int(((s["alpha"] >= 128) & painted & ~head & above).sum())
 
 
-@pytest.mark.parametrize("name", PARTIAL + ("grace_hopper",))
+@pytest.mark.parametrize("name", ALL)
 def test_cartoon_sticker_keeps_no_backdrop_beside_the_head(stickers, name):
     s = stickers[name]
     _, _, _, iod = _frame(s["points"])
@@ -112,8 +115,8 @@ def test_cartoon_sticker_keeps_no_backdrop_beside_the_head(stickers, name):
 
 def test_biden_cartoon_sticker_keeps_his_white_hair(stickers):
     """Light opaque pixels above the brows (his white hair): at least 80 % as many as the
-    photo's own cut-out shows there, and no more than 115 % (the curtain's light folds kept
-    beside his ear: 124 % when GrabCut cut the flat tones again; the drawn head: 107 %)."""
+    photo's own cut-out shows there (the drawn hair is flat white, the photo's has darker
+    strands: more), and the sticker keeps 95 % of what that cut-out has there."""
     import cv2
 
     s = stickers["biden"]
@@ -122,18 +125,31 @@ def test_biden_cartoon_sticker_keeps_his_white_hair(stickers):
     drawn = int(((s["alpha"] >= 128) & light(s["rgb"]) & above).sum())
     photo = int(((s["ref"] >= 128) & light(s["ref_rgb"]) & above).sum())
     assert photo > 300, "the reference shows no white hair: the test measures nothing"
-    assert 0.8 * photo <= drawn <= 1.15 * photo, \
-        f"light above the brows: {drawn} px drawn, {photo} px in the photo's cut"
+    assert drawn >= 0.8 * photo, f"light above the brows: {drawn} px drawn, {photo} px cut"
+    ref = (s["ref"] >= 128) & above
+    kept = ((s["alpha"] >= 128) & ref).sum() / ref.sum()
+    assert kept >= 0.95, f"the sticker keeps {kept:.1%} of the head above the brows"
 
 
-@pytest.mark.parametrize("name", ("biden", "grace_hopper") + PARTIAL)
+@pytest.mark.parametrize("name", ALL)
 def test_cartoon_sticker_edge_is_monotone_and_clean(stickers, name):
     """alpha falls monotonically across the edge; under a partial alpha the colour is the
     head's (the ink or the tone next to it), not the backdrop's tone just outside."""
-    from fixtures.matting_corpus import non_monotone_edge
+    from fixtures.matting_corpus import non_monotone_edge, old_background_pixels
 
     s = stickers[name]
     assert non_monotone_edge(s["alpha"]) <= 0.005
+    # the backdrop's painted tone in the 2-px band at the edge, above the nose (as
+    # tests/test_matting_photos.py judges the photo's cut-out), at most 8 px; the ink is
+    # the drawing's own outline, whatever the backdrop's colour (a navy flag is as dark).
+    # (Not on the faces cut by the frame: there the edge is the frame, and the padding
+    # beyond it is painted in the head's own tones.)
+    import cv2
+
+    above = _along_up(s["points"], s["alpha"].shape) > -0.5
+    painted = cv2.cvtColor(s["rgb"], cv2.COLOR_RGB2LAB)[..., 0] >= 70
+    if name not in PARTIAL:
+        assert old_background_pixels(s["styled"], s["rgb"], s["alpha"], above & painted) <= 8
     a = s["alpha"].astype(np.float32)
     assert a.min() == 0 and a.max() == 255
     # nothing under the chin: no neck, no collar (crop head)

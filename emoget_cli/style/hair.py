@@ -32,6 +32,13 @@ from ..core import ibug68
 
 #: the weights of (L, a, b) in the colour distance: chroma counts more than lightness
 COLOUR_WEIGHTS = np.float32([0.5, 1.8, 1.8])
+#: how much the head matte (the photo's cut-out, render/matting.py) adds to a sample's score
+#: inside it (grown by 0.12 IOD) and takes outside
+MATTE_HINT = 0.1
+#: ... and deep inside it (MATTE_CORE_DEPTH IOD in from its edge) a sample scores at least
+#: MATTE_CORE: the cut-out's colour models are local and tested on busy real photos; a cap's
+#: crown or its badge, unlike the hair and like a flag's white stars around it, is the head's
+MATTE_CORE, MATTE_CORE_DEPTH = 0.5, 0.1
 
 
 @dataclass(frozen=True)
@@ -217,8 +224,11 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
         grown = cv2.dilate((alpha > 127).astype(np.uint8), np.ones((3, 3), np.uint8),
                            iterations=max(1, int(0.12 * iod)))
         out_matte = sample(grown.astype(np.float32), frame) < 0.5
+        core = cv2.erode((alpha > 127).astype(np.uint8), np.ones((3, 3), np.uint8),
+                         iterations=max(1, int(MATTE_CORE_DEPTH * iod)))
+        in_core = sample(core.astype(np.float32), frame) > 0.5
     else:
-        out_matte = np.zeros_like(pic)
+        out_matte = in_core = np.zeros_like(pic)
     far = radii[None, :] > 2.2 * iod
     is_bg = pic & (rr > r_in[:, None] + 0.35 * iod) & (out_matte | far) & \
         (radii[None, :] > 1.2 * iod)
@@ -247,7 +257,8 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
         hair = hair_centres(col[is_hair])
         score = _head_score(d_around, nearest_distance(col, hair), rr, r_in, radii, iod)
         if alpha is not None:
-            score = score + np.where(out_matte, -0.1, 0.1)
+            score = score + np.where(out_matte, -MATTE_HINT, MATTE_HINT)
+            score = np.where(in_core, np.maximum(score, MATTE_CORE), score)
         score = np.where(pic, score, 0.0)
         r_out = best_outline(np.cumsum(score, 1) + 2.0 * step, r_in)
         is_hair = pic & (rr >= r_in[:, None] + 0.04 * iod) & (rr <= r_out[:, None] - 0.06 * iod) \

@@ -1156,11 +1156,16 @@ def drawn_head(head: np.ndarray, silhouette: np.ndarray, jaw_ink: np.ndarray, ja
     import cv2
     from scipy.ndimage import binary_fill_holes
 
-    shape = (head | (silhouette >= 0.5) | (jaw_ink >= 0.5)).astype(np.uint8)
-    shape = cv2.morphologyEx(shape, cv2.MORPH_CLOSE, _disc(0.5 * ink_width))
-    cover = coverage(binary_fill_holes(shape > 0))
-    return np.maximum(cover * (1.0 - under_chin_cut(head.shape, jaw, points, ink_width)),
-                      jaw_ink)
+    ink = jaw_ink >= 0.5
+    close = _disc(0.5 * ink_width)
+    shape = cv2.morphologyEx((head | (silhouette >= 0.5) | ink).astype(np.uint8),
+                             cv2.MORPH_CLOSE, close)
+    shape = binary_fill_holes(shape > 0) & (under_chin_cut(head.shape, jaw, points,
+                                                           ink_width) < 0.5)
+    # (closed again: where the cut's sideways run meets the jaw's ink it leaves a notch)
+    shape = cv2.morphologyEx((shape | ink).astype(np.uint8), cv2.MORPH_CLOSE,
+                             _disc(ink_width)) > 0
+    return np.maximum(coverage(shape), jaw_ink)
 
 
 def under_chin_cut(shape: tuple[int, ...], jaw: np.ndarray, points: np.ndarray,
