@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         for expr in with_effects:
             anim = animate_face(styled.image, expr,
                                 AnimationSpec(frames=FRAMES, background="transparent"),
-                                points=styled.points, style=style)
+                                points=styled.points, style=style, matte=styled.matte)
             track = anim.track.points_array()
             apex = int(np.linalg.norm(track - track[0], axis=2).mean(1).argmax())
             tiles.append(label(checker(anim.rgba_frames()[apex]), expr))

@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         rows.append(label(np.concatenate(tiles, 1), f"{name}\nid {dist:.2f}"))
         anim = animate_face(res.image, "happiness",
                             AnimationSpec(frames=args.frames, background="transparent"),
-                            points=res.points, style=style, trim=True)
+                            points=res.points, style=style, trim=True, matte=res.matte)
         k = peak_frame(anim)
         if anim.alpha is not None:
             frame, alpha = small(anim.frames[k]), small(anim.alpha[k])

@@ -23,8 +23,8 @@ PARTIAL = ("obama_partial_face", "obama_partial_face2")
 ALL = ("biden", "grace_hopper", "obama", "obama2") + PARTIAL
 
 
-def _sticker(name: str, tmp: Path) -> dict:
-    """What `make --style cartoon --transparent` draws for the photo `name`, frame 0 (uint8
+def _sticker(name: str, tmp: Path, style: str = "cartoon") -> dict:
+    """What `make --style STYLE --transparent` draws for the photo `name`, frame 0 (uint8
     rgb [S, S, 3], alpha [S, S]), and in the same frame: the styled face before the cut
     (styled), the reference -- the photo reshaped like the cartoon (ref_rgb) and its own
     cut-out (ref) -- and the frame's landmarks [68, 2]."""
@@ -39,7 +39,7 @@ def _sticker(name: str, tmp: Path) -> dict:
     path = PHOTOS / ("cut_by_frame" if name in PARTIAL else "") / f"{name}.jpg"
     # the style's default strength given explicitly: no identity guard redraws it weaker
     # (the reference's reshape is then the same)
-    config = MakeConfig(output=tmp / f"{name}.png", style="cartoon", strength=1.0,
+    config = MakeConfig(output=tmp / f"{name}-{style}.png", style=style, strength=1.0,
                         expressions=("neutral",),
                         animation=AnimationSpec(frames=6, background="transparent"))
     timer: dict = {}
@@ -49,7 +49,7 @@ def _sticker(name: str, tmp: Path) -> dict:
     anim, _ = stage_animate(styled, "neutral", config.output, config, timer, None, picture)
     frame_points = anim.track.frames[0].faces[0].points
     # the photo and its picture mask reshaped as the cartoon reshapes it, cut out as a photo
-    plain = dataclasses.replace(CLASSIC_STYLES["cartoon"], filter=None)
+    plain = dataclasses.replace(CLASSIC_STYLES[style], filter=None)
     photo, moved = stylize_classic(face.rgb, face.points, plain, strength=1.0)[:2]
     pic3 = np.repeat((picture * 255).astype(np.uint8)[..., None], 3, axis=2)
     pic = stylize_classic(pic3, face.points, plain, strength=1.0)[0][..., 0] / 255.0
@@ -159,7 +159,7 @@ def test_cartoon_sticker_edge_is_monotone_and_clean(stickers, name):
 
 def test_gan_and_unknown_heads_keep_the_picture_cut():
     """Styles that do not know their head return no matte (the sticker is cut from the
-    picture as before); cartoon and caricature-cartoon return one [H, W] in 0..1."""
+    picture as before); cartoon, caricature-cartoon and baby return one [H, W] in 0..1."""
     from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
 
     from emoget_cli.core.image_io import read_image
@@ -171,7 +171,26 @@ def test_gan_and_unknown_heads_keep_the_picture_cut():
     rgb, info = align_face(photo, face.points, size=128)
     for name in ("none", "painting", "caricature"):
         assert stylize_classic(rgb, info.points, CLASSIC_STYLES[name])[2] is None, name
-    for name in ("cartoon", "caricature-cartoon"):
+    for name in ("cartoon", "caricature-cartoon", "baby"):
         matte = stylize_classic(rgb, info.points, CLASSIC_STYLES[name])[2]
         assert matte is not None and matte.shape == rgb.shape[:2], name
         assert matte.dtype == np.float32 and 0.0 <= matte.min() and matte.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", ("biden", "obama", "obama_partial_face2"))
+def test_baby_sticker_is_its_round_head(tmp_path, name):
+    """The baby's sticker is the round head it drew (the face and hair the round outline
+    keeps, and the cranium): one solid piece without holes or slits, alpha monotone across
+    the edge, nothing under the chin (cut again by GrabCut from the baby's picture it was
+    ragged, with blocks of the refilled backdrop beside the cranium)."""
+    import cv2
+    from scipy.ndimage import binary_fill_holes
+
+    from fixtures.matting_corpus import non_monotone_edge
+
+    s = _sticker(name, tmp_path, "baby")
+    solid = s["alpha"] >= 128
+    assert cv2.connectedComponents(solid.astype(np.uint8))[0] == 2      # background + one
+    assert (binary_fill_holes(solid) & ~solid).sum() == 0
+    assert non_monotone_edge(s["alpha"]) <= 0.005
+    assert (s["alpha"][_along_up(s["points"], solid.shape) < -1.15] >= 128).sum() == 0

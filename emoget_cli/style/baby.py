@@ -769,26 +769,43 @@ def jaw_shadow(canvas: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def baby(rgb: np.ndarray, points: np.ndarray, strength: float = 1.0, seed: int = 0,
-         matte: np.ndarray | None = None) -> np.ndarray:
+         matte: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """The baby look on the chibi-reshaped face (module docstring).
 
     matte: the head's alpha uint8 [H, W] (None: cut here with render.matting). A face under
     256 px is drawn at 256 px and scaled down (the drawn eyes, brows and lips of a few pixels
-    come out anti-aliased and where the landmarks say)."""
+    come out anti-aliased and where the landmarks say). Returns (uint8 [H, W, 3], the round
+    head drawn float32 [H, W] in [0, 1]: what the matte keeps of the face and hair and the
+    cranium drawn; None at strength 0)."""
     from .filters import _mix, drawn_at_least
 
     del seed
     if strength <= 0:
-        return rgb
-    out, gone = drawn_at_least(rgb, points, lambda big, pts, m: _paint(big, pts, strength, m),
-                               images=(matte,))
-    return _u8(_mix(rgb, out, np.maximum(strength, gone)))
+        return rgb, None
+    out, gone, head = drawn_at_least(rgb, points,
+                                     lambda big, pts, m: _paint(big, pts, strength, m),
+                                     images=(matte,))
+    return _u8(_mix(rgb, out, np.maximum(strength, gone))), np.clip(head, 0.0, 1.0)
+
+
+def _one_head(head: np.ndarray, iod: float) -> np.ndarray:
+    """float32 [H, W]: the drawn head `head` [H, W] in [0, 1] made one solid shape: slits
+    narrower than 0.12 IOD (where the matte's chin cut and the round cheeks part) closed and
+    holes filled; its outer edge keeps its anti-aliasing."""
+    import cv2
+    from scipy.ndimage import binary_fill_holes
+
+    k = int(max(3, round(0.12 * iod)) | 1)
+    solid = cv2.morphologyEx((head >= 0.5).astype(np.uint8), cv2.MORPH_CLOSE,
+                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return np.maximum(head, binary_fill_holes(solid > 0).astype(np.float32))
 
 
 def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | None
-           ) -> tuple[np.ndarray, np.ndarray]:
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The baby rendering at full strength: (uint8 [H, W, 3], share replaced by background
-    float32 [H, W]); `strength` only sizes the skull (a weaker style keeps more hair)."""
+    float32 [H, W], the head drawn float32 [H, W]); `strength` only sizes the skull (a weaker
+    style keeps more hair)."""
     import cv2
 
     from .filters import head_matte
@@ -806,6 +823,7 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     # a weaker style keeps more of the hair, and what it removes it removes fully (a
     # half-transparent adult hairdo would show as a ghost)
     out, gone = round_head(out, p, head, skin, grow=1.0 - strength)
+    kept = head * (1.0 - gone)      # the face and the hair left inside the round outline
     face_lab = np.median(cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5], 0)
     skin_rgb = cv2.cvtColor(face_lab.astype(np.uint8).reshape(1, 1, 3),
                             cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
@@ -815,6 +833,7 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     # the drawn cranium is whole at any strength, like the cleared hair (a half-blended
     # skull would show as a ghost outline)
     gone = np.maximum(gone, cranium)
+    drawn_head = _one_head(np.maximum(kept, cranium), iod)  # the sticker's (docs/matting.md)
     canvas = jaw_shadow(canvas, p)
     canvas = button_nose(canvas, p)
     canvas = draw_brows(canvas, rgb, p, 0.09 * iod, fade=BROW_FADE, skin_rgb=skin_rgb)
@@ -827,4 +846,4 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     if rims is not None:  # glasses stay the photo's own, clean (no smeared rims)
         canvas = canvas * (1 - rims[..., None]) + rgb.astype(np.float32) * rims[..., None]
     canvas = draw_eyes(canvas, rgb, p, eyes, max(1.0, eyes.ink_width * iod))
-    return _u8(canvas), gone
+    return _u8(canvas), gone, drawn_head.astype(np.float32)
