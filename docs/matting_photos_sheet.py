@@ -8,8 +8,9 @@ the photo kept sharp, the picture mask). One row per photo, 256-px cells:
     the aligned photo with the cut's outline (red: --crop head, cyan: --crop bust)
     the head as a die-cut sticker (--sticker) on a checkerboard
     the bust cut-out (--crop bust --transparent) on a checkerboard
-    the cartoon style's head sticker as `make --style cartoon --sticker` cuts it: along the
-    head the style drew and inked (StyleResult.matte, render.matting.cut_out_drawn_head)
+    the cartoon and the baby style's head stickers as `make --style cartoon|baby --sticker`
+    cuts them: along the head the style drew (StyleResult.matte,
+    render.matting.cut_out_drawn_head)
 
 Printed per photo and crop: milliseconds for the cut-out (one core of a loaded machine), the
 opaque pixels of the White House windows' pale blue kept in the solid cut-out beside and
@@ -112,17 +113,19 @@ def main() -> None:
         head, bust = ((cuts[c].alpha >= 128) & above for c in ("head", "bust"))
         iou = (head & bust).sum() / max((head | bust).sum(), 1)
         print(f"{path.stem:22s} {'  '.join(figures)}  head/bust IoU {iou:.4f}", flush=True)
-        cartoon = stylize(rgb, points, "cartoon")
-        toon_cut = matting.cut_out_drawn_head(cartoon.image, cartoon.points, cartoon.matte,
-                                              "head", picture=pic)
+        drawn = []
+        for style in ("cartoon", "baby"):
+            styled = stylize(rgb, points, style)
+            cut = matting.cut_out_drawn_head(styled.image, styled.points, styled.matte, "head",
+                                             picture=pic)
+            drawn.append(caption(_sticker(cut.rgb, cut.alpha), f"{style} --sticker", bar=18,
+                                 scale=0.4))
         cells = [caption(outline, path.stem, bar=18, scale=0.4),
                  caption(_sticker(cuts["head"].rgb, cuts["head"].alpha), "head --sticker",
                          bar=18, scale=0.4),
                  caption(over_checkerboard(cuts["bust"].rgb.astype(np.float32),
                                            cuts["bust"].alpha), "--crop bust", bar=18,
-                         scale=0.4),
-                 caption(_sticker(toon_cut.rgb, toon_cut.alpha), "cartoon --sticker", bar=18,
-                         scale=0.4)]
+                         scale=0.4), *drawn]
         rows.append(np.concatenate(cells, axis=1))
     Image.fromarray(np.concatenate(rows)).save(args.out, optimize=True)
     print(f"wrote {args.out}")
