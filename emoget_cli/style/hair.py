@@ -39,6 +39,16 @@ MATTE_HINT = 0.1
 #: MATTE_CORE: the cut-out's colour models are local and tested on busy real photos; a cap's
 #: crown or its badge, unlike the hair and like a flag's white stars around it, is the head's
 MATTE_CORE, MATTE_CORE_DEPTH = 0.5, 0.1
+#: The colour models separate hair from backdrop only on a picture with colour and contrast:
+#: on a black-and-white photo white hair and a pale curtain are one colour, and in a dark one
+#: every distance shrinks below the models' thresholds. Their trust (0..1) rises with the
+#: face's median skin chroma (CIE Lab) from SEPARATE_CHROMA[0] to [1] and with the picture's
+#: lightness spread (std of L, 0..255) from SEPARATE_CONTRAST[0] to [1] (the lower of the two);
+#: the real colour photos show 27-41 and 37-68, their greyscale copies 0, their copies at 15 %
+#: brightness 4-7 and 7-8. Untrusted, the head matte bounds the outline: outside it (grown)
+#: a sample scores at most -MATTE_BOUND, inside at least MATTE_CORE (docs/styles.md).
+SEPARATE_CHROMA, SEPARATE_CONTRAST = (10.0, 18.0), (14.0, 24.0)
+MATTE_BOUND = 1.0
 
 
 @dataclass(frozen=True)
@@ -181,8 +191,9 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
     from the face's centre, and the skin's and hair's colour models.
 
     lab: the smoothed picture, Lab float32 [H, W, 3]; alpha: the head matte uint8 [H, W] (a
-    hint) or None. Returns (frame, hairline radius px [A], outline radius px [A], hair centres
-    [K, 3] and skin centres [K', 3] in weighted Lab)."""
+    hint; on a picture without colour or contrast, `colour_trust`, a bound) or None. Returns
+    (frame, hairline radius px [A], outline radius px [A], hair centres [K, 3] and skin
+    centres [K', 3] in weighted Lab)."""
     import cv2
 
     from .toon import face_hull
@@ -214,12 +225,7 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
     inner = cv2.erode(hull, np.ones((3, 3), np.uint8), iterations=max(1, int(0.2 * iod)))
     face_px = wlab[(inner > 0) & (features == 0)]
     skin_models = centres(face_px[:: max(1, len(face_px) // 3000)], 3)
-    d_skin = skin_distance(col, skin_models)
-    s_skin = np.clip((15.0 - d_skin) / 15.0, -1, 1)
-    s_skin = np.where(in_hull, 1.0, s_skin)
-    s_skin = np.where(pic, s_skin, -0.2)
-    r_in = best_outline(np.cumsum(s_skin, 1) + 1.5 * step, r_hull)
-    # 2. the backdrop: far out, or outside the (grown) matte, never skin
+    trust = colour_trust(lab, (inner > 0) & (features == 0)) if alpha is not None else 1.0
     if alpha is not None:
         grown = cv2.dilate((alpha > 127).astype(np.uint8), np.ones((3, 3), np.uint8),
                            iterations=max(1, int(0.12 * iod)))
@@ -229,6 +235,14 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
         in_core = sample(core.astype(np.float32), frame) > 0.5
     else:
         out_matte = in_core = np.zeros_like(pic)
+    d_skin = skin_distance(col, skin_models)
+    s_skin = np.clip((15.0 - d_skin) / 15.0, -1, 1)
+    s_skin = np.where(in_hull, 1.0, s_skin)
+    s_skin = np.where(pic, s_skin, -0.2)
+    if trust < 1.0:  # a grey curtain has a grey face's colours: the skin ends in the matte
+        s_skin = trust * s_skin + (1.0 - trust) * np.where(out_matte, -MATTE_BOUND, s_skin)
+    r_in = best_outline(np.cumsum(s_skin, 1) + 1.5 * step, r_hull)
+    # 2. the backdrop: far out, or outside the (grown) matte, never skin
     far = radii[None, :] > 2.2 * iod
     is_bg = pic & (rr > r_in[:, None] + 0.35 * iod) & (out_matte | far) & \
         (radii[None, :] > 1.2 * iod)
@@ -259,12 +273,31 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
         if alpha is not None:
             score = score + np.where(out_matte, -MATTE_HINT, MATTE_HINT)
             score = np.where(in_core, np.maximum(score, MATTE_CORE), score)
+            if trust < 1.0:  # the colours cannot tell: the matte rules, as far as they can't
+                bound = np.where(out_matte, np.minimum(score, -MATTE_BOUND),
+                                 np.maximum(score, MATTE_CORE))
+                score = trust * score + (1.0 - trust) * bound
         score = np.where(pic, score, 0.0)
         r_out = best_outline(np.cumsum(score, 1) + 2.0 * step, r_in)
         is_hair = pic & (rr >= r_in[:, None] + 0.04 * iod) & (rr <= r_out[:, None] - 0.06 * iod) \
             & (rr <= r_in[:, None] + 0.5 * iod) & (np.abs(theta)[:, None] < 110) \
             & (d_around > 20.0) & (d_skin > 30.0)
     return frame, radii[r_in], radii[r_out], hair, skin_models
+
+
+def colour_trust(lab: np.ndarray, face: np.ndarray) -> float:
+    """How far the colour models can tell hair from backdrop, 0..1 (SEPARATE_CHROMA,
+    SEPARATE_CONTRAST): lab Lab float32 [H, W, 3], face bool [H, W] (the face's bare skin)."""
+    px = lab[face] if face.any() else lab.reshape(-1, 3)
+    chroma = float(np.median(np.hypot(px[:, 1] - 128.0, px[:, 2] - 128.0)))
+    spread = float(lab[..., 0].std())
+    return min(_ramp(chroma, SEPARATE_CHROMA), _ramp(spread, SEPARATE_CONTRAST))
+
+
+def _ramp(value: float, low_high: tuple[float, float]) -> float:
+    """0 at or below low, 1 at or above high, linear between."""
+    low, high = low_high
+    return float(np.clip((value - low) / (high - low), 0.0, 1.0))
 
 
 def hair_centres(samples: np.ndarray) -> np.ndarray:
