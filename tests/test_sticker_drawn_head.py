@@ -23,9 +23,10 @@ PARTIAL = ("obama_partial_face", "obama_partial_face2")
 ALL = ("biden", "grace_hopper", "obama", "obama2") + PARTIAL
 
 
-def _sticker(name: str, tmp: Path, style: str = "cartoon", photo: Path | None = None) -> dict:
-    """What `make --style STYLE --transparent` draws for the photo `name` (or the file
-    `photo`, a copy of it), frame 0 (uint8
+def _sticker(name: str, tmp: Path, style: str = "cartoon", photo: Path | None = None,
+             crop: str = "head") -> dict:
+    """What `make --style STYLE --transparent --crop CROP` draws for the photo `name` (or the
+    file `photo`, a copy of it), frame 0 (uint8
     rgb [S, S, 3], alpha [S, S]), and in the same frame: the styled face before the cut
     (styled), the reference -- the photo reshaped like the cartoon (ref_rgb) and its own
     cut-out (ref) -- and the frame's landmarks [68, 2]."""
@@ -42,7 +43,8 @@ def _sticker(name: str, tmp: Path, style: str = "cartoon", photo: Path | None = 
     # (the reference's reshape is then the same)
     config = MakeConfig(output=tmp / f"{name}-{style}.png", style=style, strength=1.0,
                         expressions=("neutral",),
-                        animation=AnimationSpec(frames=6, background="transparent"))
+                        animation=AnimationSpec(frames=6, background="transparent",
+                                                crop=crop))
     timer: dict = {}
     face = stage_face(path, config, timer)
     styled = stage_style(face, config, timer)
@@ -233,3 +235,35 @@ def test_cartoon_head_without_colour_stays_in_the_photos_cut(tmp_path, name, kin
     # ... and the head is still drawn: at least 90 % of the cut above the brows is kept
     above = (_along_up(s["points"], solid.shape) > 0.15) & (s["ref"] >= 128)
     assert (solid & above).sum() >= 0.9 * above.sum()
+
+
+@pytest.mark.parametrize("name,style", [("obama", "cartoon"), ("obama_partial_face2", "cartoon"),
+                                        ("biden", "baby")])
+def test_drawn_head_bust_is_one_piece_down_to_the_collar(tmp_path, name, style):
+    """--crop bust with a drawn head: the picture's own bust below the jaw joined to the head
+    the style drew above it (render.matting.cut_out_drawn_head) -- one solid piece without a
+    slit at the chin, the neck and collar kept under it, and the head itself the drawn one
+    (the head crop's pixels above the chin all kept). The join's edge may step where the two
+    outlines cross (1.0-1.4 % of the edge on these photos; a single cut's edge: 0.5 %)."""
+    import cv2
+    from scipy.ndimage import binary_fill_holes
+
+    from fixtures.matting_corpus import non_monotone_edge
+
+    s = _sticker(name, tmp_path, style, crop="bust")
+    head = _sticker(name, tmp_path, style)
+    solid = s["alpha"] >= 128
+    assert cv2.connectedComponents(solid.astype(np.uint8))[0] == 2      # background + one
+    assert (binary_fill_holes(solid) & ~solid).sum() == 0
+    _, _, _, iod = _frame(s["points"])
+    below = _along_up(s["points"], solid.shape) < -1.25
+    # (the head crop keeps nothing there; obama_partial_face2's collar is cut by the frame)
+    assert solid[below].sum() >= 0.05 * iod * iod, "no neck or collar under the chin"
+    # the drawn head above the chin is the head crop's (the two stickers are framed apart:
+    # areas in IOD^2)
+    def head_area(st: dict) -> float:
+        up = _along_up(st["points"], st["alpha"].shape) > -0.9
+        return ((st["alpha"] >= 128) & up).sum() / _frame(st["points"])[3] ** 2
+
+    assert abs(head_area(s) / head_area(head) - 1.0) < 0.05
+    assert non_monotone_edge(s["alpha"]) <= 0.02
