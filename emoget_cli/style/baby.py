@@ -69,6 +69,13 @@ CURL = 0.15
 #: the face wears glasses, and the black-hat depth (Lab L, 0..255) of a dark rim
 GLASSES_COLOUR = 8.0
 GLASSES_DARK = 20.0
+#: the backdrop's fill beside the smaller head: mirrored this far (IOD) past the old head's
+#: outline (the matte misses stray hairs and its soft edge just outside it), and the width (IOD) of the blend
+#: into the smooth fill where the mirror finds no backdrop
+MIRROR_GAP = 0.05
+MIRROR_EDGE = 0.08
+#: ... down to this height (face units, below the eyes), fading out over 0.5 below it
+MIRROR_BELOW = 0.3
 #: how far (IOD) beyond the baby's skull the adult hair is cleared even where the head matte
 #: missed it
 HAIR_MARGIN = 0.35
@@ -487,8 +494,68 @@ def round_head(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.n
     far, _ = normalized_blur(img, bg, 0.6 * iod)
     t = np.clip(s1 / 0.3, 0, 1)[..., None]
     fill = near * t + far * (1 - t)
+    origin, axes, _ = face_frame(p)
+    centre = origin + np.float64(SKULL[:2]) * iod @ axes
+    # the backdrop's own texture beside the cranium; beside the cheeks the smooth fill stays
+    # (draw_cranium keeps the darkness beside the jaw line as its contour: a mirrored dark
+    # backdrop there would shade the full cheeks' bulge away)
+    top = np.clip((MIRROR_BELOW - v) / 0.5, 0, 1)[..., None]
+    fill = fill + (mirror_fill(img, reach, fill, centre, iod) - fill) * top
     g = _blur(gone, 0.01 * iod)
     return _u8(img * (1 - g[..., None]) + fill * g[..., None]), g
+
+
+def mirror_fill(img: np.ndarray, hole: np.ndarray, smooth: np.ndarray, centre: np.ndarray,
+                iod: float) -> np.ndarray:
+    """The hole `hole` uint8 [H, W] (1: to fill; around `centre` [x, y], the head) in `img`
+    float32 [H, W, 3] filled with the backdrop beside it mirrored across the hole's outline
+    along the rays from the head's centre: a pixel r from the centre, where the ray leaves the
+    hole at R, takes the backdrop at 2R - r (plus MIRROR_GAP). The band left around the smaller
+    head then continues the backdrop's own structure and texture (curtain folds, flag stripes,
+    grain) instead of a smooth ring in its blurred colour (docs/styles.md). The outline's radius
+    is smoothed over the angle (stray strands would fan out as streaks). Where the mirrored pixel
+    is not backdrop (another part of the hole) the hole takes `smooth`
+    [H, W, 3], blended over MIRROR_EDGE IOD. Returns float32 [H, W, 3]."""
+    import cv2
+
+    h, w = hole.shape
+    cx, cy = float(centre[0]), float(centre[1])
+    r_max = float(np.hypot(max(cx, w - cx), max(cy, h - cy))) + 1
+    n_r, n_a = int(np.ceil(r_max)), 360
+    polar = cv2.warpPolar(hole, (n_r, n_a), (cx, cy), r_max,
+                          cv2.WARP_POLAR_LINEAR | cv2.INTER_NEAREST)
+    outside = polar == 0
+    outside[:, -1] = True
+    # where each ray first leaves the hole (the hole is a ring around the head's core)
+    exit_r = np.argmax(outside, axis=1).astype(np.float32) * r_max / n_r
+    k = max(3, int(round(n_a * 0.03)) | 1)
+    ring = np.concatenate([exit_r[-k:], exit_r, exit_r[:k]])
+    from scipy.ndimage import median_filter
+    ring = cv2.GaussianBlur(median_filter(ring, size=k).reshape(-1, 1), (1, 0), k / 2).ravel()
+    exit_r = ring[k:-k]
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    dx, dy = xx - cx, yy - cy
+    r = np.hypot(dx, dy)
+    ang = (np.arctan2(dy, dx) % (2 * np.pi)) * n_a / (2 * np.pi)
+    i0 = np.floor(ang).astype(np.int64) % n_a
+    f = ang - np.floor(ang)
+    edge = exit_r[i0] * (1 - f) + exit_r[(i0 + 1) % n_a] * f
+    src_r = 2 * edge - r + MIRROR_GAP * iod
+    scale = src_r / np.maximum(r, 1e-3)
+    map_x = (cx + dx * scale).astype(np.float32)
+    map_y = (cy + dy * scale).astype(np.float32)
+    # (a ray that leaves the picture comes back in at its border: the backdrop beside the
+    # head there still, rather than the smooth fill)
+    mirrored = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    backdrop = cv2.remap((hole == 0).astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+    # (outside the hole nothing is filled: no blend with the smooth fill along its outline)
+    valid = (backdrop > 0.99) | (hole == 0)
+    kk = int(max(3, round(MIRROR_EDGE * iod)) | 1)
+    valid = cv2.GaussianBlur(cv2.erode(valid.astype(np.float32), np.ones((3, 3), np.uint8)),
+                             (kk, kk), 0)[..., None]
+    out = mirrored * valid + smooth * (1 - valid)
+    return np.where(hole[..., None] > 0, out, img).astype(np.float32)
 
 
 def hair_colour(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.ndarray
