@@ -55,6 +55,17 @@ DOME_FROM = -0.2
 HAIRLINE_SOFT = 0.2
 #: the round skull (face units: centre u, v, radii): hair outside it becomes background
 SKULL = (0.0, -0.35, 1.65, 1.6)
+#: the dome's lit tone (`lit_skin`): read from the photo's forehead between these heights
+#: above the brows (IOD), else this percentile of the face's skin lightness; the dome turns to
+#: it from LIT_FROM IOD above the brows over LIT_RAMP IOD, this share of the way, at most
+#: LIT_MAX (Lab L, 0..255) lighter than the face's tone
+LIT_FOREHEAD = (0.15, 0.9)
+#: ... whose a*b* lie within this distance of the face's skin's (Lab, 0..255 scale)
+LIT_HUE = 12.0
+LIT_TONE = 75.0
+LIT_FROM, LIT_RAMP = -0.1, 0.5
+LIT_SHARE = 1.0
+LIT_MAX = 30.0
 #: the drawn cranium: lightening of its lit middle and darkening of its rim (Lab L, 0..255
 #: scale), the bare forehead under the hair cap (half width, height above the brows, IOD; and
 #: how far its centre lies above the brows) and the cap's opacity
@@ -69,12 +80,12 @@ CURL = 0.15
 #: the face wears glasses, and the black-hat depth (Lab L, 0..255) of a dark rim
 GLASSES_COLOUR = 8.0
 GLASSES_DARK = 20.0
-#: the backdrop's fill beside the smaller head: mirrored this far (IOD) past the old head's
-#: outline (the matte misses stray hairs and its soft edge just outside it), and the width (IOD) of the blend
-#: into the smooth fill where the mirror finds no backdrop
+#: the backdrop's fill beside the smaller head (`mirror_fill`): mirrored this far (IOD) past
+#: the old head's outline (the matte's soft edge and stray hairs lie just outside it), the
+#: width (IOD) of the blend into the smooth fill where the mirror finds no backdrop, and the
+#: height (face units, below the eyes) down to which it is used, fading out over 0.5 below
 MIRROR_GAP = 0.05
 MIRROR_EDGE = 0.08
-#: ... down to this height (face units, below the eyes), fading out over 0.5 below it
 MIRROR_BELOW = 0.3
 #: how far (IOD) beyond the baby's skull the adult hair is cleared even where the head matte
 #: missed it
@@ -574,8 +585,42 @@ def hair_colour(rgb: np.ndarray, points: np.ndarray, head: np.ndarray, skin: np.
     return np.median(lab[sel], 0)
 
 
+def lit_skin(rgb: np.ndarray, points: np.ndarray, photo_skin: np.ndarray) -> np.ndarray | None:
+    """float32 Lab [3] (OpenCV's 0..255 scale): the photo's lit skin, the tone a person's head
+    is seen in (the top of a head faces the light): the median of the photo's forehead skin
+    (between LIT_FOREHEAD IOD above the brows, in the face skin's hue), or,
+    where hair covers the forehead, the LIT_TONE percentile of the face's skin lightness with
+    the colour of its lit half. None when the photo shows too little skin."""
+    import cv2
+
+    p = np.asarray(points, np.float64)
+    iod = inter_ocular_distance(p)
+    u, v = face_coords(rgb.shape, p)
+    origin, axes, _ = face_frame(p)
+    brow_v = float((((p[BROWS] - origin) @ axes.T) / iod)[:, 1].mean())
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    sure = (photo_skin > 0.6) & (feature_holes(rgb.shape, p) < 0.5)
+    face = sure & (jaw_region(rgb.shape, p) > 0.5)
+    if face.sum() < 0.2 * iod * iod:
+        return None
+    # the forehead's skin: the skin model (fitted on the face's, often shaded, skin) doubts a
+    # much lighter lit forehead, so the face's hue decides there (hair, white or dark, and
+    # most backdrops are far from a skin's a*b*)
+    hue = np.linalg.norm(lab[..., 1:] - np.median(lab[face, 1:], 0), axis=-1)
+    lo, hi = LIT_FOREHEAD
+    forehead = (photo_skin > 0.25) & (hue < LIT_HUE) & (v < brow_v - lo) & (v > brow_v - hi) \
+        & (np.abs(u) < 0.7) & (feature_holes(rgb.shape, p) < 0.5)
+    if forehead.sum() >= 0.3 * iod * iod:
+        return np.median(lab[forehead], 0)
+    top = np.percentile(lab[face, 0], LIT_TONE)
+    out = np.median(lab[face & (lab[..., 0] >= np.median(lab[face, 0]))], 0)
+    out[0] = top
+    return out
+
+
 def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
-                 skin_lab: np.ndarray, hair_lab: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                 skin_lab: np.ndarray, hair_lab: np.ndarray | None,
+                 lit_lab: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A baby's big round cranium drawn over everything above and beside the face: the skull
     (`skull_mask`) in the face's skin with a sphere's shading (a bulging, domed forehead), and
     a cap of fine hair in the person's hair colour over its top and sides, ending in a soft
@@ -583,7 +628,9 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
 
     canvas float32 RGB [H, W, 3]; skin: the face's skin coverage float32 [H, W]; skin_lab /
     hair_lab: Lab [3] (OpenCV scale; hair None: a
-    few light downy hairs). Returns (canvas, the drawn share float32 [H, W])."""
+    few light downy hairs); lit_lab: the photo's lit skin (`lit_skin`; None: the face's tone),
+    which the dome turns to above the forehead. Returns (canvas, the drawn share float32
+    [H, W])."""
     import cv2
 
     p = np.asarray(points, np.float64)
@@ -629,7 +676,17 @@ def draw_cranium(canvas: np.ndarray, points: np.ndarray, skin: np.ndarray,
         skin_lab[0] = np.percentile(canvas_lab[own > 0.5, 0], DOME_TONE)
     near, support = normalized_blur(canvas_lab, own.astype(np.float32), SKIN_REACH * iod)
     t = np.clip(support / 0.15, 0, 1)[..., None]
-    base = near * t + skin_lab * (1 - t)
+    # the dome in the photo's lit skin above the forehead (the top of a head is its lit part:
+    # a dome in the face's own shaded tone read as a dark ball on a dim photo), the face's
+    # tone at the brows and temples, where the drawing meets the face (docs/styles.md)
+    dome = skin_lab
+    if lit_lab is not None:
+        rise = np.clip((brow_v - LIT_FROM - v) / LIT_RAMP, 0, 1)
+        rise = (rise * rise * (3 - 2 * rise))[..., None]
+        lit = np.asarray(lit_lab, np.float32).copy()
+        lit[0] = np.clip(lit[0], skin_lab[0], skin_lab[0] + LIT_MAX)
+        dome = skin_lab + (lit - skin_lab) * LIT_SHARE * rise
+    base = near * t + dome * (1 - t)
     # the skull's form: a bulging forehead lit from the front, turning away at its rim
     # the rim turns away along the head's whole outline (skull and full cheeks alike: a rim
     # shaded on the skull's ellipse alone darkened the cheeks' bulge, and the cheeks ended at
@@ -889,6 +946,7 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
     out = downy_hair(out, p, head, skin)
     # a weaker style keeps more of the hair, and what it removes it removes fully (a
     # half-transparent adult hairdo would show as a ghost)
+    hair_lab = hair_colour(rgb, p, head, skin)
     out, gone = round_head(out, p, head, skin, grow=1.0 - strength)
     kept = head * (1.0 - gone)      # the face and the hair left inside the round outline
     face_lab = np.median(cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[jaw_region(out.shape, p) > 0.5], 0)
@@ -896,7 +954,8 @@ def _paint(rgb: np.ndarray, p: np.ndarray, strength: float, matte: np.ndarray | 
                             cv2.COLOR_LAB2RGB).reshape(3).astype(np.float32)
     canvas, cranium = draw_cranium(out.astype(np.float32), p, skin,
                                    face_lab.astype(np.float32),
-                                   hair_colour(rgb, p, head, skin))
+                                   hair_lab,
+                                   lit_skin(rgb, p, photo_skin))
     # the drawn cranium is whole at any strength, like the cleared hair (a half-blended
     # skull would show as a ghost outline)
     gone = np.maximum(gone, cranium)
