@@ -267,3 +267,20 @@ def test_drawn_head_bust_is_one_piece_down_to_the_collar(tmp_path, name, style):
 
     assert abs(head_area(s) / head_area(head) - 1.0) < 0.05
     assert non_monotone_edge(s["alpha"]) <= 0.02
+
+
+def test_biden_grey_cartoon_draws_his_white_hair_white(tmp_path):
+    """On the greyscale Biden only lightness tells his white hair from his forehead: light
+    opaque pixels (L > 175) above the brows, at least 80 % as many as the photo's own cut-out
+    shows there (with the colour photo's rule, a lighter pixel counting a third of its excess
+    as unlike the skin, the hair was painted as skin: 46 %; now 176 %, the hair drawn flat
+    white where the photo has darker strands)."""
+    import cv2
+
+    s = _sticker("biden", tmp_path, photo=_colourless("biden", tmp_path, "grey"))
+    above = _along_up(s["points"], s["alpha"].shape) > 0.15
+    light = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] > 175  # noqa: E731
+    drawn = int(((s["alpha"] >= 128) & light(s["rgb"]) & above).sum())
+    photo = int(((s["ref"] >= 128) & light(s["ref_rgb"]) & above).sum())
+    assert photo > 300, "the reference shows no white hair: the test measures nothing"
+    assert drawn >= 0.8 * photo, f"light above the brows: {drawn} px drawn, {photo} px cut"

@@ -49,6 +49,10 @@ MATTE_CORE, MATTE_CORE_DEPTH = 0.5, 0.1
 #: a sample scores at most -MATTE_BOUND, inside at least MATTE_CORE (docs/styles.md).
 SEPARATE_CHROMA, SEPARATE_CONTRAST = (10.0, 18.0), (14.0, 24.0)
 MATTE_BOUND = 1.0
+#: ... and the hairline's skin test counts a pixel lighter than the skin by 1/(3 - LIGHTER_GREY
+#: × (1 - trust)) of the excess (a third on a colour photo, all of it on a grey one: there
+#: lightness alone tells white hair from a forehead; with a third Biden's white hair was skin)
+LIGHTER_GREY = 2.0
 
 
 @dataclass(frozen=True)
@@ -129,15 +133,17 @@ def nearest_index(values: np.ndarray, models: np.ndarray) -> np.ndarray:
     return np.linalg.norm(values[..., None, :] - models, axis=-1).argmin(-1)
 
 
-def skin_distance(values: np.ndarray, models: np.ndarray) -> np.ndarray:
+def skin_distance(values: np.ndarray, models: np.ndarray, lighter: float = 3.0
+                  ) -> np.ndarray:
     """Like nearest_distance, for the skin, but lighter than its lightest centre a pixel counts
-    a third of the excess (a forehead catches more light than the cheeks; hair of the skin's
-    hue is darker than the skin, and white hair has none of its chroma)."""
+    1/`lighter` of the excess (a third: a forehead catches more light than the cheeks; hair of
+    the skin's hue is darker than the skin, and white hair has none of its chroma -- on a
+    photo without colour, `colour_trust`, lightness is all that tells white hair, so more)."""
     if len(models) == 0:
         return np.full(values.shape[:-1], 1e3, np.float32)
     top = float(models[:, 0].max())
     v = values.astype(np.float32).copy()
-    v[..., 0] = np.where(v[..., 0] > top, top + (v[..., 0] - top) / 3.0, v[..., 0])
+    v[..., 0] = np.where(v[..., 0] > top, top + (v[..., 0] - top) / lighter, v[..., 0])
     return nearest_distance(v, models)
 
 
@@ -235,7 +241,8 @@ def head_outline(lab: np.ndarray, points: np.ndarray, alpha: np.ndarray | None =
         in_core = sample(core.astype(np.float32), frame) > 0.5
     else:
         out_matte = in_core = np.zeros_like(pic)
-    d_skin = skin_distance(col, skin_models)
+    lighter = 3.0 - (1.0 - trust) * LIGHTER_GREY
+    d_skin = skin_distance(col, skin_models, lighter)
     s_skin = np.clip((15.0 - d_skin) / 15.0, -1, 1)
     s_skin = np.where(in_hull, 1.0, s_skin)
     s_skin = np.where(pic, s_skin, -0.2)
