@@ -105,6 +105,16 @@ def backdrop_kept(s: dict) -> int:
     return int(((s["alpha"] >= 128) & painted & ~head & above).sum())
 
 
+def light_above(s: dict, above: np.ndarray) -> tuple[int, int]:
+    """Light (Lab L > 175 of 255: white hair) solid pixels where `above` bool [H, W] holds:
+    (in the sticker, in the photo's own cut-out)."""
+    import cv2
+
+    light = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] > 175  # noqa: E731
+    return (int(((s["alpha"] >= 128) & light(s["rgb"]) & above).sum()),
+            int(((s["ref"] >= 128) & light(s["ref_rgb"]) & above).sum()))
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_cartoon_sticker_keeps_no_backdrop_beside_the_head(stickers, name):
     s = stickers[name]
@@ -120,13 +130,9 @@ def test_biden_cartoon_sticker_keeps_his_white_hair(stickers):
     """Light opaque pixels above the brows (his white hair): at least 80 % as many as the
     photo's own cut-out shows there (the drawn hair is flat white, the photo's has darker
     strands: more), and the sticker keeps 95 % of what that cut-out has there."""
-    import cv2
-
     s = stickers["biden"]
     above = _along_up(s["points"], s["alpha"].shape) > 0.15
-    light = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] > 175  # noqa: E731
-    drawn = int(((s["alpha"] >= 128) & light(s["rgb"]) & above).sum())
-    photo = int(((s["ref"] >= 128) & light(s["ref_rgb"]) & above).sum())
+    drawn, photo = light_above(s, above)
     assert photo > 300, "the reference shows no white hair: the test measures nothing"
     assert drawn >= 0.8 * photo, f"light above the brows: {drawn} px drawn, {photo} px cut"
     ref = (s["ref"] >= 128) & above
@@ -275,12 +281,8 @@ def test_biden_grey_cartoon_draws_his_white_hair_white(tmp_path):
     shows there (with the colour photo's rule, a lighter pixel counting a third of its excess
     as unlike the skin, the hair was painted as skin: 46 %; now 176 %, the hair drawn flat
     white where the photo has darker strands)."""
-    import cv2
-
     s = _sticker("biden", tmp_path, photo=_colourless("biden", tmp_path, "grey"))
     above = _along_up(s["points"], s["alpha"].shape) > 0.15
-    light = lambda rgb: cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] > 175  # noqa: E731
-    drawn = int(((s["alpha"] >= 128) & light(s["rgb"]) & above).sum())
-    photo = int(((s["ref"] >= 128) & light(s["ref_rgb"]) & above).sum())
+    drawn, photo = light_above(s, above)
     assert photo > 300, "the reference shows no white hair: the test measures nothing"
     assert drawn >= 0.8 * photo, f"light above the brows: {drawn} px drawn, {photo} px cut"
