@@ -193,17 +193,24 @@ def _lighter_obama() -> tuple[np.ndarray, np.ndarray]:
     aligned, info = align_face(rgb, face.points, size=256)
     return aligned, info.points
 
+def _drawn_and_guarded(rgb: np.ndarray, points: np.ndarray, style: str, strength: float):
+    """(the drawing at its default `strength` given explicitly, the drawing as make draws it
+    with the identity guard, their identity distances to the photo rgb [H, W, 3])."""
+    from emoget_cli.face import face_distance, face_embedding
+    from emoget_cli.style import stylize
+
+    reference = face_embedding(rgb, points)
+    full = stylize(rgb, points, style, strength=strength)
+    guarded = stylize(rgb, points, style)
+    return (full, guarded, face_distance(reference, face_embedding(full.image, full.points)),
+            face_distance(reference, face_embedding(guarded.image, guarded.points)))
+
 
 def test_identity_guard_redraws_a_face_that_lost_the_likeness():
-    from emoget_cli.face import face_distance, face_embedding
-    from emoget_cli.style import IDENTITY_GUARD, stylize
+    from emoget_cli.style import IDENTITY_GUARD
 
     rgb, points = _lighter_obama()
-    reference = face_embedding(rgb, points)
-    full = stylize(rgb, points, "cartoon", strength=1.0)
-    guarded = stylize(rgb, points, "cartoon")
-    d_full = face_distance(reference, face_embedding(full.image, full.points))
-    d_guarded = face_distance(reference, face_embedding(guarded.image, guarded.points))
+    full, guarded, d_full, d_guarded = _drawn_and_guarded(rgb, points, "cartoon", 1.0)
     assert d_full > IDENTITY_MAX, "the case the guard exists for"
     assert guarded.meta["strength"] < 1.0 and d_guarded <= IDENTITY_GUARD
     assert guarded.meta["identity"] == pytest.approx(d_guarded, abs=1e-3)
@@ -282,16 +289,12 @@ def test_identity_guard_paints_a_caricature_cartoon_lighter():
     """The caricature-cartoon's likeness is lost to its painting, not its exaggeration: the
     guard keeps the factor and paints lighter (style.toon.painted) until the face is back under
     the guard — still a drawing with flat tones and ink, not a fade into the photo."""
-    from emoget_cli.face import face_distance, face_embedding
-    from emoget_cli.style import IDENTITY_GUARD, stylize
+    from emoget_cli.style import IDENTITY_GUARD
     from emoget_cli.style.classic import CLASSIC_STYLES, stylize_classic
 
     rgb, points = _lighter_obama()
-    reference = face_embedding(rgb, points)
-    full = stylize(rgb, points, "caricature-cartoon", strength=1.6)
-    guarded = stylize(rgb, points, "caricature-cartoon")
-    d_full = face_distance(reference, face_embedding(full.image, full.points))
-    d_guarded = face_distance(reference, face_embedding(guarded.image, guarded.points))
+    full, guarded, d_full, d_guarded = _drawn_and_guarded(rgb, points, "caricature-cartoon",
+                                                          1.6)
     assert d_full > IDENTITY_MAX, "the case the guard exists for"
     assert d_guarded <= IDENTITY_GUARD, d_guarded
     assert guarded.meta["strength"] == 1.6 and guarded.meta["paint"] < 1.0
